@@ -1,0 +1,271 @@
+"""Typed run state: one dataclass group per phase, plus the phase history and events.
+
+Everything here is plain data (JSON-serialisable through `to_dict`), so the runner can hand
+snapshots to a UI thread and the store can persist them after every phase.
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+PHASES: tuple[str, ...] = ("profiler", "features", "visualizer", "trainer", "evaluator", "critic")
+PHASE_TITLES: dict[str, str] = {
+    "profiler": "Data Profiler",
+    "features": "Feature Engineer",
+    "visualizer": "Visualizer",
+    "trainer": "Model Trainer",
+    "evaluator": "Evaluator",
+    "critic": "Critic",
+}
+CRITIC_ACTIONS: tuple[str, ...] = ("finalize", "refine_features", "retrain_model")
+TASKS: tuple[str, ...] = ("binary", "multiclass", "regression")
+
+
+@dataclass
+class RunConfig:
+    """What the user asked for. Never holds secrets: API keys travel beside it, not inside it."""
+
+    data_path: str
+    target: str | None = None
+    objective: str = ""
+    task: str = "auto"
+    brain: str = "offline"
+    model: str | None = None
+    time_budget_s: float = 120.0
+    max_loops: int = 3
+    holdout_fraction: float = 0.2
+    cv_folds: int = 5
+    seed: int = 42
+    dataset_name: str = ""
+    owner: str = ""
+
+
+@dataclass
+class Objective:
+    """The user's plain-English goal turned into something a trainer can optimise."""
+
+    metric: str = ""                 # e.g. roc_auc, f2, recall, balanced_accuracy, rmse, mae, r2
+    greater_is_better: bool = True
+    target: str | None = None        # a target named in the text, if any
+    positive_class: str | None = None
+    tune_threshold: bool = False     # binary: choose the decision threshold by CV for the metric
+    explanation: str = ""
+
+
+@dataclass
+class ColumnProfile:
+    name: str
+    dtype: str
+    kind: str                        # numeric, categorical, boolean, datetime, text, id, constant
+    missing: int
+    missing_pct: float
+    unique: int
+    sample_values: list[str] = field(default_factory=list)
+    stats: dict[str, float] = field(default_factory=dict)
+    target_association: float | None = None
+
+
+@dataclass
+class ProfileResult:
+    n_rows: int = 0
+    n_cols: int = 0
+    target: str = ""
+    task: str = ""
+    columns: list[ColumnProfile] = field(default_factory=list)
+    duplicates: int = 0
+    constant_columns: list[str] = field(default_factory=list)
+    id_like_columns: list[str] = field(default_factory=list)
+    date_columns: list[str] = field(default_factory=list)
+    text_columns: list[str] = field(default_factory=list)
+    class_balance: dict[str, int] = field(default_factory=dict)
+    leakage_suspects: list[dict[str, Any]] = field(default_factory=list)
+    top_correlations: list[dict[str, Any]] = field(default_factory=list)
+    findings_md: str = ""
+    summary: str = ""
+    sample_note: str = ""
+
+
+@dataclass
+class FeatureAttempt:
+    """One generated feature set: its code, where it came from, and what it did."""
+
+    iteration: int
+    code: str
+    source: str                      # brain name that wrote it, or "offline-fallback"
+    kept: bool = False
+    reason: str = ""
+    new_columns: list[str] = field(default_factory=list)
+    dropped_columns: list[str] = field(default_factory=list)
+    shape_before: list[int] = field(default_factory=list)
+    shape_after: list[int] = field(default_factory=list)
+    cv_before: float | None = None
+    cv_after: float | None = None
+
+
+@dataclass
+class FeatureResult:
+    code: str = ""                   # the feature code currently in force ("" = identity)
+    attempts: list[FeatureAttempt] = field(default_factory=list)
+    columns: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PlotInfo:
+    name: str
+    title: str
+    path: str                        # relative to the run directory
+    insight: str = ""
+
+
+@dataclass
+class PlotResult:
+    plots: list[PlotInfo] = field(default_factory=list)
+    sample_note: str = ""
+
+
+@dataclass
+class CandidateResult:
+    name: str
+    family: str
+    params: dict[str, Any] = field(default_factory=dict)
+    cv_metrics: dict[str, float] = field(default_factory=dict)
+    cv_score: float | None = None
+    fit_seconds: float = 0.0
+    iteration: int = 0
+    error: str = ""
+
+
+@dataclass
+class TrainResult:
+    metric: str = ""
+    candidates: list[CandidateResult] = field(default_factory=list)
+    best: str = ""
+    best_params: dict[str, Any] = field(default_factory=dict)
+    cv_metrics: dict[str, float] = field(default_factory=dict)
+    cv_score: float | None = None
+    train_metrics: dict[str, float] = field(default_factory=dict)
+    threshold: float | None = None
+    trials: list[dict[str, Any]] = field(default_factory=list)
+    feature_importance: list[dict[str, Any]] = field(default_factory=list)
+    model_path: str = ""
+    regularisation: int = 0          # how many times the critic asked for a stronger one
+
+
+@dataclass
+class EvalResult:
+    holdout_metrics: dict[str, float] = field(default_factory=dict)
+    confusion: dict[str, Any] = field(default_factory=dict)
+    curves: dict[str, Any] = field(default_factory=dict)
+    overfit_gap: float | None = None
+    overfit_risk: str = ""
+    plots: list[PlotInfo] = field(default_factory=list)
+    summary_md: str = ""
+
+
+@dataclass
+class CriticDecision:
+    iteration: int
+    action: str                      # one of CRITIC_ACTIONS
+    reason: str
+    source: str = "offline"
+
+
+@dataclass
+class IterationSummary:
+    """What one loop of the graph achieved; the final model is the best of these by CV."""
+
+    iteration: int
+    cv_score: float | None
+    model: str
+    feature_code: str
+    model_path: str
+    holdout_metrics: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class PhaseRecord:
+    phase: str
+    iteration: int
+    status: str                      # running, done, failed, cancelled
+    started_at: float
+    ended_at: float | None = None
+    duration_s: float | None = None
+    error: str = ""
+
+
+@dataclass
+class Event:
+    kind: str                        # run_started, phase_started, phase_finished, phase_failed, candidate,
+    phase: str = ""                  # decision, note, run_finished, run_failed, run_cancelled
+    iteration: int = 0
+    message: str = ""
+    time: float = field(default_factory=time.time)
+    duration_s: float | None = None
+
+
+@dataclass
+class RunState:
+    run_id: str
+    config: RunConfig
+    status: str = "queued"           # queued, running, finished, failed, cancelled, interrupted
+    error: str = ""
+    error_detail: str = ""
+    objective: Objective = field(default_factory=Objective)
+    profile: ProfileResult = field(default_factory=ProfileResult)
+    features: FeatureResult = field(default_factory=FeatureResult)
+    plots: PlotResult = field(default_factory=PlotResult)
+    training: TrainResult = field(default_factory=TrainResult)
+    evaluation: EvalResult = field(default_factory=EvalResult)
+    decisions: list[CriticDecision] = field(default_factory=list)
+    iterations: list[IterationSummary] = field(default_factory=list)
+    history: list[PhaseRecord] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    code_log: list[dict[str, Any]] = field(default_factory=list)
+    usage: dict[str, Any] = field(default_factory=dict)
+    selected_iteration: int | None = None
+    iteration: int = 1
+    current_phase: str = ""
+    created_at: float = field(default_factory=time.time)
+    finished_at: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def _build(cls: type, data: Any) -> Any:
+    """Rebuild nested dataclasses from `asdict` output (used when reading runs back from disk)."""
+    if not dataclasses.is_dataclass(cls) or not isinstance(data, dict):
+        return data
+    hints = {f.name: f for f in dataclasses.fields(cls)}
+    kwargs: dict[str, Any] = {}
+    for name, value in data.items():
+        if name not in hints:
+            continue
+        kwargs[name] = _convert(hints[name].type, value)
+    return cls(**kwargs)
+
+
+_NESTED: dict[str, type] = {}
+
+
+def _convert(type_name: Any, value: Any) -> Any:
+    text = type_name if isinstance(type_name, str) else getattr(type_name, "__name__", "")
+    for name, cls in _NESTED.items():
+        if text == name:
+            return _build(cls, value)
+        if text == f"list[{name}]" and isinstance(value, list):
+            return [_build(cls, v) for v in value]
+    return value
+
+
+for _cls in (RunConfig, Objective, ColumnProfile, ProfileResult, FeatureAttempt, FeatureResult, PlotInfo,
+             PlotResult, CandidateResult, TrainResult, EvalResult, CriticDecision, IterationSummary,
+             PhaseRecord, Event):
+    _NESTED[_cls.__name__] = _cls
+
+
+def run_state_from_dict(data: dict[str, Any]) -> RunState:
+    """Inverse of `RunState.to_dict`; unknown keys are ignored so old run files still load."""
+    return _build(RunState, data)
