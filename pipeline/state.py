@@ -181,6 +181,7 @@ class IterationSummary:
     model: str
     feature_code: str
     model_path: str
+    cv_metrics: dict[str, float] = field(default_factory=dict)
     holdout_metrics: dict[str, float] = field(default_factory=dict)
 
 

@@ -1,0 +1,321 @@
+"""The offline brain: deterministic rules that need no key and no network.
+
+It writes real code (a `transform(df)` and a `make_plots(...)`) that goes through the same sandbox
+gate as model-written code, and makes every decision from the profile and the CV history.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pipeline.brains.base import (CandidateSpec, CodeFailure, CriticRequest, FeatureRequest, ModelPlan, ModelRequest,
+                                  PlotRequest)
+from pipeline.objective import parse_objective
+from pipeline.state import CriticDecision, EvalResult, Objective, ProfileResult, TrainResult
+
+OVERFIT_GAP = 0.05        # train-vs-CV gap (relative) that calls for stronger regularisation
+MIN_GAIN = 0.002          # relative CV gain a loop must bring to justify another one
+
+
+def _numeric_columns(profile: ProfileResult, available: set[str]) -> list[str]:
+    cols = [c for c in profile.columns if c.kind == "numeric" and c.name in available]
+    cols.sort(key=lambda c: -(abs(c.target_association) if c.target_association is not None else 0.0))
+    return [c.name for c in cols]
+
+
+def _feedback_columns(text: str, columns: list[str]) -> list[str]:
+    """Columns a user asked to drop or not use ("drop column X", "do not use Y")."""
+    wanted = []
+    lowered = text.lower()
+    for col in columns:
+        pattern = rf"(drop|remove|exclude|do not use|don't use|without|ignore)\s+(the\s+)?(column\s+)?[`'\"]?{re.escape(col.lower())}\b"
+        if re.search(pattern, lowered):
+            wanted.append(col)
+    return wanted
+
+
+class OfflineBrain:
+    """Rule-based Brain; see `pipeline.brains.base.Brain` for the contract."""
+
+    name = "offline"
+
+    def read_objective(self, text: str, columns: list[str]) -> Objective:
+        return parse_objective(text, columns)
+
+    def profile_summary(self, profile: ProfileResult, objective: Objective) -> str:
+        lines = [f"- **{profile.n_rows:,} rows × {profile.n_cols} columns**; target **`{profile.target}`**, "
+                 f"task **{profile.task}**, optimising **{objective.metric}**."]
+        if profile.class_balance:
+            total = sum(profile.class_balance.values()) or 1
+            parts = ", ".join(f"`{k}` {v / total:.0%}" for k, v in list(profile.class_balance.items())[:6])
+            minority = min(profile.class_balance.values()) / total
+            lines.append(f"- Class balance: {parts}" + (" — **imbalanced**, classes will be weighted." if minority < 0.2 else "."))
+        missing = [c for c in profile.columns if c.missing_pct >= 5]
+        if missing:
+            worst = sorted(missing, key=lambda c: -c.missing_pct)[:5]
+            lines.append("- Missing values in " + ", ".join(f"`{c.name}` ({c.missing_pct:.0f}%)" for c in worst) + ".")
+        else:
+            lines.append("- No column has more than 5% missing values.")
+        if profile.duplicates:
+            lines.append(f"- {profile.duplicates:,} duplicate rows.")
+        if profile.constant_columns:
+            lines.append("- Constant columns (dropped): " + ", ".join(f"`{c}`" for c in profile.constant_columns) + ".")
+        if profile.id_like_columns:
+            lines.append("- ID-like columns (dropped): " + ", ".join(f"`{c}`" for c in profile.id_like_columns) + ".")
+        if profile.date_columns:
+            lines.append("- Date columns (expanded into parts): " + ", ".join(f"`{c}`" for c in profile.date_columns) + ".")
+        if profile.text_columns:
+            lines.append("- Free-text columns (length features): " + ", ".join(f"`{c}`" for c in profile.text_columns) + ".")
+        for suspect in profile.leakage_suspects:
+            lines.append(f"- ⚠️ **Leakage suspect** `{suspect['column']}`: {suspect['reason']} It is excluded from the features.")
+        top = [c for c in profile.columns if c.target_association is not None]
+        top.sort(key=lambda c: -abs(c.target_association or 0))
+        if top:
+            lines.append("- Strongest single predictors: " + ", ".join(
+                f"`{c.name}` ({c.target_association:.2f})" for c in top[:4]) + ".")
+        if profile.sample_note:
+            lines.append(f"- {profile.sample_note}")
+        return "\n".join(lines)
+
+    # --- code -----------------------------------------------------------------------------
+    def feature_code(self, request: FeatureRequest) -> str:
+        profile = request.profile
+        available = set(request.feature_columns)
+        drop = [c for c in profile.constant_columns + profile.id_like_columns if c in available]
+        drop += [s["column"] for s in profile.leakage_suspects if s["column"] in available]
+        drop += _feedback_columns(request.user_feedback, request.feature_columns)
+        drop = sorted(set(drop))
+        dates = [c for c in profile.date_columns if c in available and c not in drop]
+        texts = [c for c in profile.text_columns if c in available and c not in drop]
+        numeric = [c for c in _numeric_columns(profile, available) if c not in drop]
+        skewed = [c.name for c in profile.columns if c.name in numeric and c.stats.get("skew", 0) > 2
+                  and c.stats.get("min", -1) >= 0][:10]
+        heavy_missing = [c.name for c in profile.columns if c.name in available and c.name not in drop
+                         and 5 <= c.missing_pct < 95][:20]
+        refine = max(0, request.iteration - 1) if request.critic_feedback or request.iteration > 1 else 0
+        top = numeric[:4 if refine < 2 else 6]
+        pairs = [(a, b) for i, a in enumerate(top) for b in top[i + 1:]] if refine else []
+        squares = top[:4] if refine >= 2 else []
+        doc = "Offline brain, iteration {}: {}".format(
+            request.iteration, "basic cleaning and expansions" if not refine else
+            f"adds interactions between the {len(top)} strongest numeric features")
+        return f'''"""{doc}."""
+import numpy as np
+import pandas as pd
+
+DROP = {drop!r}
+DATES = {dates!r}
+TEXTS = {texts!r}
+SKEWED = {skewed!r}
+MISSING_FLAGS = {heavy_missing!r}
+PAIRS = {pairs!r}
+SQUARES = {squares!r}
+
+
+def transform(df):
+    out = df.copy()
+    for col in MISSING_FLAGS:
+        out[col + "__missing"] = out[col].isna().astype("int8")
+    out = out.drop(columns=[c for c in DROP if c in out.columns])
+    for col in DATES:
+        when = pd.to_datetime(out[col], errors="coerce", format="mixed")
+        out[col + "__year"] = when.dt.year
+        out[col + "__month"] = when.dt.month
+        out[col + "__dayofweek"] = when.dt.dayofweek
+        out[col + "__dayofyear"] = when.dt.dayofyear
+        out = out.drop(columns=[col])
+    for col in TEXTS:
+        text = out[col].fillna("").astype(str)
+        out[col + "__chars"] = text.str.len()
+        out[col + "__words"] = text.str.split().str.len()
+        out = out.drop(columns=[col])
+    for col in SKEWED:
+        out[col + "__log1p"] = np.log1p(out[col].clip(lower=0))
+    for a, b in PAIRS:
+        x = out[a].astype(float)
+        y = out[b].astype(float)
+        out[a + "__x__" + b] = x * y
+        out[a + "__minus__" + b] = x - y
+        out[a + "__per__" + b] = x / y.where(y.abs() > 1e-9)
+    for col in SQUARES:
+        out[col + "__sq"] = out[col].astype(float) ** 2
+    return out
+'''
+
+    def plot_code(self, request: PlotRequest) -> str:
+        top = request.top_features[:6]
+        return f'''"""Offline brain: the standard EDA set, drawn on a sample."""
+import numpy as np
+import pandas as pd
+import matplotlib.pyplot as plt
+import seaborn as sns
+
+TOP = {top!r}
+
+
+def make_plots(df, target, task):
+    plots = []
+    numeric = [c for c in TOP if c in df.columns and pd.api.types.is_numeric_dtype(df[c])]
+    fig, ax = plt.subplots(figsize=(7, 4))
+    if task == "regression":
+        sns.histplot(df[target].dropna(), kde=True, ax=ax)
+        ax.set_title("Target distribution: " + str(target))
+        insight = "Median {{:.3g}}, skew {{:.2f}}.".format(df[target].median(), df[target].skew())
+    else:
+        counts = df[target].astype(str).value_counts()
+        sns.barplot(x=counts.index, y=counts.values, ax=ax, hue=counts.index, legend=False)
+        ax.set_title("Class counts: " + str(target))
+        ax.set_ylabel("rows")
+        insight = "Most common class {{}} ({{:.0%}} of rows).".format(counts.index[0], counts.iloc[0] / counts.sum())
+    plots.append(("target", fig, insight))
+
+    if numeric:
+        cols = numeric[:6]
+        ncols = min(3, len(cols))
+        nrows = int(np.ceil(len(cols) / ncols))
+        fig, axes = plt.subplots(nrows, ncols, figsize=(4 * ncols, 3 * nrows), squeeze=False)
+        for ax, col in zip(axes.ravel(), cols):
+            sns.histplot(df[col].dropna(), kde=True, ax=ax)
+            ax.set_title(col)
+        for ax in axes.ravel()[len(cols):]:
+            ax.set_visible(False)
+        fig.tight_layout()
+        skews = {{c: df[c].skew() for c in cols}}
+        worst = max(skews, key=lambda c: abs(skews[c]) if skews[c] == skews[c] else 0)
+        plots.append(("histograms", fig, "Most skewed of the top features: {{}} (skew {{:.2f}}).".format(worst, skews[worst])))
+
+    corr_cols = [c for c in df.columns if pd.api.types.is_numeric_dtype(df[c]) and df[c].nunique() > 1][:15]
+    if len(corr_cols) >= 2:
+        corr = df[corr_cols].corr()
+        fig, ax = plt.subplots(figsize=(7, 6))
+        sns.heatmap(corr, cmap="vlag", center=0, ax=ax, square=True, cbar_kws={{"shrink": 0.7}})
+        ax.set_title("Correlation heatmap")
+        pairs = corr.where(np.triu(np.ones(corr.shape, dtype=bool), 1)).stack()
+        if len(pairs):
+            a, b = pairs.abs().idxmax()
+            insight = "Strongest pair: {{}} and {{}} (r = {{:.2f}}).".format(a, b, pairs[(a, b)])
+        else:
+            insight = "No correlated pairs."
+        plots.append(("correlations", fig, insight))
+
+    if numeric:
+        cols = numeric[:4]
+        fig, axes = plt.subplots(1, len(cols), figsize=(4 * len(cols), 3.6), squeeze=False)
+        for ax, col in zip(axes.ravel(), cols):
+            if task == "regression":
+                sns.scatterplot(x=df[col], y=df[target], ax=ax, s=10, alpha=0.5)
+            else:
+                sns.violinplot(x=df[target].astype(str), y=df[col], ax=ax, cut=0, inner="quartile")
+            ax.set_title(col)
+        fig.tight_layout()
+        kind = "against the target" if task == "regression" else "by class"
+        plots.append(("by_target", fig, "The strongest features {{}}; look for separation.".format(kind)))
+
+    if len(numeric) >= 2:
+        cols = numeric[:4]
+        sample = df.sample(min(len(df), 800), random_state=0)
+        hue = None if task == "regression" else sample[target].astype(str)
+        grid = sns.pairplot(sample[cols].assign(**{{"_hue": hue}}) if hue is not None else sample[cols],
+                            hue="_hue" if hue is not None else None, corner=True, plot_kws={{"s": 8, "alpha": 0.6}},
+                            height=1.9)
+        plots.append(("scatter_matrix", grid.figure, "Pairwise view of the top features on 800 sampled rows."))
+    return plots
+'''
+
+    def repair_code(self, failure: CodeFailure, request: Any) -> str | None:
+        return None
+
+    # --- decisions ----------------------------------------------------------------------------
+    def model_plan(self, request: ModelRequest) -> ModelPlan:
+        profile, reg = request.profile, (request.previous.regularisation if request.previous else 0)
+        imbalanced = False
+        if profile.class_balance:
+            total = sum(profile.class_balance.values()) or 1
+            imbalanced = min(profile.class_balance.values()) / total < 0.2
+        strength = 1 + reg
+        lgbm_space: dict[str, list[Any]] = {
+            "n_estimators": ["int", 100, 1200],
+            "learning_rate": ["float", 0.01, 0.2, "log"],
+            "num_leaves": ["int", 7, max(8, 127 // strength)],
+            "min_child_samples": ["int", 5 * strength, 100 * strength],
+            "colsample_bytree": ["float", 0.4, 1.0, "linear"],
+            "subsample": ["float", 0.5, 1.0, "linear"],
+            "reg_lambda": ["float", 1e-3 * strength, 10.0 * strength, "log"],
+        }
+        candidates = [
+            CandidateSpec("LightGBM", "lightgbm",
+                          {"num_leaves": max(7, 31 // strength), "min_child_samples": 20 * strength,
+                           "reg_lambda": 0.0 if not reg else float(strength)}, lgbm_space),
+            CandidateSpec("Linear (scaled, one-hot)", "linear",
+                          {"C": 1.0 / strength} if request.profile.task != "regression" else {"alpha": 1.0 * strength},
+                          {"C": ["float", 1e-3, 10.0, "log"]} if request.profile.task != "regression"
+                          else {"alpha": ["float", 1e-3, 100.0, "log"]}),
+            CandidateSpec("HistGradientBoosting", "hist_gb",
+                          {"l2_regularization": float(reg), "min_samples_leaf": 20 * strength},
+                          {"learning_rate": ["float", 0.02, 0.3, "log"], "max_leaf_nodes": ["int", 8, 64],
+                           "min_samples_leaf": ["int", 5, 100], "l2_regularization": ["float", 1e-4, 10.0, "log"]}),
+        ]
+        if request.n_rows <= 200_000:
+            candidates.append(CandidateSpec("Extra Trees (bagging)", "extra_trees",
+                                            {"min_samples_leaf": 1 + reg * 2},
+                                            {"min_samples_leaf": ["int", 1, 20], "max_features": ["float", 0.2, 1.0, "linear"]}))
+        reasoning = (f"{len(candidates)} families (boosting, linear, histogram boosting"
+                     + (", bagging" if len(candidates) > 3 else "") + ") screened by CV; the best is tuned with Optuna.")
+        if reg:
+            reasoning += f" Regularisation raised to level {reg} because the critic saw overfitting."
+        return ModelPlan(candidates=candidates, class_weight="balanced" if imbalanced else None, reasoning=reasoning)
+
+    def evaluation_summary(self, training: TrainResult, evaluation: EvalResult, objective: Objective) -> str:
+        metric = objective.metric
+        cv = training.cv_metrics.get(metric)
+        hold = evaluation.holdout_metrics.get(metric)
+        lines = [f"**{training.best}** scores **{metric} = {hold:.4f}** on the locked holdout"
+                 + (f" (CV {cv:.4f})." if cv is not None else ".") if hold is not None else
+                 f"**{training.best}** was evaluated on the locked holdout."]
+        others = [f"{k} {v:.3f}" for k, v in evaluation.holdout_metrics.items() if k != metric][:6]
+        if others:
+            lines.append("Other holdout metrics: " + ", ".join(others) + ".")
+        if evaluation.overfit_risk:
+            lines.append(f"Overfitting risk: **{evaluation.overfit_risk}** (train vs CV gap {evaluation.overfit_gap:.1%}).")
+        if training.threshold is not None:
+            lines.append(f"Decision threshold tuned by CV to {training.threshold:.3f} for {metric}.")
+        return "\n\n".join(lines)
+
+    def critic_decision(self, request: CriticRequest) -> CriticDecision:
+        it, gib = request.iteration, request.objective.greater_is_better
+        history = [s for s in request.cv_history if s is not None]
+        current = request.training.cv_score
+        loops_done = it - 1
+        if loops_done >= request.max_loops:
+            return CriticDecision(it, "finalize", f"Loop bound reached ({request.max_loops} loops); keeping the best iteration by CV.")
+        if len(history) >= 2:
+            prev_best = max(history[:-1]) if gib else min(history[:-1])
+            gain = (history[-1] - prev_best) * (1 if gib else -1)
+            if gain <= MIN_GAIN * max(abs(prev_best), 1e-9):
+                return CriticDecision(it, "finalize",
+                                      f"The last loop did not improve CV {request.objective.metric} "
+                                      f"({history[-1]:.4f} vs best {prev_best:.4f}); finalizing.")
+        gap = request.evaluation.overfit_gap
+        if gap is not None and gap > OVERFIT_GAP and request.training.regularisation < 2:
+            return CriticDecision(it, "retrain_model",
+                                  f"Training score exceeds CV by {gap:.1%}: overfitting. Retraining with stronger regularisation.")
+        tried_features = sum(1 for f in request.feature_history if f.get("kept") is not None)
+        if current is not None and tried_features < 3 and _room_to_grow(request):
+            return CriticDecision(it, "refine_features",
+                                  f"CV {request.objective.metric} = {current:.4f} leaves room to grow; "
+                                  "trying interaction features between the strongest predictors.")
+        return CriticDecision(it, "finalize", f"CV {request.objective.metric} = {current:.4f} with no overfitting signal; finalizing.")
+
+    def usage(self) -> dict[str, Any]:
+        return {}
+
+
+def _room_to_grow(request: CriticRequest) -> bool:
+    """Whether a score is far enough from its ceiling for feature work to be worth a loop."""
+    score = request.training.cv_score
+    metric = request.objective.metric
+    if score is None:
+        return False
+    if metric in ("rmse", "mae", "log_loss"):
+        return True
+    return score < 0.97

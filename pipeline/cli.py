@@ -1,0 +1,160 @@
+"""`python -m pipeline run | predict | runs | graph`: the headless way to use the product.
+
+Exit codes: 0 done, 1 the run failed or was cancelled, 2 bad input (one clear message, no traceback).
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+from pipeline.data import DataError
+from pipeline.state import PHASE_TITLES, PHASES, Event, RunConfig, RunState
+
+ARTEFACTS = ("run.json", "metrics.json", "model.joblib", "report.md", "holdout_predictions.csv")
+
+
+class Progress:
+    """One line per transition on stderr (rewritten in place on a terminal), with elapsed time and budget."""
+
+    def __init__(self, budget: float, stream=sys.stderr) -> None:
+        self.start = time.monotonic()
+        self.budget = budget
+        self.stream = stream
+        self.tty = stream.isatty()
+
+    def __call__(self, event: Event, state: RunState) -> None:
+        elapsed = time.monotonic() - self.start
+        filled = int(20 * min(1.0, elapsed / max(self.budget, 1e-9)))
+        bar = "█" * filled + "·" * (20 - filled)
+        step = f"{PHASES.index(event.phase) + 1}/6 " if event.phase in PHASES else ""
+        title = PHASE_TITLES.get(event.phase, "")
+        labels = {"phase_started": "▶", "phase_finished": "✓", "phase_failed": "✗", "candidate": "•", "decision": "⟲",
+                  "run_started": "◆", "run_finished": "◆", "run_failed": "✗", "run_cancelled": "■"}
+        text = event.message if event.kind not in ("phase_started",) else f"{title}"
+        line = (f"[{bar}] {elapsed:6.1f}s/{self.budget:.0f}s  it{event.iteration} {step}"
+                f"{labels.get(event.kind, '·')} {text}")
+        if self.tty and event.kind == "phase_started":
+            self.stream.write("\r\033[K" + line)
+        else:
+            self.stream.write(("\r\033[K" if self.tty else "") + line + "\n")
+        self.stream.flush()
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m pipeline", description="Autonomous tabular ML pipeline.")
+    sub = p.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run the whole pipeline on a data file")
+    run.add_argument("data", help="CSV, TSV, Excel, Parquet or JSON file")
+    run.add_argument("--target", help="target column (inferred from the objective or the table when omitted)")
+    run.add_argument("--objective", default="", help='plain-English goal, e.g. "predict churn; recall matters most"')
+    run.add_argument("--task", default="auto", choices=["auto", "binary", "multiclass", "regression"])
+    run.add_argument("--brain", default="offline", choices=["auto", "offline", "anthropic", "openai"])
+    run.add_argument("--model", default=None, help="LLM model name (LLM brains only)")
+    run.add_argument("--time-budget", type=float, default=120.0, help="wall-clock budget for the whole run, seconds")
+    run.add_argument("--max-loops", type=int, default=3, help="how often the critic may send work back")
+    run.add_argument("--holdout", type=float, default=0.2, help="fraction locked away as holdout")
+    run.add_argument("--seed", type=int, default=42)
+    run.add_argument("--out", default=None, help="run directory (default: runs/runs/<run id>)")
+    run.add_argument("--store", default=None, help="SQLite run store (default: runs/store.sqlite)")
+    pred = sub.add_parser("predict", help="score new data with a finished run")
+    pred.add_argument("--run", required=True, help="run directory")
+    pred.add_argument("--data", required=True, help="file with new rows")
+    pred.add_argument("--out", required=True, help="CSV to write")
+    runs = sub.add_parser("runs", help="list recorded runs")
+    runs.add_argument("--store", default=None)
+    sub.add_parser("graph", help="print the pipeline graph as Mermaid")
+    return p
+
+
+def _prepare_out_dir(out: Path) -> None:
+    """Reuse a folder only if it is empty or an earlier run's; never leave its old results looking current."""
+    if out.exists() and any(out.iterdir()):
+        if not (out / "run.json").exists():
+            raise DataError(f"--out {out} is not empty and is not a run directory; choose an empty folder.")
+        for name in ARTEFACTS:
+            (out / name).unlink(missing_ok=True)
+        for sub in ("export", "plots", "code", "models", "data", "work"):
+            shutil.rmtree(out / sub, ignore_errors=True)
+    out.mkdir(parents=True, exist_ok=True)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from pipeline.runner import execute, prepare
+    from pipeline.store import RunStore, StoreError, default_home
+
+    if args.time_budget <= 0:
+        raise DataError("--time-budget must be a positive number of seconds.")
+    if args.max_loops < 0:
+        raise DataError("--max-loops must be 0 or more.")
+    config = RunConfig(data_path=str(args.data), target=args.target, objective=args.objective, task=args.task,
+                       brain=args.brain, model=args.model, time_budget_s=args.time_budget, max_loops=args.max_loops,
+                       holdout_fraction=args.holdout, seed=args.seed)
+    progress = Progress(args.time_budget)
+    prepared = prepare(config)
+    run_dir = Path(args.out) if args.out else default_home() / "runs" / prepared.state.run_id
+    _prepare_out_dir(run_dir)
+    try:
+        store = RunStore(args.store) if args.store else RunStore()
+    except StoreError as exc:
+        raise DataError(str(exc)) from None
+    cancel = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())
+    try:
+        state = execute(prepared, run_dir, store, progress, cancel)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if state.status == "finished":
+        best = next(s for s in state.iterations if s.iteration == state.selected_iteration)
+        metric = state.objective.metric
+        print(f"Finished: {best.model}, CV {metric} {best.cv_score:.4f}, holdout {metric} "
+              f"{best.holdout_metrics.get(metric, float('nan')):.4f}", file=sys.stderr)
+        print(str(run_dir))
+        return 0
+    print(f"{state.status.capitalize()}: {state.error}", file=sys.stderr)
+    return 1
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from pipeline.predict import predict_file
+    from pipeline.store import write_atomic
+
+    frame = predict_file(args.run, args.data)
+    write_atomic(Path(args.out), frame.to_csv(index=False))
+    print(f"Wrote {len(frame):,} predictions to {args.out}", file=sys.stderr)
+    return 0
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from pipeline.store import RunStore
+
+    for row in RunStore(args.store).list():
+        score = f"{row['holdout_score']:.4f}" if row["holdout_score"] is not None else "—"
+        print(f"{row['run_id']}  {row['status']:<11} {row['dataset'] or '':<24} {row['target'] or '':<16} "
+              f"{row['metric'] or '':<10} {score}  {row['run_dir']}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            return cmd_run(args)
+        if args.command == "predict":
+            return cmd_predict(args)
+        if args.command == "runs":
+            return cmd_runs(args)
+        from pipeline.graph import to_mermaid
+
+        print(to_mermaid())
+        return 0
+    except DataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("Interrupted.", file=sys.stderr)
+        return 1

@@ -1,0 +1,86 @@
+"""What a phase gets besides the state: the data split, the brain, the sandbox runner, the clock.
+
+The holdout lives here too, but only the evaluator reads it; nothing that fits or chooses does.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from pipeline.codegen import CodeRunner
+
+
+class Cancelled(Exception):
+    """The user pressed Stop; the run ends as cancelled."""
+
+
+@dataclass
+class DataSplit:
+    """The locked split. Row order of the train part defines the CV folds."""
+
+    X_train: pd.DataFrame
+    y_train: pd.Series
+    X_holdout: pd.DataFrame
+    y_holdout: pd.Series
+    folds: list[tuple[np.ndarray, np.ndarray]]
+    classes: list[Any] | None
+    positive_index: int = 1
+    raw_dtypes: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class FeatureSet:
+    """The engineered frames currently in force, with the code that made them."""
+
+    code: str
+    train: pd.DataFrame
+    holdout: pd.DataFrame
+    required_columns: list[str]
+    quick_cv: float | None = None
+
+
+class Budget:
+    """Wall-clock budget for the whole run; phases ask it how long they may take."""
+
+    def __init__(self, seconds: float, start: float | None = None) -> None:
+        self.seconds = float(seconds)
+        self.start = start if start is not None else time.monotonic()
+        self.deadline = self.start + self.seconds
+
+    def remaining(self) -> float:
+        return max(0.0, self.deadline - time.monotonic())
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.start
+
+    def finish_reserve(self) -> float:
+        """Time kept back for the final refit, report and export."""
+        return 1.5 + 0.04 * self.seconds
+
+
+@dataclass
+class PhaseContext:
+    run_dir: Path
+    brain: Any
+    fallback: Any
+    code: CodeRunner
+    split: DataSplit
+    budget: Budget
+    emit: Callable[..., None]            # emit(kind, phase, message): an event for listeners
+    publish: Callable[[], None]          # hand the current state to readers (UI snapshot)
+    cancel_event: threading.Event
+    features: FeatureSet | None = None
+    models: dict[int, Any] = field(default_factory=dict)
+    holdout_features: dict[int, pd.DataFrame] = field(default_factory=dict)
+    user_feedback: dict[str, str] = field(default_factory=dict)
+    repair_attempts: int = 2
+
+    def check_cancelled(self) -> None:
+        if self.cancel_event.is_set():
+            raise Cancelled()

@@ -1,0 +1,170 @@
+"""The end of a run: pick the best iteration by CV and write the artefacts a user downloads.
+
+The holdout scores written here were computed for display; the choice is made on CV only.
+"""
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+from pipeline.context import PhaseContext
+from pipeline.metrics import is_better
+from pipeline.state import PHASE_TITLES, IterationSummary, RunState
+from pipeline.store import write_atomic, write_json
+
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+
+PREDICT_PY = '''"""Score new data with this exported model: python predict.py INPUT OUTPUT.csv
+
+INPUT may be CSV, TSV, Excel (.xlsx), Parquet or JSON. The output has a `prediction` column and, for
+classification, one `proba_<class>` column per class, in input row order.
+"""
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import joblib  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from pipeline.runtime import MissingColumnsError  # noqa: E402
+
+
+def read_any(path):
+    suffix = Path(path).suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        return pd.read_parquet(path)
+    if suffix in (".xlsx", ".xlsm"):
+        return pd.read_excel(path)
+    if suffix in (".json", ".jsonl"):
+        try:
+            return pd.read_json(path)
+        except ValueError:
+            return pd.read_json(path, lines=True)
+    return pd.read_csv(path, sep=None, engine="python")
+
+
+def main(argv):
+    if len(argv) != 3:
+        print("usage: python predict.py INPUT OUTPUT.csv", file=sys.stderr)
+        return 2
+    model = joblib.load(HERE / "model.joblib")
+    try:
+        frame = read_any(argv[1])
+        features = model.features(frame)
+    except MissingColumnsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except (OSError, ValueError) as exc:
+        print(f"error: cannot read {argv[1]}: {exc}", file=sys.stderr)
+        return 2
+    model.prediction_frame(features).to_csv(argv[2], index=False)
+    print(f"wrote {len(frame)} predictions to {argv[2]}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
+'''
+
+
+def select_best(state: RunState) -> IterationSummary:
+    """The iteration with the best CV score (ties keep the earlier, simpler one)."""
+    best = None
+    for summary in state.iterations:
+        if best is None or is_better(summary.cv_score, best.cv_score, state.objective.greater_is_better):
+            best = summary
+    if best is None:
+        raise RuntimeError("no iteration produced a model")
+    return best
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": sys.version.split()[0]}
+    for name in ("pandas", "numpy", "scikit-learn", "lightgbm", "joblib", "pyarrow", "RestrictedPython", "openpyxl"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            pass
+    return out
+
+
+def write_export(run_dir: Path, model_path: Path) -> Path:
+    """A folder that predicts without this app: model, runtime module, sandbox policy, predict.py, pins."""
+    export = run_dir / "export"
+    if export.exists():
+        shutil.rmtree(export)
+    (export / "pipeline").mkdir(parents=True)
+    shutil.copyfile(model_path, export / "model.joblib")
+    (export / "pipeline" / "__init__.py").write_text('"""Only the runtime the exported model needs."""\n')
+    shutil.copyfile(PACKAGE_ROOT / "pipeline" / "runtime.py", export / "pipeline" / "runtime.py")
+    shutil.copytree(PACKAGE_ROOT / "sandbox", export / "sandbox",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    (export / "predict.py").write_text(PREDICT_PY)
+    pins = _versions()
+    lines = [f"{name}=={ver}" for name, ver in pins.items() if name != "python"]
+    (export / "requirements.txt").write_text("# Python " + pins["python"] + "\n" + "\n".join(lines) + "\n")
+    return export
+
+
+def report_markdown(state: RunState, best: IterationSummary) -> str:
+    obj, prof, tr = state.objective, state.profile, state.training
+    hold = best.holdout_metrics
+    lines = [f"# Run {state.run_id}", "",
+             f"- Dataset: `{state.config.dataset_name or Path(state.config.data_path).name}`",
+             f"- Target: `{prof.target}` ({prof.task}); objective: {state.config.objective or '(none given)'}",
+             f"- Metric optimised: **{obj.metric}** — {obj.explanation}",
+             f"- Brain: {state.config.brain}; selected iteration **{best.iteration}** of {len(state.iterations)} "
+             f"(best CV), model **{best.model}**",
+             f"- CV {obj.metric}: **{best.cv_score:.4f}**; holdout {obj.metric}: **{hold.get(obj.metric, float('nan')):.4f}**",
+             "", "## Data profile", "", prof.summary, "", prof.findings_md, ""]
+    if prof.sample_note:
+        lines += [f"_Sampling: {prof.sample_note}_", ""]
+    lines += ["## Features", ""]
+    for a in state.features.attempts:
+        lines.append(f"- Iteration {a.iteration} ({a.source}): {a.reason}")
+    lines += ["", "## Models (cross-validation on the training part)", "",
+              f"| candidate | CV {obj.metric} | fit s | note |", "|---|---|---|---|"]
+    for c in tr.candidates:
+        score = f"{c.cv_score:.4f}" if c.cv_score is not None else "—"
+        lines.append(f"| {c.name} (it {c.iteration}) | {score} | {c.fit_seconds:.1f} | {c.error} |")
+    lines += ["", f"Tuned parameters of the final model: `{tr.best_params}`", "",
+              "## Holdout evaluation (locked before any feature work; used for this report only)", "",
+              "| metric | holdout |", "|---|---|"]
+    lines += [f"| {k} | {v:.4f} |" for k, v in hold.items()]
+    lines += ["", state.evaluation.summary_md, "", "## Critic", ""]
+    for d in state.decisions:
+        lines.append(f"- Iteration {d.iteration}: **{d.action}** — {d.reason}")
+    lines += ["", "## Timeline", "", "| phase | iteration | status | seconds |", "|---|---|---|---|"]
+    for r in state.history:
+        lines.append(f"| {PHASE_TITLES.get(r.phase, r.phase)} | {r.iteration} | {r.status} | {r.duration_s or 0:.1f} |")
+    if state.plots.plots:
+        lines += ["", "## Plots", ""] + [f"![{p.title}]({p.path})" for p in state.plots.plots]
+    if state.notes:
+        lines += ["", "## Notes", ""] + [f"- {n}" for n in state.notes]
+    return "\n".join(lines) + "\n"
+
+
+def finalize(state: RunState, ctx: PhaseContext) -> None:
+    """Write model.joblib, metrics.json, holdout predictions, report.md and export/ for the best iteration."""
+    best = select_best(state)
+    state.selected_iteration = best.iteration
+    run_dir = ctx.run_dir
+    model_path = run_dir / best.model_path
+    model = ctx.models[best.iteration]
+    write_atomic(run_dir / "model.joblib", model_path.read_bytes())
+    metrics = {"task": state.profile.task, "metric": state.objective.metric,
+               "greater_is_better": state.objective.greater_is_better,
+               "selected_iteration": best.iteration, "model": best.model,
+               "cv": best.cv_metrics, "holdout": best.holdout_metrics,
+               "threshold": model.threshold, "n_train": len(ctx.split.X_train), "n_holdout": len(ctx.split.X_holdout)}
+    write_json(run_dir / "metrics.json", metrics)
+    preds = model.prediction_frame(ctx.holdout_features[best.iteration])
+    preds.insert(0, "actual", ctx.split.y_holdout.reset_index(drop=True))
+    write_atomic(run_dir / "holdout_predictions.csv", preds.to_csv(index=False))
+    write_export(run_dir, run_dir / "model.joblib")
+    write_atomic(run_dir / "report.md", report_markdown(state, best))

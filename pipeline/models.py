@@ -1,0 +1,110 @@
+"""Model families as scikit-learn pipelines that take the engineered feature frame as it is.
+
+Each candidate is `TablePrep -> ColumnTransformer -> estimator`, fitted per CV fold so that
+imputation, scaling and encoding never see validation rows.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import (ExtraTreesClassifier, ExtraTreesRegressor, HistGradientBoostingClassifier,
+                              HistGradientBoostingRegressor, RandomForestClassifier, RandomForestRegressor)
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
+
+from pipeline.runtime import TablePrep
+
+FAMILIES = ("lightgbm", "linear", "hist_gb", "random_forest", "extra_trees")
+N_JOBS = 2
+
+
+def _column_transformer(prep: TablePrep, X: pd.DataFrame, family: str) -> ColumnTransformer:
+    prep.fit(X)
+    numeric = prep.numeric_ + prep.datetime_
+    categorical = prep.categorical_
+    if family == "linear":
+        num = Pipeline([("impute", SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)),
+                        ("scale", StandardScaler())])
+        cat = Pipeline([("impute", SimpleImputer(strategy="constant", fill_value="(missing)")),
+                        ("onehot", OneHotEncoder(handle_unknown="infrequent_if_exist", max_categories=30,
+                                                 min_frequency=5, sparse_output=False))])
+    else:
+        impute = family in ("random_forest", "extra_trees")
+        num = SimpleImputer(strategy="median", keep_empty_features=True) if impute else "passthrough"
+        cat = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1, encoded_missing_value=-1,
+                             min_frequency=3, dtype=np.float64)
+    return ColumnTransformer([("num", num, numeric), ("cat", cat, categorical)], remainder="drop",
+                             verbose_feature_names_out=False)
+
+
+def make_estimator(family: str, task: str, params: dict[str, Any], class_weight: str | None, seed: int) -> Any:
+    """The bare estimator for a family, with the given hyperparameters on top of sensible defaults."""
+    classify = task != "regression"
+    p = dict(params)
+    if family == "lightgbm":
+        from lightgbm import LGBMClassifier, LGBMRegressor
+
+        base = {"n_estimators": 300, "learning_rate": 0.05, "num_leaves": 31, "min_child_samples": 20,
+                "subsample": 1.0, "subsample_freq": 1, "colsample_bytree": 0.9, "reg_lambda": 0.0,
+                "random_state": seed, "n_jobs": N_JOBS, "verbose": -1}
+        base.update(p)
+        if classify:
+            return LGBMClassifier(class_weight=class_weight, **base)
+        return LGBMRegressor(**base)
+    if family == "linear":
+        if classify:
+            base = {"C": 1.0, "max_iter": 2000}
+            base.update(p)
+            return LogisticRegression(class_weight=class_weight, **base)
+        base = {"alpha": 1.0}
+        base.update(p)
+        return Ridge(**base)
+    if family == "hist_gb":
+        base = {"max_iter": 300, "learning_rate": 0.08, "early_stopping": True, "random_state": seed}
+        base.update(p)
+        if classify:
+            return HistGradientBoostingClassifier(class_weight=class_weight, **base)
+        return HistGradientBoostingRegressor(**base)
+    if family in ("random_forest", "extra_trees"):
+        base = {"n_estimators": 300, "min_samples_leaf": 1, "max_features": "sqrt" if classify else 0.5,
+                "n_jobs": N_JOBS, "random_state": seed}
+        base.update(p)
+        if family == "random_forest":
+            return (RandomForestClassifier(class_weight=class_weight, **base) if classify
+                    else RandomForestRegressor(**base))
+        return (ExtraTreesClassifier(class_weight=class_weight, **base) if classify
+                else ExtraTreesRegressor(**base))
+    raise ValueError(f"unknown model family {family!r}")
+
+
+def make_pipeline(family: str, task: str, params: dict[str, Any], X: pd.DataFrame, class_weight: str | None,
+                  seed: int) -> Pipeline:
+    prep = TablePrep()
+    columns = _column_transformer(prep, X, family)
+    return Pipeline([("prep", prep), ("columns", columns),
+                     ("model", make_estimator(family, task, params, class_weight, seed))])
+
+
+def feature_importance(pipe: Pipeline, top: int = 30) -> list[dict[str, Any]]:
+    """Importances (trees) or absolute coefficients (linear), by output feature name."""
+    model = pipe.named_steps["model"]
+    try:
+        names = list(pipe.named_steps["columns"].get_feature_names_out())
+    except Exception:
+        names = []
+    values = None
+    if hasattr(model, "feature_importances_"):
+        values = np.asarray(model.feature_importances_, dtype=float)
+    elif hasattr(model, "coef_"):
+        coef = np.asarray(model.coef_, dtype=float)
+        values = np.abs(coef).mean(axis=0) if coef.ndim > 1 else np.abs(coef)
+    if values is None or len(values) != len(names):
+        return []
+    total = values.sum() or 1.0
+    order = np.argsort(values)[::-1][:top]
+    return [{"feature": str(names[i]), "importance": float(values[i] / total)} for i in order]

@@ -1,0 +1,129 @@
+"""Feature Engineer: generated `transform(df)` code, run in the sandbox on features only, kept if CV agrees.
+
+The target never reaches the code. Its output is validated (row count, row-wise behaviour, no
+infinities, no empty columns, no target reference), and the new feature set replaces the old one
+only when a fixed quick model's CV score does not get worse.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from pipeline.brains.base import FeatureRequest
+from pipeline.codegen import feature_harness, target_referenced
+from pipeline.context import FeatureSet, PhaseContext
+from pipeline.cv import quick_score
+from pipeline.metrics import is_better
+from pipeline.state import FeatureAttempt, FeatureResult, RunState
+
+QUICK_TOLERANCE = 0.001
+
+
+def baseline_features(state: RunState, ctx: PhaseContext) -> FeatureSet:
+    """Raw features minus what the profiler flagged (IDs, constants, leakage suspects): the first 'previous' set."""
+    profile = state.profile
+    drop = set(profile.id_like_columns) | set(profile.constant_columns) | {s["column"] for s in profile.leakage_suspects}
+    drop |= {c.name for c in profile.columns if c.kind == "text"}
+    keep = [c for c in ctx.split.X_train.columns if c not in drop]
+    if not keep:
+        keep = list(ctx.split.X_train.columns)
+    code = f"def transform(df):\n    return df[{keep!r}].copy()\n"
+    return FeatureSet(code=code, train=ctx.split.X_train[keep].reset_index(drop=True),
+                      holdout=ctx.split.X_holdout[keep].reset_index(drop=True), required_columns=keep)
+
+
+def _validator(target: str):
+    def validate(workdir: Path, code: str) -> str | None:
+        meta_path = workdir / "features_meta.json"
+        if not meta_path.exists():
+            return "the harness did not produce features (transform returned nothing usable)"
+        meta = json.loads(meta_path.read_text())
+        if target_referenced(code, target) or target in meta["columns"]:
+            return f"the code refers to the target column {target!r}; feature code must never use the target"
+        if not meta["columns"]:
+            return "transform returned no columns"
+        if not meta["rowwise"]:
+            return ("transform is not row-wise: the first rows give different values when transformed alone, so it "
+                    "uses statistics of the whole table (e.g. means, ranks or frequencies over df); compute each row "
+                    "from that row only")
+        frame = pd.read_parquet(workdir / "features_train.parquet")
+        numeric = frame.select_dtypes(include=[np.number])
+        if len(numeric.columns):
+            arr = numeric.to_numpy(dtype=float, na_value=np.nan)
+            bad = [c for c, flag in zip(numeric.columns, np.isinf(arr).any(axis=0)) if flag]
+            if bad:
+                return f"transform produced infinite values in column(s) {', '.join(bad[:5])}; guard divisions and logs"
+        empty = [c for c in frame.columns if frame[c].isna().all()]
+        if empty:
+            return f"transform produced all-NaN column(s) {', '.join(empty[:5])}"
+        return None
+    return validate
+
+
+def run(state: RunState, ctx: PhaseContext) -> FeatureResult:
+    split, profile = ctx.split, state.profile
+    result = FeatureResult(code=state.features.code, attempts=list(state.features.attempts),
+                           columns=list(state.features.columns))
+    if ctx.features is None:
+        ctx.features = baseline_features(state, ctx)
+        score, metric, _ = quick_score(ctx.features.train, split.y_train, profile.task, split.classes, state.config.seed)
+        ctx.features.quick_cv = score
+        state.notes.append(f"Baseline feature set ({ctx.features.train.shape[1]} raw columns after dropping flagged ones): "
+                           f"quick CV {metric} {score:.4f}.")
+    previous = ctx.features
+    feedback = state.decisions[-1].reason if state.decisions and state.decisions[-1].action == "refine_features" else ""
+    request = FeatureRequest(profile=profile, objective=state.objective, feature_columns=list(split.X_train.columns),
+                             dtypes={c: str(t) for c, t in split.X_train.dtypes.items()}, iteration=state.iteration,
+                             previous_code=state.features.code, critic_feedback=feedback,
+                             user_feedback=ctx.user_feedback.get("features", ""),
+                             sample_rows=_sample_rows(split.X_train))
+    data_dir = ctx.run_dir / "data"
+    outcome = ctx.code.generate("features", state.iteration, request, ctx.brain, ctx.fallback,
+                                lambda: feature_harness(["holdout_X"]),
+                                {"train_X.parquet": data_dir / "train_X.parquet",
+                                 "holdout_X.parquet": data_dir / "holdout_X.parquet"},
+                                _validator(profile.target), repair_attempts=ctx.repair_attempts,
+                                timeout_s=max(20.0, min(120.0, ctx.budget.remaining() * 0.25)))
+    attempt = FeatureAttempt(iteration=state.iteration, code=outcome.code, source=outcome.source,
+                             shape_before=[len(previous.train), previous.train.shape[1]], cv_before=previous.quick_cv)
+    if not outcome.ok:
+        attempt.reason = f"Generated feature code failed every attempt ({outcome.error}); the previous feature set stays."
+        result.attempts.append(attempt)
+        _finish(result, ctx)
+        return result
+    ctx.check_cancelled()
+    train = pd.read_parquet(outcome.workdir / "features_train.parquet")
+    holdout = pd.read_parquet(outcome.workdir / "features_holdout_X.parquet")
+    meta = json.loads((outcome.workdir / "features_meta.json").read_text())
+    score, metric, _ = quick_score(train, split.y_train, profile.task, split.classes, state.config.seed)
+    gib = metric != "log_loss" and metric != "rmse"
+    attempt.cv_after = score
+    attempt.shape_after = [len(train), train.shape[1]]
+    attempt.new_columns = [c for c in train.columns if c not in split.X_train.columns]
+    attempt.dropped_columns = [c for c in split.X_train.columns if c not in train.columns]
+    not_worse = previous.quick_cv is None or not is_better(previous.quick_cv, score, gib, QUICK_TOLERANCE * abs(previous.quick_cv))
+    if not_worse:
+        attempt.kept = True
+        attempt.reason = (f"Kept: quick CV {metric} {score:.4f} vs {previous.quick_cv:.4f} before "
+                          f"({len(attempt.new_columns)} new, {len(attempt.dropped_columns)} dropped columns).")
+        ctx.features = FeatureSet(code=outcome.code, train=train, holdout=holdout,
+                                  required_columns=meta.get("required", list(split.X_train.columns)), quick_cv=score)
+        result.code = outcome.code
+    else:
+        attempt.reason = (f"Rejected: quick CV {metric} got worse ({score:.4f} vs {previous.quick_cv:.4f}); "
+                          "the previous feature set stays.")
+    result.attempts.append(attempt)
+    _finish(result, ctx)
+    return result
+
+
+def _finish(result: FeatureResult, ctx: PhaseContext) -> None:
+    result.columns = list(ctx.features.train.columns)
+
+
+def _sample_rows(X: pd.DataFrame, n: int = 5) -> list[dict]:
+    head = X.head(n).astype(object).where(X.head(n).notna(), None)
+    return [{k: (str(v)[:80] if v is not None else None) for k, v in row.items()} for row in head.to_dict("records")]

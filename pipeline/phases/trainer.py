@@ -1,0 +1,243 @@
+"""Model Trainer: screen candidate families by CV, tune the best with Optuna, refit on the training part.
+
+Screening runs on a sample when the table is large; tuning runs on (up to) the full training part
+with per-fold pruning; the final refit uses every training row. The holdout is never touched here.
+"""
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import joblib
+import numpy as np
+import optuna
+import pandas as pd
+
+from pipeline.brains.base import CandidateSpec, ModelPlan, ModelRequest
+from pipeline.context import PhaseContext
+from pipeline.cv import make_folds, metrics_from_oof, oof_predictions
+from pipeline.metrics import best_threshold, is_better
+from pipeline.models import FAMILIES, feature_importance, make_pipeline
+from pipeline.runtime import TabularModel
+from pipeline.state import CandidateResult, RunState, TrainResult
+
+SCREEN_ROWS = 50_000
+TUNE_ROWS = 200_000
+MIN_TRIAL_SECONDS = 0.5
+
+
+def trainer_budget(state: RunState, ctx: PhaseContext) -> float:
+    """Seconds this trainer run may use: most of what is left on the last loop, about half before."""
+    remaining = ctx.budget.remaining() - ctx.budget.finish_reserve()
+    loops_left = state.config.max_loops - (state.iteration - 1)
+    share = 0.85 if loops_left <= 0 else 0.5
+    return max(1.0, remaining * share)
+
+
+def _ensure_plan(plan: ModelPlan | None, fallback: ModelPlan) -> ModelPlan:
+    """Keep the brain's valid candidates; fill in the required families from the offline plan."""
+    if plan is None or not plan.candidates:
+        return fallback
+    valid = [c for c in plan.candidates if c.family in FAMILIES]
+    have = {c.family for c in valid}
+    for spec in fallback.candidates:
+        if spec.family not in have and spec.family in ("lightgbm", "linear", "hist_gb"):
+            valid.append(spec)
+    return ModelPlan(candidates=valid[:6], class_weight=plan.class_weight, reasoning=plan.reasoning)
+
+
+def _score(y: pd.Series, oof: np.ndarray, state: RunState, ctx: PhaseContext, rows: np.ndarray | None = None
+           ) -> tuple[dict[str, float], float | None]:
+    """Metrics at the best CV threshold (for threshold metrics) or at argmax/identity otherwise."""
+    split, obj, task = ctx.split, state.objective, state.profile.task
+    threshold = None
+    if obj.tune_threshold:
+        yy = y.to_numpy() if rows is None else y.to_numpy()[rows]
+        pp = oof if rows is None else oof[rows]
+        threshold = best_threshold(yy, pp[:, split.positive_index], split.classes[split.positive_index], obj.metric)
+    return metrics_from_oof(y, oof, task, split.classes, threshold, split.positive_index, rows), threshold
+
+
+def _suggest(trial: optuna.Trial, space: dict[str, list[Any]]) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for name, spec in space.items():
+        try:
+            kind = spec[0]
+            if kind == "int":
+                low, high = int(spec[1]), int(spec[2])
+                params[name] = trial.suggest_int(name, min(low, high), max(low, high), log=min(low, high) > 0 and high / max(low, 1) > 20)
+            elif kind == "float":
+                low, high = float(spec[1]), float(spec[2])
+                log = len(spec) > 3 and spec[3] == "log" and low > 0
+                params[name] = trial.suggest_float(name, min(low, high), max(low, high), log=log)
+            elif kind == "cat":
+                params[name] = trial.suggest_categorical(name, list(spec[1]))
+        except (IndexError, TypeError, ValueError):
+            continue
+    return params
+
+
+def run(state: RunState, ctx: PhaseContext) -> TrainResult:
+    split, obj, task, seed = ctx.split, state.objective, state.profile.task, state.config.seed
+    started = time.monotonic()
+    budget = trainer_budget(state, ctx)
+    X, y = ctx.features.train, split.y_train.reset_index(drop=True)
+    previous = state.training if state.training.best else None
+    regularisation = (previous.regularisation if previous else 0) + (
+        1 if state.decisions and state.decisions[-1].action == "retrain_model" else 0)
+    if previous:
+        previous = TrainResult(**{**previous.__dict__, "regularisation": regularisation})
+    request = ModelRequest(profile=state.profile, objective=obj, n_rows=len(X), n_features=X.shape[1],
+                           iteration=state.iteration,
+                           critic_feedback=state.decisions[-1].reason if state.decisions else "",
+                           previous=previous or TrainResult(regularisation=regularisation),
+                           user_feedback=ctx.user_feedback.get("training", ""))
+    offline_plan = ctx.fallback.model_plan(request)
+    try:
+        plan = _ensure_plan(ctx.brain.model_plan(request), offline_plan)
+    except Exception as exc:  # a brain that cannot plan is replaced by the offline plan
+        state.notes.append(f"Model plan from {ctx.brain.name} failed ({type(exc).__name__}); using the offline plan.")
+        plan = offline_plan
+    result = TrainResult(metric=obj.metric, regularisation=regularisation)
+    state.training = result
+    ctx.publish()
+
+    # 1. screening (on a sample for large tables)
+    n = len(X)
+    if n > SCREEN_ROWS:
+        rows = np.sort(np.random.default_rng(seed).choice(n, SCREEN_ROWS, replace=False))
+        Xs, ys = X.iloc[rows].reset_index(drop=True), y.iloc[rows].reset_index(drop=True)
+        screen_folds = make_folds(ys, task, min(state.config.cv_folds, 3), seed)
+        state.notes.append(f"Candidates were screened on a uniform sample of {SCREEN_ROWS:,} of {n:,} training rows.")
+    else:
+        Xs, ys, screen_folds = X, y, split.folds
+    oofs: dict[str, np.ndarray] = {}
+    for spec in plan.candidates:
+        ctx.check_cancelled()
+        spent = time.monotonic() - started
+        if result.candidates and spent > 0.45 * budget:
+            result.candidates.append(CandidateResult(spec.name, spec.family, spec.params, iteration=state.iteration,
+                                                     error="skipped: screening time budget used up"))
+            continue
+        t0 = time.monotonic()
+        try:
+            oof = oof_predictions(lambda Xt, s=spec: make_pipeline(s.family, task, s.params, Xt, plan.class_weight, seed),
+                                  Xs, ys, screen_folds, task, split.classes)
+            metrics, _ = _score(ys, oof, state, ctx)
+            cand = CandidateResult(spec.name, spec.family, spec.params, metrics, metrics.get(obj.metric),
+                                   round(time.monotonic() - t0, 3), state.iteration)
+            oofs[spec.name] = oof
+        except Exception as exc:  # one failing family must not sink the run
+            cand = CandidateResult(spec.name, spec.family, spec.params, iteration=state.iteration,
+                                   fit_seconds=round(time.monotonic() - t0, 3), error=f"{type(exc).__name__}: {exc}"[:300])
+        result.candidates.append(cand)
+        ctx.emit("candidate", "trainer", f"{cand.name}: " + (f"CV {obj.metric} {cand.cv_score:.4f}" if cand.cv_score is not None
+                                                              else cand.error))
+        ctx.publish()
+    scored = [c for c in result.candidates if c.cv_score is not None and not math.isnan(c.cv_score)]
+    if not scored:
+        raise RuntimeError("every candidate model failed: " + "; ".join(c.error for c in result.candidates)[:500])
+    best_cand = max(scored, key=lambda c: c.cv_score if obj.greater_is_better else -c.cv_score)
+    best_spec = next(s for s in plan.candidates if s.name == best_cand.name)
+
+    # 2. tuning on the full training part (capped) with per-fold pruning
+    if n > TUNE_ROWS:
+        rows = np.sort(np.random.default_rng(seed + 1).choice(n, TUNE_ROWS, replace=False))
+        Xt, yt = X.iloc[rows].reset_index(drop=True), y.iloc[rows].reset_index(drop=True)
+        tune_folds = make_folds(yt, task, min(state.config.cv_folds, 3), seed)
+    else:
+        Xt, yt, tune_folds = X, y, split.folds
+    fold_seconds = best_cand.fit_seconds / max(len(screen_folds), 1) * max(1.0, len(Xt) / max(len(Xs), 1))
+    refit_estimate = fold_seconds * 1.3 * (len(X) / max(len(Xt), 1)) + 0.5
+    tune_time = budget - (time.monotonic() - started) - refit_estimate
+    best_params, best_score, best_oof = dict(best_spec.params), None, None
+    if Xt is Xs:  # screening already scored the default parameters on exactly these rows
+        best_oof, best_score = oofs[best_cand.name], best_cand.cv_score
+    if best_spec.search_space and tune_time > max(3 * fold_seconds * len(tune_folds), MIN_TRIAL_SECONDS * 4):
+        best_params, best_score, best_oof = _tune(state, ctx, best_spec, plan, Xt, yt, tune_folds, tune_time,
+                                                  best_params, best_score, best_oof, result)
+    ctx.check_cancelled()
+    if best_oof is None:  # screened on a sample and never tuned: score the chosen params on the tuning rows
+        best_oof = oof_predictions(lambda Xf: make_pipeline(best_spec.family, task, best_params, Xf, plan.class_weight, seed),
+                                   Xt, yt, tune_folds, task, split.classes)
+    metrics, threshold = _score(yt, best_oof, state, ctx)
+    result.best = best_spec.name
+    result.best_params = best_params
+    result.cv_metrics = metrics
+    result.cv_score = metrics.get(obj.metric)
+    result.threshold = threshold
+    np.save(ctx.run_dir / "data" / f"oof_it{state.iteration}.npy", best_oof)
+
+    # 3. refit on every training row
+    ctx.check_cancelled()
+    final = make_pipeline(best_spec.family, task, best_params, X, plan.class_weight, seed)
+    final.fit(X, y)
+    if task == "regression":
+        train_pred = final.predict(X)
+        result.train_metrics = metrics_from_oof(y, train_pred, task, None)
+    else:
+        proba = final.predict_proba(X)
+        aligned = np.zeros((len(X), len(split.classes)))
+        aligned[:, [split.classes.index(c) for c in final.classes_]] = proba
+        result.train_metrics = metrics_from_oof(y, aligned, task, split.classes, threshold, split.positive_index)
+    result.feature_importance = feature_importance(final)
+    model = TabularModel(feature_code=ctx.features.code, pipeline=final, task=task, target=state.profile.target,
+                         raw_columns=list(split.X_train.columns), required_columns=ctx.features.required_columns,
+                         raw_dtypes=split.raw_dtypes, classes=split.classes, threshold=threshold,
+                         positive_index=split.positive_index, metric=obj.metric)
+    models_dir = ctx.run_dir / "models"
+    models_dir.mkdir(exist_ok=True)
+    path = models_dir / f"iter{state.iteration}.joblib"
+    joblib.dump(model, path)
+    ctx.models[state.iteration] = model
+    result.model_path = str(path.relative_to(ctx.run_dir))
+    return result
+
+
+def _tune(state: RunState, ctx: PhaseContext, spec: CandidateSpec, plan: ModelPlan, X: pd.DataFrame, y: pd.Series,
+          folds, seconds: float, best_params: dict[str, Any], best_score: float | None, best_oof: np.ndarray | None,
+          result: TrainResult):
+    """Optuna TPE search over the candidate's space, pruning trials whose early folds lag the median."""
+    split, obj, task, seed = ctx.split, state.objective, state.profile.task, state.config.seed
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(direction="maximize" if obj.greater_is_better else "minimize",
+                                sampler=optuna.samplers.TPESampler(seed=seed, n_startup_trials=5),
+                                pruner=optuna.pruners.MedianPruner(n_startup_trials=4, n_warmup_steps=1))
+    study.enqueue_trial({k: v for k, v in spec.params.items() if k in spec.search_space})
+    holder: dict[str, Any] = {"params": best_params, "score": best_score, "oof": best_oof}
+
+    def objective(trial: optuna.Trial) -> float:
+        if ctx.cancel_event.is_set():
+            study.stop()
+            raise optuna.TrialPruned()
+        params = {**spec.params, **_suggest(trial, spec.search_space)}
+        seen: list[np.ndarray] = []
+
+        def on_fold(i: int, va: np.ndarray, oof: np.ndarray) -> None:
+            seen.append(va)
+            rows = np.concatenate(seen)
+            metrics, _ = _score(y, oof, state, ctx, rows)
+            trial.report(metrics[obj.metric], i)
+            if trial.should_prune():
+                raise optuna.TrialPruned()
+
+        oof = oof_predictions(lambda Xf: make_pipeline(spec.family, task, params, Xf, plan.class_weight, seed),
+                              X, y, folds, task, split.classes, on_fold)
+        score = _score(y, oof, state, ctx)[0][obj.metric]
+        if is_better(score, holder["score"], obj.greater_is_better):
+            holder.update(params=params, score=score, oof=oof)
+        return score
+
+    def record(study_: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        result.trials.append({"number": trial.number, "value": trial.value, "state": trial.state.name,
+                              "params": trial.params, "iteration": state.iteration})
+        ctx.publish()
+
+    study.optimize(objective, timeout=seconds, callbacks=[record], catch=(ValueError, np.linalg.LinAlgError),
+                   gc_after_trial=False)
+    done = [t for t in result.trials if t["state"] == "COMPLETE"]
+    state.notes.append(f"Optuna tuned {spec.name}: {len(result.trials)} trials "
+                       f"({len(done)} complete, {sum(1 for t in result.trials if t['state'] == 'PRUNED')} pruned) "
+                       f"in {seconds:.0f} s budget.")
+    return holder["params"], holder["score"], holder["oof"]

@@ -1,0 +1,73 @@
+"""Visualizer: generated seaborn plot code, drawn in the sandbox on a sample of the training part."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pandas as pd
+
+from pipeline.brains.base import PlotRequest
+from pipeline.codegen import plot_harness
+from pipeline.context import PhaseContext
+from pipeline.state import PlotInfo, PlotResult, RunState
+from pipeline.theme import PALETTE
+
+PLOT_SAMPLE = 5_000
+
+
+def _validate(workdir, code) -> str | None:
+    manifest = workdir / "plots.json"
+    if not manifest.exists():
+        return "make_plots did not return any figures"
+    items = json.loads(manifest.read_text())
+    if not items:
+        return "make_plots returned an empty list"
+    return None
+
+
+def run(state: RunState, ctx: PhaseContext) -> PlotResult:
+    split, profile = ctx.split, state.profile
+    frame = ctx.features.train if state.iteration > 1 else split.X_train.reset_index(drop=True)
+    top = [c.name for c in sorted(profile.columns, key=lambda c: -(c.target_association or 0))
+           if c.kind == "numeric" and c.name in frame.columns]
+    if state.iteration > 1:
+        top = [c for c in frame.columns if c not in split.X_train.columns][:3] + top
+    data = frame.copy()
+    data[profile.target] = split.y_train.to_numpy()
+    note = ""
+    if len(data) > PLOT_SAMPLE:
+        rows = np.sort(np.random.default_rng(state.config.seed).choice(len(data), PLOT_SAMPLE, replace=False))
+        data = data.iloc[rows]
+        note = f"Plots use a uniform random sample of {PLOT_SAMPLE:,} of the {len(frame):,} training rows."
+    data = data.loc[:, ~data.columns.duplicated()]
+    sample_path = ctx.run_dir / "data" / f"plot_sample_it{state.iteration}.parquet"
+    _to_parquet(data, sample_path)
+    request = PlotRequest(profile=profile, objective=state.objective, columns=list(data.columns), top_features=top[:6])
+    outcome = ctx.code.generate("plots", state.iteration, request, ctx.brain, ctx.fallback,
+                                lambda: plot_harness(profile.target, profile.task, PALETTE),
+                                {"plot_sample.parquet": sample_path}, _validate, repair_attempts=ctx.repair_attempts,
+                                timeout_s=max(20.0, min(90.0, ctx.budget.remaining() * 0.2)))
+    result = PlotResult(plots=list(state.plots.plots), sample_note=note)
+    if not outcome.ok:
+        state.notes.append(f"Plots could not be drawn this iteration: {outcome.error}")
+        return result
+    plots_dir = ctx.run_dir / "plots"
+    plots_dir.mkdir(exist_ok=True)
+    fresh = []
+    for item in json.loads((outcome.workdir / "plots.json").read_text()):
+        src = outcome.workdir / item["file"]
+        if not src.is_file() or src.is_symlink():
+            continue
+        name = f"it{state.iteration}_{item['file']}"
+        shutil.copyfile(src, plots_dir / name)
+        fresh.append(PlotInfo(name=item["name"], title=item["title"], path=f"plots/{name}", insight=item["insight"]))
+    result.plots = fresh + [p for p in result.plots if p.name not in {f.name for f in fresh}]
+    return result
+
+
+def _to_parquet(frame: pd.DataFrame, path) -> None:
+    try:
+        frame.to_parquet(path)
+    except (TypeError, ValueError):
+        frame.astype({c: str for c in frame.columns if frame[c].dtype == object}).to_parquet(path)

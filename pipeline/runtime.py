@@ -1,0 +1,174 @@
+"""The shipped model: feature code + fitted scikit-learn pipeline, predicting from raw columns.
+
+This module is copied into every export bundle, so it depends only on numpy, pandas, scikit-learn
+and the standalone `sandbox` package (whose policy runs the feature code with RestrictedPython's
+guards when no sandbox process is wanted, e.g. inside `predict.py` of an export).
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+
+
+class MissingColumnsError(ValueError):
+    """New data lacks columns the model needs."""
+
+
+class TablePrep(BaseEstimator, TransformerMixin):
+    """Fix the column set and types seen at fit time: dates become numbers, text becomes categories.
+
+    At predict time extra columns are dropped and missing ones become NaN, so messy new data with
+    the same meaning still scores.
+    """
+
+    def fit(self, X: pd.DataFrame, y: Any = None) -> "TablePrep":
+        X = pd.DataFrame(X)
+        self.numeric_: list[str] = []
+        self.categorical_: list[str] = []
+        self.datetime_: list[str] = []
+        for col in X.columns:
+            s = X[col]
+            if s.isna().all():
+                continue
+            if pd.api.types.is_datetime64_any_dtype(s):
+                self.datetime_.append(col)
+            elif pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
+                self.numeric_.append(col)
+            else:
+                self.categorical_.append(col)
+        self.columns_ = self.numeric_ + self.datetime_ + self.categorical_
+        return self
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        X = pd.DataFrame(X)
+        n = len(X)
+        out: dict[str, Any] = {}
+        for col in self.numeric_:
+            s = to_number(X[col]) if col in X else pd.Series(np.nan, index=X.index)
+            arr = np.array(s.to_numpy(dtype=float, na_value=np.nan), dtype=float, copy=True)
+            arr[~np.isfinite(arr)] = np.nan
+            out[col] = arr
+        for col in self.datetime_:
+            s = pd.to_datetime(X[col], errors="coerce") if col in X else pd.Series(pd.NaT, index=X.index)
+            if getattr(s.dt, "tz", None) is not None:
+                s = s.dt.tz_localize(None)
+            out[col] = (s - pd.Timestamp("1970-01-01")).dt.total_seconds().to_numpy(dtype=float, na_value=np.nan) / 86400.0
+        for col in self.categorical_:
+            s = X[col] if col in X else pd.Series([None] * n, index=X.index, dtype=object)
+            values = s.astype(object)
+            out[col] = np.where(values.isna(), np.nan, values.astype(str)).astype(object)
+        return pd.DataFrame(out, index=X.index, columns=self.columns_)
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        return np.asarray(self.columns_, dtype=object)
+
+
+def to_number(s: pd.Series) -> pd.Series:
+    """Numbers that arrive as text ("1,234", "12 kg", "$5") become floats; anything else NaN."""
+    if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
+        return s.astype(float)
+    text = s.astype(str).str.replace(r"(?<=\d),(?=\d{3}\b)", "", regex=True).str.strip()
+    text = text.str.replace(r"^[$€£]\s*|\s*(%|[a-zA-Z]{1,3})$", "", regex=True)
+    return pd.to_numeric(text.where(s.notna()), errors="coerce")
+
+
+def run_feature_code(code: str, X: pd.DataFrame) -> pd.DataFrame:
+    """Apply generated feature code in this process under RestrictedPython's guards (no OS isolation)."""
+    if not code.strip():
+        return X.copy()
+    import sandbox
+
+    namespace = sandbox.restricted_exec(code)
+    out = namespace["transform"](X.copy())
+    if not isinstance(out, pd.DataFrame) or len(out) != len(X):
+        raise ValueError("the feature code did not return one row per input row")
+    out = out.reset_index(drop=True)
+    out.columns = [str(c) for c in out.columns]
+    return out
+
+
+class TabularModel(BaseEstimator):
+    """Raw columns in, predictions out: validates columns, runs the feature code, then the fitted pipeline."""
+
+    def __init__(self, feature_code: str, pipeline: Any, task: str, target: str, raw_columns: list[str],
+                 required_columns: list[str], raw_dtypes: dict[str, str], classes: list[Any] | None = None,
+                 threshold: float | None = None, positive_index: int = 1, metric: str = "") -> None:
+        self.feature_code = feature_code
+        self.pipeline = pipeline
+        self.task = task
+        self.target = target
+        self.raw_columns = raw_columns
+        self.required_columns = required_columns
+        self.raw_dtypes = raw_dtypes
+        self.classes = classes
+        self.threshold = threshold
+        self.positive_index = positive_index
+        self.metric = metric
+
+    @property
+    def classes_(self) -> np.ndarray:
+        return np.asarray(self.classes if self.classes is not None else [])
+
+    def align(self, X: pd.DataFrame) -> pd.DataFrame:
+        """The training columns in training order: extra ones dropped, missing optional ones empty."""
+        X = pd.DataFrame(X).reset_index(drop=True)
+        X.columns = [str(c) for c in X.columns]
+        missing = [c for c in self.required_columns if c not in X.columns]
+        if missing:
+            shown = ", ".join(missing[:10]) + (" …" if len(missing) > 10 else "")
+            raise MissingColumnsError(f"Missing required column(s): {shown}.")
+        out = {}
+        for col in self.raw_columns:
+            s = X[col] if col in X.columns else pd.Series([np.nan] * len(X))
+            kind = self.raw_dtypes.get(col, "")
+            if kind.startswith(("int", "float", "Int", "Float", "uint", "UInt")) and not pd.api.types.is_numeric_dtype(s):
+                s = to_number(s)
+            elif kind == "bool" and not pd.api.types.is_bool_dtype(s):
+                s = s.map(lambda v: {"true": True, "false": False, "1": True, "0": False}.get(str(v).strip().lower(), np.nan))
+            elif kind.startswith(("object", "str", "string")) and pd.api.types.is_numeric_dtype(s) and not s.isna().all():
+                s = s.astype(object).where(s.notna(), None).map(lambda v: v if v is None else _plain(v))
+            out[col] = s.reset_index(drop=True)
+        return pd.DataFrame(out, columns=self.raw_columns)
+
+    def features(self, X: pd.DataFrame, feature_runner: Callable[[str, pd.DataFrame], pd.DataFrame] | None = None) -> pd.DataFrame:
+        aligned = self.align(X)
+        return (feature_runner or run_feature_code)(self.feature_code, aligned)
+
+    def predict_proba_features(self, F: pd.DataFrame) -> np.ndarray:
+        return self.pipeline.predict_proba(F)
+
+    def predict_features(self, F: pd.DataFrame) -> np.ndarray:
+        if self.task == "regression":
+            return self.pipeline.predict(F)
+        proba = self.pipeline.predict_proba(F)
+        classes = np.asarray(self.classes)
+        if self.threshold is not None and len(classes) == 2:
+            pos = self.positive_index
+            return np.where(proba[:, pos] >= self.threshold, classes[pos], classes[1 - pos])
+        return classes[np.argmax(proba, axis=1)]
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        return self.predict_features(self.features(X))
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        if self.task == "regression":
+            raise AttributeError("predict_proba is not available for regression")
+        return self.predict_proba_features(self.features(X))
+
+    def prediction_frame(self, F: pd.DataFrame) -> pd.DataFrame:
+        """`prediction` plus one `proba_<class>` column per class, in input row order."""
+        out = pd.DataFrame({"prediction": self.predict_features(F)})
+        if self.task != "regression":
+            proba = self.predict_proba_features(F)
+            for i, cls in enumerate(self.classes or []):
+                out[f"proba_{cls}"] = proba[:, i]
+        return out
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)

@@ -1,0 +1,165 @@
+"""The run store: one SQLite row per run (for listing) plus the run directory (for everything else).
+
+Writes are transactional (SQLite, WAL) or atomic (temp file + rename), so a crash or a full disk
+never leaves a half-written record that looks finished.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+from pipeline.state import RunState, run_state_from_dict
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY,
+    created_at REAL NOT NULL,
+    finished_at REAL,
+    status TEXT NOT NULL,
+    dataset TEXT,
+    target TEXT,
+    task TEXT,
+    metric TEXT,
+    cv_score REAL,
+    holdout_score REAL,
+    brain TEXT,
+    model TEXT,
+    duration_s REAL,
+    run_dir TEXT NOT NULL,
+    owner TEXT DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS runs_created ON runs(created_at);
+"""
+
+
+class StoreError(RuntimeError):
+    """The store or the runs folder cannot be written (read-only, disk full...)."""
+
+
+def default_home() -> Path:
+    return Path(os.environ.get("MLPIPELINE_HOME", "runs")).resolve()
+
+
+def write_atomic(path: Path, data: str | bytes) -> None:
+    """Write to a temp file in the same folder, fsync, then rename over the target."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data.encode() if isinstance(data, str) else data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def write_json(path: Path, obj: Any) -> None:
+    write_atomic(path, json.dumps(obj, indent=2, default=_json_default, allow_nan=True))
+
+
+def _json_default(value: Any) -> Any:
+    try:
+        import numpy as np
+
+        if isinstance(value, np.generic):
+            return value.item()
+        if isinstance(value, np.ndarray):
+            return value.tolist()
+    except ImportError:
+        pass
+    return str(value)
+
+
+class RunStore:
+    """SQLite index of runs. Thread-safe: every call opens its own short-lived connection."""
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.path = Path(path) if path else default_home() / "store.sqlite"
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self._connect() as con:
+                con.executescript(SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"The run store at {self.path} cannot be opened for writing ({exc}).") from None
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        con = sqlite3.connect(self.path, timeout=30)
+        try:
+            con.execute("PRAGMA journal_mode=WAL")
+            con.execute("PRAGMA busy_timeout=30000")
+            con.row_factory = sqlite3.Row
+            with con:
+                yield con
+        finally:
+            con.close()
+
+    def upsert(self, state: RunState, run_dir: Path) -> None:
+        metric = state.objective.metric
+        hold = state.evaluation.holdout_metrics.get(metric)
+        selected = next((s for s in state.iterations if s.iteration == state.selected_iteration), None)
+        if selected is not None:
+            hold = selected.holdout_metrics.get(metric, hold)
+        row = {
+            "run_id": state.run_id, "created_at": state.created_at, "finished_at": state.finished_at,
+            "status": state.status, "dataset": state.config.dataset_name or Path(state.config.data_path).name,
+            "target": state.profile.target or state.config.target, "task": state.profile.task, "metric": metric,
+            "cv_score": selected.cv_score if selected else state.training.cv_score, "holdout_score": hold,
+            "brain": state.config.brain, "model": selected.model if selected else state.training.best,
+            "duration_s": (state.finished_at - state.created_at) if state.finished_at else None,
+            "run_dir": str(run_dir), "owner": state.config.owner,
+        }
+        cols = ", ".join(row)
+        marks = ", ".join(f":{k}" for k in row)
+        updates = ", ".join(f"{k}=excluded.{k}" for k in row if k != "run_id")
+        try:
+            with self._connect() as con:
+                con.execute(f"INSERT INTO runs ({cols}) VALUES ({marks}) ON CONFLICT(run_id) DO UPDATE SET {updates}", row)
+        except sqlite3.Error as exc:
+            raise StoreError(f"The run store could not be updated ({exc}).") from None
+
+    def list(self, owner: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
+        query = "SELECT * FROM runs"
+        args: tuple = ()
+        if owner is not None:
+            query += " WHERE owner = ?"
+            args = (owner,)
+        query += " ORDER BY created_at DESC LIMIT ?"
+        with self._connect() as con:
+            return [dict(r) for r in con.execute(query, args + (limit,))]
+
+    def get(self, run_id: str) -> dict[str, Any] | None:
+        with self._connect() as con:
+            row = con.execute("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        return dict(row) if row else None
+
+    def delete(self, run_id: str) -> None:
+        with self._connect() as con:
+            con.execute("DELETE FROM runs WHERE run_id = ?", (run_id,))
+
+    def mark_interrupted(self) -> int:
+        """Runs left 'running' by a process that died are marked interrupted (called at start-up)."""
+        with self._connect() as con:
+            cur = con.execute("UPDATE runs SET status='interrupted' WHERE status IN ('running', 'queued')")
+            return cur.rowcount
+
+
+def load_state(run_dir: str | Path) -> RunState:
+    data = json.loads((Path(run_dir) / "run.json").read_text())
+    return run_state_from_dict(data["state"])
+
+
+def new_run_id() -> str:
+    return time.strftime("%Y%m%d-%H%M%S") + "-" + os.urandom(3).hex()

@@ -1,0 +1,83 @@
+"""Reading objectives and data: the rules users rely on when they type a goal or drop a file."""
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipeline.data import DataError, infer_target, infer_task, read_table, validate_target
+from pipeline.objective import finalise_objective, parse_objective
+
+
+@pytest.mark.parametrize("text,metric,threshold", [
+    ("predict churn; recall on churners matters most", "f2", True),
+    ("avoid false positives", "f0.5", True),
+    ("maximise balanced accuracy", "balanced_accuracy", False),
+    ("", "roc_auc", False),
+])
+def test_binary_objectives_pick_a_metric(text, metric, threshold):
+    obj = finalise_objective(parse_objective(text, ["churn", "age"]), "binary")
+    assert obj.metric == metric
+    assert obj.tune_threshold is threshold
+
+
+def test_objective_names_the_target_and_regression_defaults_to_rmse():
+    obj = parse_objective("Predict price from the house features; minimise RMSE", ["sqft", "price", "rooms"])
+    assert obj.target == "price"
+    assert finalise_objective(obj, "regression").metric == "rmse"
+    assert finalise_objective(parse_objective("", ["a"]), "regression").greater_is_better is False
+
+
+def test_a_classification_metric_on_regression_falls_back_with_a_reason():
+    obj = finalise_objective(parse_objective("recall matters", ["y"]), "regression")
+    assert obj.metric == "rmse" and "does not apply" in obj.explanation
+
+
+def test_task_inference():
+    assert infer_task(pd.Series([0, 1, 1, 0])) == "binary"
+    assert infer_task(pd.Series(["a", "b", "c", "a"])) == "multiclass"
+    assert infer_task(pd.Series(np.linspace(0, 1, 500))) == "regression"
+
+
+def _write(tmp_path: Path, name: str, data: bytes) -> Path:
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
+@pytest.mark.parametrize("name,data,needle", [
+    ("empty.csv", b"", "empty"),
+    ("header.csv", b"a,b,c\n", "no data rows"),
+    ("binary.csv", bytes(range(256)) * 20, "binary"),
+    ("dupes.csv", b"a,a,b\n1,2,3\n4,5,6\n", "Duplicate column"),
+    ("blank.csv", b"a,,b\n1,2,3\n4,5,6\n", "blank name"),
+    ("ragged.csv", b"a,b\n1,2\n3,4,5,6\n7,8\n", "different numbers of fields"),
+    ("nested.json", b'{"a": {"b": 1}}', "not tabular"),
+])
+def test_bad_files_get_one_clear_message(tmp_path, name, data, needle):
+    with pytest.raises(DataError, match=needle):
+        read_table(_write(tmp_path, name, data))
+
+
+def test_semicolon_latin1_and_thousands_separators_are_read(tmp_path):
+    text = "name;amount;city\n" + "\n".join(f"n{i};\"1,{i:03d}\";Zürich" for i in range(30))
+    frame = read_table(_write(tmp_path, "x.csv", text.encode("latin-1")))
+    assert list(frame.columns) == ["name", "amount", "city"]
+    assert frame["amount"].iloc[5] == 1005
+    assert frame["city"].iloc[0] == "Zürich"
+
+
+@pytest.mark.parametrize("values,needle", [
+    ([1] * 30, "constant"),
+    ([np.nan] * 30, "empty"),
+    ([0] * 29 + [1], "single row"),
+])
+def test_unlearnable_targets_are_refused(values, needle):
+    frame = pd.DataFrame({"x": range(30), "y": values})
+    with pytest.raises(DataError, match=needle):
+        validate_target(frame, "y", "binary" if needle != "empty" else "binary")
+
+
+def test_missing_target_name_lists_columns():
+    with pytest.raises(DataError, match="not in the table"):
+        infer_target(pd.DataFrame({"a": [1], "b": [2]}), "zzz")
