@@ -1,0 +1,98 @@
+"""sandbox -- the one gate every piece of generated Python goes through.
+
+Usage::
+
+    import sandbox
+    sandbox.check(code)                          # CheckResult(ok, errors)
+    ex = sandbox.Executor(workdir, timeout_s=120, memory_mb=2048)
+    r = ex.run(code, harness=None)               # ExecResult
+    ex.cancel()                                  # from another thread
+    ns = sandbox.restricted_exec(code)           # language layer only
+
+Threat model
+------------
+``code`` is always hostile: a language model wrote it after reading an
+untrusted CSV, so column names and cell values can carry prompt injections.
+The process calling us (Streamlit, the CLI) holds API keys in its
+environment and runs as a user who can read and write things that matter.
+The attacker wants to (1) read secrets (env vars, files, other processes'
+``/proc/<pid>/environ``), (2) reach the network (exfiltrate, or attack
+127.0.0.1 services), (3) write outside the run's workdir (canaries, dotfiles,
+the next run's inputs), (4) deny service (hang, fork/memory/disk bombs,
+outliving the timeout), (5) poison later runs (monkeypatch modules).
+
+Layers, and what each stops
+---------------------------
+1. **Policy** (:mod:`sandbox.policy`, RestrictedPython): ``check`` compiles
+   with RestrictedPython plus our rules and rejects on any error: no
+   ``_``-names or dunder attributes (class walks via ``__subclasses__``,
+   ``__globals__``), no frame/generator/traceback internals (``gi_frame``,
+   ``f_back``, ``tb_frame``), no ``except*``, no ``import *``, imports only
+   from an allowlist (pandas, numpy, scipy, sklearn, lightgbm, matplotlib,
+   seaborn, math, statistics, re, datetime, collections, itertools,
+   functools, json, ...). At run time the guards deny computed names
+   (``getattr(x, "__cl" + "ass__")``), ``str.format``/``format_map``,
+   ``AttributeError.obj``, modules outside the allowlist however reached
+   (``pd.compat.os``), functions/classes that come from dangerous modules
+   however re-exported (``pd.io.common.Path``), the string-evaluating /
+   unpickling escape hatches (``pd.eval``, ``DataFrame.query/eval``,
+   ``read_pickle``/``to_pickle``, ``np.load(allow_pickle=True)``,
+   ``np.memmap``, ``np.fromfile``), string-dispatch (``df.agg("to_pickle")``),
+   and file readers/writers given paths outside the workdir (symlinks are
+   resolved first). The write guard lets data containers (DataFrame, Series,
+   ndarray, dict, list, objects of user classes...) be written and keeps
+   modules, classes and functions read-only.
+2. **Fresh process per run** (:mod:`sandbox.zygote`): a clean zygote process
+   (started by ``subprocess`` with a minimal environment, never forked from
+   the caller) pre-imports the heavy libraries and forks one child per run;
+   the child is never reused, so monkeypatching cannot leak into the next run.
+   All inherited descriptors are closed. Stops (5) and most of (1).
+3. **Environment**: the child's environment holds only PATH, HOME=workdir,
+   LANG, thread-count variables and MPLCONFIGDIR. The zygote's own initial
+   environment (what ``/proc/self/environ`` shows) is the same minimal set.
+4. **Namespaces** (kernel: unprivileged user namespaces): new user + network
+   namespace -- only a down loopback, so even 127.0.0.1 is unreachable and
+   DNS fails. Stops (2).
+5. **Landlock** (kernel >= 5.13): reads confined to the workdir + the Python
+   installation + system libraries; writes to the workdir only; no symlink
+   creation; TCP bind/connect denied (ABI >= 4); signals and abstract unix
+   sockets scoped (ABI >= 6); ptrace-class access to outside processes --
+   including ``/proc/<parent>/environ`` -- denied. Stops (1), (3), (2).
+6. **seccomp** (x86-64): no ``socket``/``connect``, no ``fork``/``execve``
+   (threads still work), no ``ptrace``/``process_vm_*``, no namespace or
+   mount syscalls, no ``symlink``/``link``, no signals or prlimit to other
+   processes, no io_uring, no TIOCSTI. Stops (2), fork bombs, (4) partly.
+7. **rlimits**: RLIMIT_CPU, RLIMIT_DATA (memory; counts numpy buffers but
+   not reserved address space, so imports still work), RLIMIT_FSIZE (SIGXFSZ
+   ignored -> EFBIG), RLIMIT_NOFILE, RLIMIT_NPROC, RLIMIT_CORE=0.
+8. **Wall clock**: the zygote SIGKILLs the child's process group at the
+   deadline (SIGKILL cannot be caught); the caller also has a backstop and
+   kills when the workdir grows past ``max_disk_mb``. Stops (4).
+9. **Audit hook** (in-process, always on): denies opening files outside the
+   workdir/installation, sockets, subprocess/exec/fork, ``ctypes.dlopen``,
+   unpickling (``pickle.find_class``), new code objects, signals to other
+   processes, and caps the number of files created. It is the weaker fallback
+   the ``isolation`` field reports when the kernel layers are missing.
+
+Trusted harness
+---------------
+``Executor.run(code, harness)``: in the child, ``code``'s module level runs
+first with the restricted globals; then ``harness`` (our own pipeline's
+source) runs as ordinary Python with ``user`` bound to the dict of names the
+untrusted code defined.  Functions defined by untrusted code stay restricted
+when the harness calls them (they were compiled with the guards).  The OS
+layers apply to the whole child, harness included; the harness reads and
+writes files in the workdir, which is how results come back.
+
+``isolation`` names the layers actually applied, e.g.
+``zygote+userns+netns+rlimits+landlock(v7)+seccomp+audithook``; when the zygote
+cannot start, runs use a plain ``python`` subprocess (``subprocess+...``).
+"""
+from .executor import ExecResult, Executor, prewarm, shutdown_zygote
+from .policy import (CheckResult, PolicyError, PolicyViolation, check,
+                     restricted_exec)
+from . import policy
+
+__all__ = ["check", "CheckResult", "Executor", "ExecResult", "PolicyError",
+           "PolicyViolation", "restricted_exec", "prewarm", "shutdown_zygote",
+           "policy"]

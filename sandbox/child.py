@@ -1,0 +1,180 @@
+"""What runs inside the sandboxed child: lock down, run untrusted code, then
+the trusted harness, and report one JSON result line on fd 3.
+
+Used both by children forked from the zygote and by the plain-subprocess
+fallback (``python -I -B -c ... fallback``).
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import traceback
+
+from . import oslayer, policy
+
+RESULT_FD = 3
+_MAX_ERROR = 2000
+
+
+def sanitize(text: str, workdir: str | None = None) -> str:
+    """Strip host paths from messages that leave the sandbox."""
+    if not text:
+        return text
+    pairs = []
+    if workdir:
+        pairs += [(os.path.realpath(workdir), "."), (workdir, ".")]
+    pkg = os.path.dirname(os.path.abspath(__file__))
+    pairs += [(pkg, "<sandbox>")]
+    for p in sorted({sys.prefix, sys.base_prefix, sys.exec_prefix},
+                    key=len, reverse=True):
+        pairs.append((p, "<python>"))
+    for src, dst in pairs:
+        if src and len(src) > 1:
+            text = text.replace(src, dst)
+    return text
+
+
+def _write_msg(msg: dict) -> None:
+    data = (json.dumps(msg, default=str) + "\n").encode()
+    try:
+        while data:
+            n = os.write(RESULT_FD, data)
+            data = data[n:]
+    except OSError:
+        pass
+
+
+def isolate(req: dict, netns: str | None) -> str:
+    """Apply every OS layer we can; return the isolation description."""
+    workdir = os.path.realpath(req["workdir"])
+    os.chdir(workdir)
+    layers = [req.get("mode", "zygote")]
+    if netns:
+        layers.append(netns)
+    env = oslayer.child_env(workdir, req.get("mplconfigdir"))
+    os.environ.clear()
+    os.environ.update(env)
+    layers.append(oslayer.set_rlimits(req["timeout_s"], req["memory_mb"],
+                                      req.get("max_file_mb", 512)))
+    extra = [req["mplconfigdir"]] if req.get("mplconfigdir") else []
+    roots = oslayer.read_roots(extra)
+    ll = oslayer.landlock_restrict(roots, [workdir])
+    if ll:
+        layers.append(ll)
+    sc = oslayer.seccomp_filter()
+    if sc:
+        layers.append(sc)
+    layers.append(oslayer.install_audit_hook(roots, [workdir],
+                                             req.get("max_files", 2000)))
+    net_blocked = bool(netns) or bool(sc) or (
+        ll is not None and oslayer.landlock_abi() >= 4)
+    if not net_blocked:
+        layers.append("net:audithook-only")
+    return "+".join(layers)
+
+
+def _error_result(exc: BaseException, workdir: str, memory_mb: int) -> dict:
+    etype = type(exc).__name__
+    msg = str(exc)
+    if isinstance(exc, MemoryError):
+        msg = msg or f"out of memory (limit {memory_mb} MB)"
+    if isinstance(exc, oslayer.SandboxAuditError):
+        etype = "PolicyViolation"
+    lineno, where = None, None
+    for fs in traceback.extract_tb(exc.__traceback__):
+        if fs.filename in (policy.USER_FILENAME, "<harness>"):
+            lineno, where = fs.lineno, fs.filename.strip("<>")
+    msg = sanitize(msg, workdir)[:_MAX_ERROR]
+    if lineno is not None:
+        msg = f"{msg} ({where} line {lineno})"
+    return {"ok": False, "error_type": etype, "error": msg,
+            "lineno": lineno, "where": where}
+
+
+def execute(req: dict) -> dict:
+    workdir = os.path.realpath(req["workdir"])
+    code_obj, errors = policy._compile(req["code"])
+    if errors:
+        return {"ok": False, "error_type": "PolicyViolation",
+                "error": "; ".join(errors)[:_MAX_ERROR], "errors": errors}
+    glb = policy.make_globals(workdir)
+    try:
+        exec(code_obj, glb)  # noqa: S102 - RestrictedPython output
+        harness = req.get("harness")
+        if harness:
+            hglb = {"__name__": "__harness__", "__builtins__": __builtins__,
+                    "user": policy.user_namespace(glb)}
+            exec(compile(harness, "<harness>", "exec"), hglb)  # noqa: S102
+    except BaseException as exc:  # noqa: BLE001 - report everything
+        res = _error_result(exc, workdir, req["memory_mb"])
+        try:
+            tb = "".join(traceback.format_exception(exc)[-12:])
+            sys.stderr.write(sanitize(tb, workdir))
+        except Exception:  # noqa: BLE001
+            pass
+        return res
+    return {"ok": True, "error_type": None, "error": None}
+
+
+def run_request(req: dict, netns: str | None) -> None:
+    """Isolate, execute, report, exit.  Never returns."""
+    code = 0
+    try:
+        for s in (signal.SIGCHLD, signal.SIGTERM, signal.SIGPIPE):
+            signal.signal(s, signal.SIG_DFL if s != signal.SIGPIPE
+                          else signal.SIG_IGN)
+        try:
+            signal.set_wakeup_fd(-1)
+        except (ValueError, OSError):
+            pass
+        try:
+            iso = isolate(req, netns)
+        except BaseException as exc:  # noqa: BLE001
+            _write_msg({"result": {"ok": False, "error_type": "SandboxError",
+                                   "error": sanitize(f"isolation failed: "
+                                                     f"{exc}")}})
+            os._exit(70)
+        _write_msg({"isolation": iso})
+        try:
+            sys.stdout.reconfigure(line_buffering=True)
+        except Exception:  # noqa: BLE001
+            pass
+        res = execute(req)
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except BaseException:  # noqa: BLE001
+            pass
+        _write_msg({"result": res})
+    except BaseException:  # noqa: BLE001
+        code = 71
+    os._exit(code)
+
+
+def redirect_fds(out_fd: int, err_fd: int, res_fd: int) -> None:
+    """Put stdout/stderr/result on 1/2/3 and close every other descriptor."""
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    # move the incoming fds above 3 first so dup2 cannot clobber them
+    tmp = [os.dup(fd) for fd in (out_fd, err_fd, res_fd)]
+    os.dup2(devnull, 0)
+    os.dup2(tmp[0], 1)
+    os.dup2(tmp[1], 2)
+    os.dup2(tmp[2], RESULT_FD)
+    os.closerange(RESULT_FD + 1, 1 << 16)
+    for fd in (0, 1, 2, RESULT_FD):
+        os.set_inheritable(fd, fd != RESULT_FD)
+
+
+def fallback_main() -> None:
+    """Entry point of the plain ``python`` subprocess fallback."""
+    req = json.loads(sys.stdin.buffer.read().decode("utf-8"))
+    res_fd = int(sys.argv[-1])
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    if res_fd != RESULT_FD:
+        os.dup2(res_fd, RESULT_FD)
+    os.closerange(RESULT_FD + 1, 1 << 16)
+    netns = oslayer.unshare_net() if req.get("netns", True) else None
+    run_request(req, netns)
