@@ -21,6 +21,7 @@ from pipeline.runtime import TablePrep
 
 FAMILIES = ("lightgbm", "linear", "hist_gb", "random_forest", "extra_trees")
 N_JOBS = 2
+SMALL_ROWS = 20_000
 
 
 def _column_transformer(prep: TablePrep, X: pd.DataFrame, family: str) -> ColumnTransformer:
@@ -86,8 +87,10 @@ def make_pipeline(family: str, task: str, params: dict[str, Any], X: pd.DataFram
                   seed: int) -> Pipeline:
     prep = TablePrep()
     columns = _column_transformer(prep, X, family)
-    return Pipeline([("prep", prep), ("columns", columns),
-                     ("model", make_estimator(family, task, params, class_weight, seed))])
+    estimator = make_estimator(family, task, params, class_weight, seed)
+    if len(X) < SMALL_ROWS and "n_jobs" in estimator.get_params():
+        estimator.set_params(n_jobs=1)  # threads cost more than they save on small tables
+    return Pipeline([("prep", prep), ("columns", columns), ("model", estimator)])
 
 
 def feature_importance(pipe: Pipeline, top: int = 30) -> list[dict[str, Any]]:

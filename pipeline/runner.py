@@ -17,6 +17,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
+import sandbox
 from pipeline import graph
 from pipeline.brains import make_brain
 from pipeline.brains.offline import OfflineBrain
@@ -140,6 +141,7 @@ def execute(prepared: PreparedRun, run_dir: Path, store: RunStore | None = None,
     split.X_holdout.to_parquet(run_dir / "data" / "holdout_X.parquet")
     state.status = "running"
     budget = Budget(state.config.time_budget_s)
+    threading.Thread(target=sandbox.prewarm, daemon=True).start()  # zygote start-up overlaps profiling
 
     def emit(kind: str, phase: str = "", message: str = "", duration_s: float | None = None) -> None:
         event = Event(kind=kind, phase=phase, iteration=state.iteration, message=message, duration_s=duration_s)

@@ -172,3 +172,35 @@ def _plain(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+class BlendedModel(BaseEstimator):
+    """A weighted average of fitted pipelines (greedy ensemble selection on out-of-fold predictions)."""
+
+    def __init__(self, members: list[Any], weights: list[float], task: str) -> None:
+        self.members = members
+        self.weights = weights
+        self.task = task
+
+    @property
+    def classes_(self) -> np.ndarray:
+        return self.members[0].classes_
+
+    @property
+    def named_steps(self) -> dict[str, Any]:
+        return self.members[0].named_steps
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        order = list(self.members[0].classes_)
+        total = None
+        for member, weight in zip(self.members, self.weights):
+            proba = member.predict_proba(X)
+            if list(member.classes_) != order:
+                proba = proba[:, [list(member.classes_).index(c) for c in order]]
+            total = proba * weight if total is None else total + proba * weight
+        return total / sum(self.weights)
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        if self.task != "regression":
+            return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        return sum(m.predict(X) * w for m, w in zip(self.members, self.weights)) / sum(self.weights)

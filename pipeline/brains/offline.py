@@ -143,84 +143,7 @@ def transform(df):
 '''
 
     def plot_code(self, request: PlotRequest) -> str:
-        top = request.top_features[:6]
-        return f'''"""Offline brain: the standard EDA set, drawn on a sample."""
-import numpy as np
-import pandas as pd
-import matplotlib.pyplot as plt
-import seaborn as sns
-
-TOP = {top!r}
-
-
-def make_plots(df, target, task):
-    plots = []
-    numeric = [c for c in TOP if c in df.columns and pd.api.types.is_numeric_dtype(df[c])]
-    fig, ax = plt.subplots(figsize=(7, 4))
-    if task == "regression":
-        sns.histplot(df[target].dropna(), kde=True, ax=ax)
-        ax.set_title("Target distribution: " + str(target))
-        insight = "Median {{:.3g}}, skew {{:.2f}}.".format(df[target].median(), df[target].skew())
-    else:
-        counts = df[target].astype(str).value_counts()
-        sns.barplot(x=counts.index, y=counts.values, ax=ax, hue=counts.index, legend=False)
-        ax.set_title("Class counts: " + str(target))
-        ax.set_ylabel("rows")
-        insight = "Most common class {{}} ({{:.0%}} of rows).".format(counts.index[0], counts.iloc[0] / counts.sum())
-    plots.append(("target", fig, insight))
-
-    if numeric:
-        cols = numeric[:6]
-        ncols = min(3, len(cols))
-        nrows = int(np.ceil(len(cols) / ncols))
-        fig, axes = plt.subplots(nrows, ncols, figsize=(4 * ncols, 3 * nrows), squeeze=False)
-        for ax, col in zip(axes.ravel(), cols):
-            sns.histplot(df[col].dropna(), kde=True, ax=ax)
-            ax.set_title(col)
-        for ax in axes.ravel()[len(cols):]:
-            ax.set_visible(False)
-        fig.tight_layout()
-        skews = {{c: df[c].skew() for c in cols}}
-        worst = max(skews, key=lambda c: abs(skews[c]) if skews[c] == skews[c] else 0)
-        plots.append(("histograms", fig, "Most skewed of the top features: {{}} (skew {{:.2f}}).".format(worst, skews[worst])))
-
-    corr_cols = [c for c in df.columns if pd.api.types.is_numeric_dtype(df[c]) and df[c].nunique() > 1][:15]
-    if len(corr_cols) >= 2:
-        corr = df[corr_cols].corr()
-        fig, ax = plt.subplots(figsize=(7, 6))
-        sns.heatmap(corr, cmap="vlag", center=0, ax=ax, square=True, cbar_kws={{"shrink": 0.7}})
-        ax.set_title("Correlation heatmap")
-        pairs = corr.where(np.triu(np.ones(corr.shape, dtype=bool), 1)).stack()
-        if len(pairs):
-            a, b = pairs.abs().idxmax()
-            insight = "Strongest pair: {{}} and {{}} (r = {{:.2f}}).".format(a, b, pairs[(a, b)])
-        else:
-            insight = "No correlated pairs."
-        plots.append(("correlations", fig, insight))
-
-    if numeric:
-        cols = numeric[:4]
-        fig, axes = plt.subplots(1, len(cols), figsize=(4 * len(cols), 3.6), squeeze=False)
-        for ax, col in zip(axes.ravel(), cols):
-            if task == "regression":
-                sns.scatterplot(x=df[col], y=df[target], ax=ax, s=10, alpha=0.5)
-            else:
-                sns.violinplot(x=df[target].astype(str), y=df[col], ax=ax, cut=0, inner="quartile")
-            ax.set_title(col)
-        fig.tight_layout()
-        kind = "against the target" if task == "regression" else "by class"
-        plots.append(("by_target", fig, "The strongest features {{}}; look for separation.".format(kind)))
-
-    if len(numeric) >= 2:
-        cols = numeric[:4]
-        sample = df.sample(min(len(df), 800), random_state=0)
-        hue = None if task == "regression" else sample[target].astype(str)
-        grid = sns.pairplot(sample[cols].assign(**{{"_hue": hue}}) if hue is not None else sample[cols],
-                            hue="_hue" if hue is not None else None, corner=True, plot_kws={{"s": 8, "alpha": 0.6}},
-                            height=1.9)
-        plots.append(("scatter_matrix", grid.figure, "Pairwise view of the top features on 800 sampled rows."))
-    return plots
-'''
+        return PLOT_TEMPLATE.replace("__TOP__", repr(request.top_features[:6]))
 
     def repair_code(self, failure: CodeFailure, request: Any) -> str | None:
         return None
@@ -319,3 +242,84 @@ def _room_to_grow(request: CriticRequest) -> bool:
     if metric in ("rmse", "mae", "log_loss"):
         return True
     return score < 0.97
+
+
+PLOT_TEMPLATE = '''"""Offline brain: the standard EDA set, drawn on a sample."""
+import numpy as np
+import pandas as pd
+import matplotlib.pyplot as plt
+import seaborn as sns
+
+TOP = __TOP__
+
+
+def make_plots(df, target, task):
+    plots = []
+    numeric = [c for c in TOP if c in df.columns and pd.api.types.is_numeric_dtype(df[c])]
+    fig, ax = plt.subplots(figsize=(7, 4))
+    if task == "regression":
+        sns.histplot(df[target].dropna(), kde=True, ax=ax)
+        ax.set_title(f"Target distribution: {target}")
+        insight = f"Median {df[target].median():.3g}, skew {df[target].skew():.2f}."
+    else:
+        counts = df[target].astype(str).value_counts()
+        sns.barplot(x=list(counts.index), y=counts.to_numpy(), ax=ax, hue=list(counts.index), legend=False)
+        ax.set_title(f"Class counts: {target}")
+        ax.set_ylabel("rows")
+        insight = f"Most common class {counts.index[0]} ({counts.iloc[0] / counts.sum():.0%} of rows)."
+    plots.append(("target", fig, insight))
+
+    if numeric:
+        cols = numeric[:6]
+        ncols = min(3, len(cols))
+        nrows = int(np.ceil(len(cols) / ncols))
+        fig, axes = plt.subplots(nrows, ncols, figsize=(4 * ncols, 3 * nrows), squeeze=False)
+        for ax, col in zip(axes.ravel(), cols):
+            sns.histplot(df[col].dropna(), kde=True, ax=ax)
+            ax.set_title(col)
+        for ax in axes.ravel()[len(cols):]:
+            ax.set_visible(False)
+        fig.tight_layout()
+        skews = {c: float(df[c].skew()) for c in cols}
+        worst = max(skews, key=lambda c: abs(skews[c]) if skews[c] == skews[c] else 0.0)
+        plots.append(("histograms", fig, f"Most skewed of the top features: {worst} (skew {skews[worst]:.2f})."))
+
+    corr_cols = [c for c in df.columns if pd.api.types.is_numeric_dtype(df[c]) and df[c].nunique() > 1][:15]
+    if len(corr_cols) >= 2:
+        corr = df[corr_cols].corr()
+        fig, ax = plt.subplots(figsize=(7, 6))
+        sns.heatmap(corr, cmap="vlag", center=0, ax=ax, square=True, cbar_kws={"shrink": 0.7})
+        ax.set_title("Correlation heatmap")
+        values = np.nan_to_num(np.abs(np.triu(corr.to_numpy(), 1)))
+        i, j = np.unravel_index(np.argmax(values), values.shape)
+        if values[i, j] > 0:
+            insight = f"Strongest pair: {corr.index[i]} and {corr.columns[j]} (r = {corr.iloc[i, j]:.2f})."
+        else:
+            insight = "No correlated pairs."
+        plots.append(("correlations", fig, insight))
+
+    if numeric:
+        cols = numeric[:4]
+        fig, axes = plt.subplots(1, len(cols), figsize=(4 * len(cols), 3.6), squeeze=False)
+        for ax, col in zip(axes.ravel(), cols):
+            if task == "regression":
+                sns.scatterplot(x=df[col], y=df[target], ax=ax, s=10, alpha=0.5)
+            else:
+                sns.violinplot(x=df[target].astype(str), y=df[col], ax=ax, cut=0, inner="quartile")
+            ax.set_title(col)
+        fig.tight_layout()
+        kind = "against the target" if task == "regression" else "by class"
+        plots.append(("by_target", fig, f"The strongest features {kind}; look for separation."))
+
+    if len(numeric) >= 2:
+        cols = numeric[:4]
+        sample = df.sample(min(len(df), 800), random_state=0)
+        frame = sample[cols].copy()
+        hue = None
+        if task != "regression":
+            frame["class"] = sample[target].astype(str).to_numpy()
+            hue = "class"
+        grid = sns.pairplot(frame, hue=hue, corner=True, plot_kws={"s": 8, "alpha": 0.6}, height=1.9)
+        plots.append(("scatter_matrix", grid.figure, f"Pairwise view of the top features on {len(sample)} sampled rows."))
+    return plots
+'''

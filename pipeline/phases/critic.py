@@ -21,7 +21,7 @@ def run(state: RunState, ctx: PhaseContext) -> CriticDecision:
         return CriticDecision(it, "finalize", f"Loop bound reached ({state.config.max_loops} loop(s)); "
                                               "keeping the best iteration by CV.", "rule")
     last_trainer = next((r for r in reversed(state.history) if r.phase == "trainer" and r.duration_s), None)
-    needed = max(MIN_LOOP_SECONDS, 1.5 * (last_trainer.duration_s if last_trainer else 0.0))
+    needed = max(MIN_LOOP_SECONDS, 0.6 * (last_trainer.duration_s if last_trainer else 0.0))
     if ctx.budget.remaining() - ctx.budget.finish_reserve() < needed:
         return CriticDecision(it, "finalize", f"Not enough of the time budget left for another loop "
                                               f"({ctx.budget.remaining():.0f} s left); finalizing.", "rule")

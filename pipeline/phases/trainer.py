@@ -19,12 +19,13 @@ from pipeline.context import PhaseContext
 from pipeline.cv import make_folds, metrics_from_oof, oof_predictions
 from pipeline.metrics import best_threshold, is_better
 from pipeline.models import FAMILIES, feature_importance, make_pipeline
-from pipeline.runtime import TabularModel
+from pipeline.runtime import BlendedModel, TabularModel
 from pipeline.state import CandidateResult, RunState, TrainResult
 
 SCREEN_ROWS = 50_000
 TUNE_ROWS = 200_000
 MIN_TRIAL_SECONDS = 0.5
+ENSEMBLE_MEMBERS = 3
 
 
 def trainer_budget(state: RunState, ctx: PhaseContext) -> float:
@@ -99,6 +100,12 @@ def run(state: RunState, ctx: PhaseContext) -> TrainResult:
     except Exception as exc:  # a brain that cannot plan is replaced by the offline plan
         state.notes.append(f"Model plan from {ctx.brain.name} failed ({type(exc).__name__}); using the offline plan.")
         plan = offline_plan
+    if previous and previous.candidates:  # later loops re-screen only the families that did best
+        ranked = sorted((c for c in previous.candidates if c.cv_score is not None),
+                        key=lambda c: -c.cv_score if obj.greater_is_better else c.cv_score)
+        keep = {c.family for c in ranked[:2]}
+        plan = ModelPlan([c for c in plan.candidates if c.family in keep] or plan.candidates, plan.class_weight,
+                         plan.reasoning)
     result = TrainResult(metric=obj.metric, regularisation=regularisation)
     state.training = result
     ctx.publish()
@@ -148,8 +155,11 @@ def run(state: RunState, ctx: PhaseContext) -> TrainResult:
         tune_folds = make_folds(yt, task, min(state.config.cv_folds, 3), seed)
     else:
         Xt, yt, tune_folds = X, y, split.folds
-    fold_seconds = best_cand.fit_seconds / max(len(screen_folds), 1) * max(1.0, len(Xt) / max(len(Xs), 1))
-    refit_estimate = fold_seconds * 1.3 * (len(X) / max(len(Xt), 1)) + 0.5
+    scale = max(1.0, len(Xt) / max(len(Xs), 1))
+    fold_seconds = best_cand.fit_seconds / max(len(screen_folds), 1) * scale
+    others = sorted((c for c in scored if c is not best_cand), key=lambda c: -c.cv_score if obj.greater_is_better else c.cv_score)
+    refit_estimate = sum(c.fit_seconds / max(len(screen_folds), 1) * 1.3 * len(X) / max(len(Xs), 1)
+                         for c in [best_cand] + others[:ENSEMBLE_MEMBERS - 1]) + 0.5
     tune_time = budget - (time.monotonic() - started) - refit_estimate
     best_params, best_score, best_oof = dict(best_spec.params), None, None
     if Xt is Xs:  # screening already scored the default parameters on exactly these rows
@@ -161,8 +171,25 @@ def run(state: RunState, ctx: PhaseContext) -> TrainResult:
     if best_oof is None:  # screened on a sample and never tuned: score the chosen params on the tuning rows
         best_oof = oof_predictions(lambda Xf: make_pipeline(best_spec.family, task, best_params, Xf, plan.class_weight, seed),
                                    Xt, yt, tune_folds, task, split.classes)
+    members = [(best_spec.family, best_params, best_spec.name)]
+    weights = [1.0]
+    if Xt is Xs and len(oofs) > 1:
+        pool = {best_spec.name + " (tuned)": best_oof}
+        pool.update({c.name: oofs[c.name] for c in others[:ENSEMBLE_MEMBERS - 1] if c.name in oofs})
+        chosen = _greedy_blend(pool, yt, state, ctx)
+        if len(chosen) > 1:
+            specs = {c.name: c for c in plan.candidates}
+            members, weights = [], []
+            for name, w in chosen.items():
+                base = name.removesuffix(" (tuned)")
+                params = best_params if name.endswith(" (tuned)") else specs[base].params
+                members.append((specs[base].family, params, name))
+                weights.append(w)
+            best_oof = sum(pool[name] * w for name, w in chosen.items()) / sum(chosen.values())
+            state.notes.append("Blended " + ", ".join(f"{m[2]} ×{w:.2f}" for m, w in zip(members, weights))
+                               + " (greedy ensemble selection on out-of-fold predictions).")
     metrics, threshold = _score(yt, best_oof, state, ctx)
-    result.best = best_spec.name
+    result.best = best_spec.name if len(members) == 1 else "Blend: " + " + ".join(m[2] for m in members)
     result.best_params = best_params
     result.cv_metrics = metrics
     result.cv_score = metrics.get(obj.metric)
@@ -171,17 +198,21 @@ def run(state: RunState, ctx: PhaseContext) -> TrainResult:
 
     # 3. refit on every training row
     ctx.check_cancelled()
-    final = make_pipeline(best_spec.family, task, best_params, X, plan.class_weight, seed)
-    final.fit(X, y)
+    fitted = []
+    for family, params, _ in members:
+        pipe = make_pipeline(family, task, params, X, plan.class_weight, seed)
+        pipe.fit(X, y)
+        fitted.append(pipe)
+        ctx.check_cancelled()
+    final = fitted[0] if len(fitted) == 1 else BlendedModel(fitted, weights, task)
     if task == "regression":
-        train_pred = final.predict(X)
-        result.train_metrics = metrics_from_oof(y, train_pred, task, None)
+        result.train_metrics = metrics_from_oof(y, final.predict(X), task, None)
     else:
         proba = final.predict_proba(X)
         aligned = np.zeros((len(X), len(split.classes)))
         aligned[:, [split.classes.index(c) for c in final.classes_]] = proba
         result.train_metrics = metrics_from_oof(y, aligned, task, split.classes, threshold, split.positive_index)
-    result.feature_importance = feature_importance(final)
+    result.feature_importance = feature_importance(fitted[0])
     model = TabularModel(feature_code=ctx.features.code, pipeline=final, task=task, target=state.profile.target,
                          raw_columns=list(split.X_train.columns), required_columns=ctx.features.required_columns,
                          raw_dtypes=split.raw_dtypes, classes=split.classes, threshold=threshold,
@@ -193,6 +224,26 @@ def run(state: RunState, ctx: PhaseContext) -> TrainResult:
     ctx.models[state.iteration] = model
     result.model_path = str(path.relative_to(ctx.run_dir))
     return result
+
+
+def _greedy_blend(pool: dict[str, np.ndarray], y: pd.Series, state: RunState, ctx: PhaseContext,
+                  rounds: int = 15) -> dict[str, float]:
+    """Caruana-style ensemble selection with replacement; returns member -> weight (count)."""
+    gib, metric = state.objective.greater_is_better, state.objective.metric
+    names = list(pool)
+    counts = {names[0]: 1.0}
+    acc = pool[names[0]].copy()
+    best = _score(y, acc, state, ctx)[0][metric]
+    for _ in range(rounds):
+        k = sum(counts.values())
+        trial = {name: _score(y, (acc + pool[name]) / (k + 1), state, ctx)[0][metric] for name in names}
+        name = max(trial, key=lambda n: trial[n] if gib else -trial[n])
+        if not is_better(trial[name], best, gib, 1e-6 * max(abs(best), 1.0)):
+            break
+        best = trial[name]
+        counts[name] = counts.get(name, 0.0) + 1.0
+        acc = acc + pool[name]
+    return counts
 
 
 def _tune(state: RunState, ctx: PhaseContext, spec: CandidateSpec, plan: ModelPlan, X: pd.DataFrame, y: pd.Series,
