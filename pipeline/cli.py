@@ -57,6 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--model", default=None, help="LLM model name (LLM brains only)")
     run.add_argument("--time-budget", type=float, default=120.0, help="wall-clock budget for the whole run, seconds")
     run.add_argument("--max-loops", type=int, default=3, help="how often the critic may send work back")
+    run.add_argument("--max-trials", type=int, default=None, help="cap on Optuna trials per tuning round")
     run.add_argument("--holdout", type=float, default=0.2, help="fraction locked away as holdout")
     run.add_argument("--seed", type=int, default=42)
     run.add_argument("--out", default=None, help="run directory (default: runs/runs/<run id>)")
@@ -93,7 +94,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise DataError("--max-loops must be 0 or more.")
     config = RunConfig(data_path=str(args.data), target=args.target, objective=args.objective, task=args.task,
                        brain=args.brain, model=args.model, time_budget_s=args.time_budget, max_loops=args.max_loops,
-                       holdout_fraction=args.holdout, seed=args.seed)
+                       holdout_fraction=args.holdout, seed=args.seed, max_trials=args.max_trials)
     progress = Progress(args.time_budget)
     prepared = prepare(config)
     run_dir = Path(args.out) if args.out else default_home() / "runs" / prepared.state.run_id

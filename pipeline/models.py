@@ -88,7 +88,7 @@ def make_pipeline(family: str, task: str, params: dict[str, Any], X: pd.DataFram
     prep = TablePrep()
     columns = _column_transformer(prep, X, family)
     estimator = make_estimator(family, task, params, class_weight, seed)
-    if len(X) < SMALL_ROWS and "n_jobs" in estimator.get_params():
+    if len(X) < SMALL_ROWS and family != "linear" and "n_jobs" in estimator.get_params():
         estimator.set_params(n_jobs=1)  # threads cost more than they save on small tables
     return Pipeline([("prep", prep), ("columns", columns), ("model", estimator)])
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import os
 import shutil
 import threading
 import time
@@ -21,7 +22,7 @@ import sandbox
 from pipeline import graph
 from pipeline.brains import make_brain
 from pipeline.brains.offline import OfflineBrain
-from pipeline.codegen import CodeRunner
+from pipeline.codegen import SNIPPET_TIMEOUT_S, CodeRunner
 from pipeline.context import Budget, Cancelled, DataSplit, PhaseContext
 from pipeline.cv import make_folds
 from pipeline.data import DataError, feature_frame, infer_target, infer_task, read_table, validate_target
@@ -112,14 +113,17 @@ def prepare(config: RunConfig, secrets: dict[str, str] | None = None, run_id: st
                       folds=make_folds(y_train, task, config.cv_folds, config.seed), classes=classes,
                       positive_index=_positive_index(classes, y_train, objective.positive_class) if classes else 1,
                       raw_dtypes={c: str(t) for c, t in X.dtypes.items()})
+    requested = config.brain
     config = dataclasses.replace(config, target=target, task=task,
-                                 dataset_name=config.dataset_name or Path(config.data_path).name)
+                                 dataset_name=config.dataset_name or Path(config.data_path).name,
+                                 brain=brain.name, model=getattr(brain, "model", None))
     state = RunState(run_id=run_id or new_run_id(), config=config, objective=objective)
     state.profile.target, state.profile.task = target, task
     if before != len(df):
         state.notes.append(f"{before - len(df):,} rows without a target value were left out.")
-    if brain.name != config.brain:
-        state.notes.append(f"Brain: {brain.name}.")
+    if brain.name != requested:
+        why = getattr(brain, "unavailable_reason", "")
+        state.notes.append(f"Brain: {brain.name}" + (f" ({requested} requested: {why})." if why else "."))
     return PreparedRun(state=state, split=split, brain=brain)
 
 
@@ -155,13 +159,13 @@ def execute(prepared: PreparedRun, run_dir: Path, store: RunStore | None = None,
     def record_code(entry: dict[str, Any]) -> None:
         state.code_log.append(entry)
 
-    code_runner = CodeRunner(run_dir, record_code)
+    code_runner = CodeRunner(run_dir, record_code, timeout_s=_snippet_timeout())
     finished = threading.Event()
     watcher = threading.Thread(target=_cancel_watch, args=(cancel_event, finished, code_runner), daemon=True)
     watcher.start()
     ctx = PhaseContext(run_dir=run_dir, brain=prepared.brain, fallback=OfflineBrain(), code=code_runner, split=split,
                        budget=budget, emit=emit, publish=lambda: (_checkpoint_quietly(state, run_dir, store), publish_state()),
-                       cancel_event=cancel_event)
+                       cancel_event=cancel_event, repair_attempts=getattr(prepared.brain, "repair_attempts", 2))
     emit("run_started", "", f"Run {state.run_id}: target {state.profile.target} ({state.profile.task}), "
                             f"metric {state.objective.metric}, budget {state.config.time_budget_s:.0f} s")
     try:
@@ -192,6 +196,15 @@ def execute(prepared: PreparedRun, run_dir: Path, store: RunStore | None = None,
         emit(kind, "", state.error or "Finished")
         publish_state()
     return state
+
+
+def _snippet_timeout() -> float:
+    """The cap on one generated snippet's wall clock (PIPELINE_SNIPPET_TIMEOUT_S lowers it, e.g. in tests)."""
+    try:
+        value = float(os.environ.get("PIPELINE_SNIPPET_TIMEOUT_S") or SNIPPET_TIMEOUT_S)
+    except ValueError:
+        value = SNIPPET_TIMEOUT_S
+    return value if value > 0 else SNIPPET_TIMEOUT_S
 
 
 def _cancel_watch(cancel: threading.Event, finished: threading.Event, code_runner: CodeRunner) -> None:

@@ -37,6 +37,7 @@ class RunConfig:
     max_loops: int = 3
     holdout_fraction: float = 0.2
     cv_folds: int = 5
+    max_trials: int | None = None    # cap on Optuna trials per tuning (None: as many as the budget allows)
     seed: int = 42
     dataset_name: str = ""
     owner: str = ""

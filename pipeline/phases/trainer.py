@@ -285,7 +285,7 @@ def _tune(state: RunState, ctx: PhaseContext, spec: CandidateSpec, plan: ModelPl
                               "params": trial.params, "iteration": state.iteration})
         ctx.publish()
 
-    study.optimize(objective, timeout=seconds, callbacks=[record], catch=(ValueError, np.linalg.LinAlgError),
+    study.optimize(objective, timeout=seconds, n_trials=state.config.max_trials, callbacks=[record], catch=(ValueError, np.linalg.LinAlgError),
                    gc_after_trial=False)
     done = [t for t in result.trials if t["state"] == "COMPLETE"]
     state.notes.append(f"Optuna tuned {spec.name}: {len(result.trials)} trials "

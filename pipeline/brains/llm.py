@@ -1,0 +1,460 @@
+"""The LLM brain: prompts -> provider -> parse -> validate -> (retry once) -> offline answer.
+
+Every `Brain` method is implemented. Code methods return source in the contract's shape (one
+`transform(df)` or `make_plots(...)`), extracted tolerantly from fences or prose; when the model
+gives no code, is unreachable or the budget is spent they raise `BrainUnavailable`, which
+`pipeline.codegen` records as a failed attempt before it runs the offline brain's code. Decision
+methods return validated dataclasses: a JSON answer (tool call, JSON mode or JSON in prose) is
+checked against a schema, an invalid one is sent back once with the problem, and a second failure
+gives the offline brain's answer. Text methods never raise: they answer offline instead.
+
+`usage()` is the run's ledger: every call (phase, tokens, dollars, duration, HTTP requests, outcome),
+per-phase and total sums, every fallback with its reason and every repair attempt.
+"""
+from __future__ import annotations
+
+import ast
+import copy
+import dataclasses
+import json
+import re
+import threading
+import time
+from typing import Any, Callable, Mapping
+
+import jsonschema
+
+from pipeline.brains import prompts
+from pipeline.brains.base import CandidateSpec, CodeFailure, CriticRequest, FeatureRequest, ModelPlan, ModelRequest, PlotRequest
+from pipeline.brains.offline import OfflineBrain
+from pipeline.brains.providers import Completion, FunctionSpec, Provider, ProviderError, cost_of
+from pipeline.objective import METRICS
+from pipeline.state import CRITIC_ACTIONS, CriticDecision, EvalResult, Objective, ProfileResult, TrainResult
+
+DEFAULT_REPAIR_ATTEMPTS = 2
+DOWN_AFTER = 2            # consecutive calls that fail on transport (after the SDK's retries) = provider down
+MAX_TEXT_CHARS = 6000
+CODE_MAX_TOKENS = 4096
+DECISION_MAX_TOKENS = 2048
+TEXT_MAX_TOKENS = 1200
+
+
+class BrainUnavailable(RuntimeError):
+    """The model could not give code (down, budget spent, no code in its answer); the offline brain takes over."""
+
+
+# --- tolerant parsing ---------------------------------------------------------------------------
+
+_FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+\-]*)[^\n]*\n(.*?)(?:```|\Z)", re.S)
+
+
+def _defines(code: str, function: str) -> bool | None:
+    """True/False whether `code` defines `function` at top level; None when it does not parse."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return None
+    return any(isinstance(n, ast.FunctionDef) and n.name == function for n in tree.body)
+
+
+def extract_code(text: str, function: str) -> str | None:
+    """The Python in a model's answer that defines `function`: from a fenced block, or from prose around it.
+
+    Code that names the function but does not parse is returned as is, so the sandbox's check can report
+    the syntax error and the repair loop can fix it. Answers without the function give None.
+    """
+    if not text:
+        return None
+    text = text.replace("\r\n", "\n")
+    blocks = [body for lang, body in _FENCE.findall(text) if lang.lower() in ("", "python", "py", "python3")]
+    for body in sorted(blocks, key=len, reverse=True):
+        if _defines(body, function):
+            return body.strip() + "\n"
+    for body in blocks:
+        if f"def {function}(" in body:
+            return body.strip() + "\n"
+    if _defines(text, function):
+        return text.strip() + "\n"
+    lines = text.split("\n")
+    starts = [i for i, line in enumerate(lines) if re.match(r"(import |from \S+ import |def |[A-Z_][A-Z0-9_]* = )", line)]
+    for start in starts:
+        for end in range(len(lines), start, -1):
+            chunk = "\n".join(lines[start:end]).strip()
+            if f"def {function}(" in chunk and _defines(chunk, function):
+                return chunk + "\n"
+    if f"def {function}(" in text:
+        start = text.index(f"def {function}(")
+        head = text[:start]
+        imports = [line for line in head.split("\n") if re.match(r"(import |from \S+ import )", line)]
+        return "\n".join(imports + [text[start:].strip()]) + "\n"
+    return None
+
+
+def extract_json(text: str) -> Any:
+    """The first JSON object in `text` (fenced, bare or embedded in prose), or None."""
+    if not text:
+        return None
+    candidates = [body for _, body in _FENCE.findall(text)] + [text]
+    for cand in candidates:
+        cand = cand.strip()
+        try:
+            return json.loads(cand)
+        except ValueError:
+            pass
+        decoder = json.JSONDecoder()
+        for match in re.finditer(r"\{", cand):
+            try:
+                value, _ = decoder.raw_decode(cand[match.start():])
+                if isinstance(value, dict):
+                    return value
+            except ValueError:
+                continue
+    return None
+
+
+def _schema_problem(value: Any, schema: dict[str, Any]) -> str | None:
+    if not isinstance(value, dict):
+        return "the answer is not a JSON object"
+    try:
+        jsonschema.validate(value, schema)
+    except jsonschema.ValidationError as exc:
+        where = "/".join(str(p) for p in exc.absolute_path)
+        return f"{exc.message}" + (f" (at {where})" if where else "")
+    except jsonschema.SchemaError:
+        return None
+    return None
+
+
+class LLMBrain:
+    """A `Brain` backed by a language model, with the offline brain inside as the safety net."""
+
+    def __init__(self, provider: Provider, settings: Mapping[str, str] | None = None,
+                 offline: OfflineBrain | None = None) -> None:
+        settings = settings or {}
+        self.provider = provider
+        self.name = provider.name
+        self.model = provider.model
+        self.offline = offline or OfflineBrain()
+        self.repair_attempts = _int(settings.get("LLM_REPAIR_ATTEMPTS"), DEFAULT_REPAIR_ATTEMPTS)
+        self.max_cost_usd = _float(settings.get("LLM_MAX_COST_USD"))
+        self.down_after = max(1, _int(settings.get("LLM_DOWN_AFTER"), DOWN_AFTER))
+        self._lock = threading.Lock()
+        self._calls: list[dict[str, Any]] = []
+        self._fallbacks: list[dict[str, Any]] = []
+        self._repairs: list[dict[str, Any]] = []
+        self._consecutive_failures = 0
+        self._down_reason = ""
+        self._budget_reason = ""
+
+    # --- transport and bookkeeping -----------------------------------------------------------
+    def _unavailable(self) -> str:
+        if self._down_reason:
+            return self._down_reason
+        if self.max_cost_usd is not None and self._spent() >= self.max_cost_usd:
+            self._budget_reason = (f"the LLM_MAX_COST_USD budget of ${self.max_cost_usd:.4f} is spent "
+                                   f"(${self._spent():.4f} so far)")
+            return self._budget_reason
+        return ""
+
+    def _spent(self) -> float:
+        return sum(c["cost_usd"] or 0.0 for c in self._calls)
+
+    def _call(self, phase: str, purpose: str, messages: list[dict[str, str]], spec: FunctionSpec | None = None,
+              max_tokens: int = CODE_MAX_TOKENS) -> tuple[Completion | None, dict[str, Any] | None, str]:
+        """One model call, recorded. Returns (completion or None, its record, why there is no completion)."""
+        reason = self._unavailable()
+        if reason:
+            return None, None, reason
+        record: dict[str, Any] = {"seq": len(self._calls) + 1, "phase": phase, "purpose": purpose,
+                                  "provider": self.provider.name, "model": self.model, "tokens_in": 0, "tokens_out": 0,
+                                  "cost_usd": None, "duration_s": 0.0, "http_requests": 0, "statuses": [],
+                                  "outcome": "", "error": "", "time": time.time()}
+        t0 = time.monotonic()
+        try:
+            completion = self.provider.complete(prompts.SYSTEM, messages, spec, max_tokens)
+        except ProviderError as exc:
+            record.update(outcome=exc.kind, error=self.provider.scrub(str(exc))[:600], http_requests=exc.http_requests,
+                          statuses=exc.statuses, duration_s=round(time.monotonic() - t0, 3))
+            with self._lock:
+                self._calls.append(record)
+                if exc.transient:
+                    self._consecutive_failures += 1
+                    if self._consecutive_failures >= self.down_after:
+                        self._down_reason = (f"the {self.provider.name} provider is unreachable or failing "
+                                             f"({self._consecutive_failures} calls in a row; last: {record['error'][:200]})")
+                elif exc.status in (401, 403, 404):
+                    self._down_reason = f"the {self.provider.name} provider refused the requests ({record['error'][:200]})"
+            return None, record, f"{exc.kind}: {record['error'][:300]}"
+        except Exception as exc:  # anything unexpected from an SDK: same treatment, scrubbed
+            record.update(outcome="error", error=self.provider.scrub(f"{type(exc).__name__}: {exc}")[:600],
+                          duration_s=round(time.monotonic() - t0, 3))
+            with self._lock:
+                self._calls.append(record)
+            return None, record, record["error"]
+        record.update(tokens_in=completion.tokens_in, tokens_out=completion.tokens_out,
+                      cost_usd=cost_of(self.provider.price, completion.tokens_in, completion.tokens_out),
+                      duration_s=completion.duration_s, http_requests=completion.http_requests,
+                      statuses=completion.statuses, outcome="ok", mode=completion.mode)
+        with self._lock:
+            self._calls.append(record)
+            self._consecutive_failures = 0
+        return completion, record, ""
+
+    def _fallback(self, phase: str, method: str, reason: str) -> None:
+        with self._lock:
+            self._fallbacks.append({"phase": phase, "method": method, "reason": self.provider.scrub(reason)[:500],
+                                    "time": time.time()})
+
+    # --- code ----------------------------------------------------------------------------------
+    def _code(self, phase: str, purpose: str, prompt: str, function: str) -> str:
+        messages = [{"role": "user", "content": prompt}]
+        completion, record, reason = self._call(phase, purpose, messages)
+        if completion is None:
+            self._fallback(phase, purpose, reason)
+            raise BrainUnavailable(f"{self.name} gave no code: {reason}")
+        code = extract_code(completion.text, function)
+        if code is None:
+            record["outcome"] = "no_code"
+            messages += [{"role": "assistant", "content": completion.text or "(empty)"},
+                         {"role": "user", "content": prompts.NO_CODE.format(function=function)}]
+            completion, record, reason = self._call(phase, purpose + "_retry", messages)
+            if completion is None:
+                self._fallback(phase, purpose, reason)
+                raise BrainUnavailable(f"{self.name} gave no code: {reason}")
+            code = extract_code(completion.text, function)
+            if code is None:
+                record["outcome"] = "no_code"
+                reason = f"the model's answer contained no code defining {function}() (twice)"
+                self._fallback(phase, purpose, reason)
+                raise BrainUnavailable(reason)
+        return code
+
+    def feature_code(self, request: FeatureRequest) -> str:
+        return self._code("features", "feature_code", prompts.features_prompt(request), "transform")
+
+    def plot_code(self, request: PlotRequest) -> str:
+        return self._code("visualizer", "plot_code", prompts.plots_prompt(request), "make_plots")
+
+    def repair_code(self, failure: CodeFailure, request: Any) -> str | None:
+        phase = "features" if failure.kind == "features" else "visualizer"
+        function = "transform" if failure.kind == "features" else "make_plots"
+        entry: dict[str, Any] = {"phase": phase, "kind": failure.kind, "stage": failure.stage,
+                                 "error": self.provider.scrub(failure.error)[:500], "outcome": "", "time": time.time()}
+        with self._lock:
+            self._repairs.append(entry)
+        try:
+            original = (prompts.features_prompt(request) if failure.kind == "features"
+                        else prompts.plots_prompt(request))
+        except Exception:
+            original = "Write the code described by this contract: " + (failure.kind or "")
+        messages = [{"role": "user", "content": original},
+                    {"role": "assistant", "content": "```python\n" + failure.code.rstrip() + "\n```"},
+                    {"role": "user", "content": prompts.repair_prompt(failure)}]
+        completion, record, reason = self._call(phase, "repair_code", messages)
+        if completion is None:
+            entry.update(outcome="unavailable", reason=reason[:300])
+            self._fallback(phase, "repair_code", reason)
+            return None
+        code = extract_code(completion.text, function)
+        if code is None:
+            record["outcome"] = "no_code"
+            entry.update(outcome="no_code")
+            self._fallback(phase, "repair_code", f"the repair answer contained no code defining {function}()")
+            return None
+        entry.update(outcome="proposed", call=record["seq"])
+        return code
+
+    # --- decisions -------------------------------------------------------------------------------
+    def _decide(self, phase: str, purpose: str, prompt: str, spec: FunctionSpec,
+                check: Callable[[dict[str, Any]], tuple[Any, str | None]]) -> tuple[Any, str]:
+        """(validated value, "") or (None, why not) after at most one retry."""
+        messages = [{"role": "user", "content": prompt}]
+        problem = ""
+        for attempt in (1, 2):
+            completion, record, reason = self._call(phase, purpose if attempt == 1 else purpose + "_retry", messages,
+                                                    spec, DECISION_MAX_TOKENS)
+            if completion is None:
+                return None, reason
+            raw = completion.data if isinstance(completion.data, dict) else extract_json(completion.text)
+            problem = _schema_problem(raw, spec.schema) or ""
+            value = None
+            if not problem:
+                value, problem = check(raw)
+                problem = problem or ""
+            if not problem:
+                return value, ""
+            record["outcome"] = "invalid"
+            record["error"] = problem[:300]
+            shown = json.dumps(raw)[:2000] if raw is not None else (completion.text or "(empty)")[:2000]
+            retry = prompts.JSON_RETRY.format(problem=problem, schema=json.dumps(spec.schema))
+            messages = [{"role": "user", "content": prompt + "\n\nYour previous answer was:\n"
+                         + prompts.data("previous_answer", shown) + "\n\n" + retry}]
+        return None, f"the model's answer was invalid twice ({problem})"
+
+    def read_objective(self, text: str, columns: list[str]) -> Objective:
+        base = self.offline.read_objective(text, columns)
+        if not (text or "").strip():
+            return base
+        try:
+            def check(raw: dict[str, Any]) -> tuple[Any, str | None]:
+                target = raw.get("target")
+                if target is not None and target not in columns:
+                    return None, f"target {target!r} is not one of the column names"
+                if raw.get("metric") is not None and raw["metric"] not in METRICS:
+                    return None, f"unknown metric {raw['metric']!r}"
+                return raw, None
+
+            raw, reason = self._decide("objective", "read_objective", prompts.objective_prompt(text, columns),
+                                       prompts.OBJECTIVE_SPEC, check)
+            if raw is None:
+                self._fallback("objective", "read_objective", reason)
+                return base
+            objective = dataclasses.replace(base)
+            if raw.get("metric"):
+                objective.metric = raw["metric"]
+            if raw.get("target"):
+                objective.target = raw["target"]
+            if raw.get("positive_class"):
+                objective.positive_class = str(raw["positive_class"])
+            if raw.get("explanation"):
+                objective.explanation = str(raw["explanation"])[:500]
+            return objective
+        except Exception as exc:
+            self._fallback("objective", "read_objective", f"internal error: {type(exc).__name__}: {exc}")
+            return base
+
+    def model_plan(self, request: ModelRequest) -> ModelPlan:
+        baseline = self.offline.model_plan(request)
+        try:
+            def check(raw: dict[str, Any]) -> tuple[Any, str | None]:
+                candidates = []
+                for item in raw["candidates"]:
+                    space = {}
+                    for key, spec in (item.get("search_space") or {}).items():
+                        if not spec or spec[0] not in ("int", "float", "cat"):
+                            return None, f"search space of {key!r} must start with \"int\", \"float\" or \"cat\""
+                        if spec[0] == "cat" and not (len(spec) > 1 and isinstance(spec[1], list) and spec[1]):
+                            return None, f"categorical search space of {key!r} needs a list of choices"
+                        if spec[0] in ("int", "float") and not (len(spec) >= 3 and all(
+                                isinstance(v, (int, float)) and not isinstance(v, bool) for v in spec[1:3])):
+                            return None, f"numeric search space of {key!r} needs numeric low and high"
+                        space[str(key)] = list(spec)
+                    params = {str(k): v for k, v in (item.get("params") or {}).items()
+                              if isinstance(v, (int, float, str, bool)) or v is None}
+                    candidates.append(CandidateSpec(str(item["name"])[:60], item["family"], params, space))
+                return ModelPlan(candidates=candidates, class_weight=raw.get("class_weight"),
+                                 reasoning=str(raw.get("reasoning") or "")[:800]), None
+
+            plan, reason = self._decide("trainer", "model_plan",
+                                        prompts.model_plan_prompt(request, _plan_dict(baseline)),
+                                        prompts.MODEL_PLAN_SPEC, check)
+            if plan is None:
+                self._fallback("trainer", "model_plan", reason)
+                return baseline
+            return plan
+        except Exception as exc:
+            self._fallback("trainer", "model_plan", f"internal error: {type(exc).__name__}: {exc}")
+            return baseline
+
+    def critic_decision(self, request: CriticRequest) -> CriticDecision:
+        try:
+            def check(raw: dict[str, Any]) -> tuple[Any, str | None]:
+                if raw.get("action") not in CRITIC_ACTIONS:
+                    return None, f"action must be one of {', '.join(CRITIC_ACTIONS)}"
+                reason = str(raw.get("reason") or "").strip()
+                if not reason:
+                    return None, "the reason is empty"
+                return CriticDecision(request.iteration, raw["action"], reason[:800], self.name), None
+
+            decision, reason = self._decide("critic", "critic_decision", prompts.critic_prompt(request),
+                                            prompts.CRITIC_SPEC, check)
+            if decision is not None:
+                return decision
+        except Exception as exc:
+            reason = f"internal error: {type(exc).__name__}: {exc}"
+        self._fallback("critic", "critic_decision", reason)
+        decision = self.offline.critic_decision(request)
+        decision.source = "offline-fallback"
+        return decision
+
+    # --- text ----------------------------------------------------------------------------------
+    def _text(self, phase: str, purpose: str, prompt: str, offline_answer: Callable[[], str]) -> str:
+        try:
+            completion, record, reason = self._call(phase, purpose, [{"role": "user", "content": prompt}],
+                                                    max_tokens=TEXT_MAX_TOKENS)
+            if completion is None:
+                self._fallback(phase, purpose, reason)
+                return offline_answer()
+            text = (completion.text or "").strip()
+            fenced = re.fullmatch(r"```(?:markdown|md)?\s*\n(.*?)```", text, flags=re.S)
+            if fenced:
+                text = fenced.group(1).strip()
+            if len(text) < 20:
+                record["outcome"] = "invalid"
+                self._fallback(phase, purpose, "the model's answer was empty or too short")
+                return offline_answer()
+            return text[:MAX_TEXT_CHARS]
+        except Exception as exc:
+            self._fallback(phase, purpose, f"internal error: {type(exc).__name__}: {exc}")
+            return offline_answer()
+
+    def profile_summary(self, profile: ProfileResult, objective: Objective) -> str:
+        baseline = self.offline.profile_summary(profile, objective)
+        return self._text("profiler", "profile_summary", prompts.profile_prompt(profile, objective, baseline),
+                          lambda: baseline)
+
+    def evaluation_summary(self, training: TrainResult, evaluation: EvalResult, objective: Objective) -> str:
+        return self._text("evaluator", "evaluation_summary", prompts.evaluation_prompt(training, evaluation, objective),
+                          lambda: self.offline.evaluation_summary(training, evaluation, objective))
+
+    # --- the ledger ------------------------------------------------------------------------------
+    def usage(self) -> dict[str, Any]:
+        with self._lock:
+            calls = copy.deepcopy(self._calls)
+            fallbacks = copy.deepcopy(self._fallbacks)
+            repairs = copy.deepcopy(self._repairs)
+        phases: dict[str, dict[str, Any]] = {}
+        for call in calls:
+            agg = phases.setdefault(call["phase"], {"calls": 0, "http_requests": 0, "tokens_in": 0, "tokens_out": 0,
+                                                    "cost_usd": 0.0 if self.provider.price else None, "failed": 0})
+            agg["calls"] += 1
+            agg["http_requests"] += call["http_requests"]
+            agg["tokens_in"] += call["tokens_in"]
+            agg["tokens_out"] += call["tokens_out"]
+            agg["failed"] += call["outcome"] != "ok"
+            if agg["cost_usd"] is not None and call["cost_usd"] is not None:
+                agg["cost_usd"] = round(agg["cost_usd"] + call["cost_usd"], 8)
+        tokens_in = sum(c["tokens_in"] for c in calls)
+        tokens_out = sum(c["tokens_out"] for c in calls)
+        cost = round(sum(c["cost_usd"] or 0.0 for c in calls), 8) if self.provider.price else None
+        return {
+            "brain": self.name, **self.provider.describe(),
+            "repair_attempts": self.repair_attempts, "max_cost_usd": self.max_cost_usd,
+            "cost_known": self.provider.price is not None,
+            "calls": calls, "phases": phases,
+            "total": {"calls": len(calls), "http_requests": sum(c["http_requests"] for c in calls),
+                      "tokens_in": tokens_in, "tokens_out": tokens_out, "tokens": tokens_in + tokens_out,
+                      "cost_usd": cost},
+            "fallbacks": fallbacks, "repairs": repairs,
+            "provider_down": self._down_reason, "budget_exhausted": self._budget_reason,
+        }
+
+
+def _plan_dict(plan: ModelPlan) -> dict[str, Any]:
+    return {"candidates": [dataclasses.asdict(c) for c in plan.candidates], "class_weight": plan.class_weight,
+            "reasoning": plan.reasoning}
+
+
+def _int(value: Any, default: int) -> int:
+    try:
+        return max(0, int(str(value))) if value not in (None, "") else default
+    except ValueError:
+        return default
+
+
+def _float(value: Any) -> float | None:
+    try:
+        number = float(str(value)) if value not in (None, "") else None
+    except ValueError:
+        return None
+    return number if number is not None and number >= 0 else None

@@ -1,0 +1,158 @@
+"""The engine end to end: routing, the honest protocol, leakage, artefacts, prediction on messy data."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+import sklearn.pipeline
+
+from pipeline.brains.offline import OfflineBrain
+from pipeline.cli import main
+from pipeline.runner import execute, prepare
+from pipeline.state import CriticDecision, RunConfig
+from pipeline.store import RunStore
+from tests.engine.conftest import churn_frame
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class ScriptedCritic(OfflineBrain):
+    """The offline brain, except the critic follows a script (to drive every route of the graph)."""
+
+    def __init__(self, actions: list[str]) -> None:
+        self.actions = list(actions)
+
+    def critic_decision(self, request):
+        action = self.actions.pop(0) if self.actions else "finalize"
+        return CriticDecision(request.iteration, action, f"scripted {action}")
+
+
+def _run(path, tmp_path, brain=None, **overrides):
+    config = RunConfig(data_path=str(path), time_budget_s=overrides.pop("budget", 120), max_trials=3, **overrides)
+    prepared = prepare(config)
+    if brain is not None:
+        prepared.brain = brain
+    run_dir = tmp_path / "run"
+    state = execute(prepared, run_dir, RunStore(tmp_path / "store.sqlite"))
+    return state, run_dir
+
+
+def test_all_three_critic_routes_in_one_run(churn_csv, tmp_path):
+    state, _ = _run(churn_csv, tmp_path, ScriptedCritic(["refine_features", "retrain_model", "finalize"]),
+                    target="churn", max_loops=3)
+    assert state.status == "finished", state.error
+    phases = [(r.phase, r.iteration) for r in state.history]
+    assert phases == [("profiler", 1), ("features", 1), ("visualizer", 1), ("trainer", 1), ("evaluator", 1), ("critic", 1),
+                      ("features", 2), ("visualizer", 2), ("trainer", 2), ("evaluator", 2), ("critic", 2),
+                      ("trainer", 3), ("evaluator", 3), ("critic", 3)]
+    assert [d.action for d in state.decisions] == ["refine_features", "retrain_model", "finalize"]
+    assert state.training.regularisation == 1
+    best_cv = max(s.cv_score for s in state.iterations)
+    assert state.selected_iteration == next(s.iteration for s in state.iterations if s.cv_score == best_cv)
+
+
+def test_loop_bound_stops_a_critic_that_never_finalizes(churn_csv, tmp_path):
+    state, _ = _run(churn_csv, tmp_path, ScriptedCritic(["refine_features"] * 10), target="churn", max_loops=1)
+    assert state.status == "finished"
+    assert [d.action for d in state.decisions] == ["refine_features", "finalize"]
+    assert "Loop bound" in state.decisions[-1].reason
+    assert max(r.iteration for r in state.history) == 2
+
+
+def test_holdout_rows_never_reach_fitting_and_leak_is_flagged(tmp_path, monkeypatch):
+    frame = churn_frame(500, seed=3)
+    frame["marker"] = np.arange(len(frame)) + 0.5          # identifies each row wherever it goes
+    frame["leak"] = (frame["churn"] == "yes").astype(float) * 3.0 + np.random.default_rng(1).normal(0, 0.01, len(frame))
+    path = tmp_path / "leaky.csv"
+    frame.to_csv(path, index=False)
+    fitted_markers: set[float] = set()
+    original = sklearn.pipeline.Pipeline.fit
+
+    def spy(self, X, y=None, **kw):
+        if isinstance(X, pd.DataFrame) and "marker" in X.columns:
+            fitted_markers.update(X["marker"].tolist())
+        return original(self, X, y, **kw)
+
+    monkeypatch.setattr(sklearn.pipeline.Pipeline, "fit", spy)
+    state, run_dir = _run(path, tmp_path, target="churn", max_loops=0)
+    assert state.status == "finished", state.error
+    assert any(s["column"] == "leak" for s in state.profile.leakage_suspects)
+    model = joblib.load(run_dir / "model.joblib")
+    used = set(model.pipeline.named_steps["prep"].columns_) if hasattr(model.pipeline, "named_steps") else set()
+    assert "leak" not in used and not any(c.startswith("leak") for c in used)
+    holdout = pd.read_csv(run_dir / "holdout_predictions.csv")
+    assert len(holdout) == 100
+    holdout_markers = set(frame.loc[~frame["marker"].isin(fitted_markers), "marker"])
+    assert len(holdout_markers) == 100, "exactly the 100 holdout rows were never fitted on"
+    assert fitted_markers, "the spy saw the training fits"
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("cli")
+    data = tmp / "churn.csv"
+    churn_frame(400, seed=5).to_csv(data, index=False)
+    out = tmp / "run"
+    proc = subprocess.run([sys.executable, "-m", "pipeline", "run", str(data), "--objective",
+                           "predict churn; recall on churners matters most", "--time-budget", "25", "--max-loops", "1",
+                           "--out", str(out), "--store", str(tmp / "store.sqlite")],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return out, proc, tmp
+
+
+def test_cli_run_writes_every_artefact_within_budget(finished_run):
+    out, proc, tmp = finished_run
+    assert "Feature Engineer" in proc.stderr and "Finished" in proc.stderr
+    state = json.loads((out / "run.json").read_text())["state"]
+    assert state["status"] == "finished" and state["profile"]["target"] == "churn"
+    assert state["objective"]["metric"] == "f2" and state["objective"]["tune_threshold"]
+    elapsed = state["finished_at"] - state["created_at"]
+    assert elapsed <= 25 * 1.1
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["task"] == "binary" and metrics["metric"] == "f2"
+    assert {"f2", "recall", "roc_auc"} <= set(metrics["cv"]) and {"f2", "recall"} <= set(metrics["holdout"])
+    assert metrics["holdout"]["roc_auc"] > 0.75
+    assert len(list((out / "plots").glob("*.png"))) >= 5
+    code = sorted((out / "code").glob("*.py"))
+    assert code and all(p.with_suffix(".json").exists() for p in code)
+    assert (out / "report.md").read_text().startswith("# Run")
+    assert (out / "export" / "predict.py").exists() and "pandas==" in (out / "export" / "requirements.txt").read_text()
+    rows = RunStore(tmp / "store.sqlite").list()
+    assert rows[0]["status"] == "finished" and rows[0]["target"] == "churn"
+
+
+def test_predict_on_messy_new_data(finished_run, tmp_path):
+    out, _, _ = finished_run
+    new = churn_frame(30, seed=9).drop(columns=["churn"])
+    new["plan"] = new["plan"].replace({"basic": "enterprise"})          # unseen category
+    new["monthly_charges"] = new["monthly_charges"].map(lambda v: f"{v:,.2f}" if v == v else "")  # text numbers
+    new["unexpected"] = "x"                                             # extra column
+    new = new[list(reversed(new.columns))]                              # shuffled order
+    src = tmp_path / "new.csv"
+    new.to_csv(src, index=False)
+    dst = tmp_path / "pred.csv"
+    assert main(["predict", "--run", str(out), "--data", str(src), "--out", str(dst)]) == 0
+    pred = pd.read_csv(dst)
+    assert len(pred) == 30 and {"prediction", "proba_no", "proba_yes"} <= set(pred.columns)
+    assert np.allclose(pred["proba_no"] + pred["proba_yes"], 1.0)
+    exported = subprocess.run([sys.executable, "predict.py", str(src), str(tmp_path / "pred2.csv")], cwd=out / "export",
+                              capture_output=True, text=True, timeout=120)
+    assert exported.returncode == 0, exported.stderr
+    assert pd.read_csv(tmp_path / "pred2.csv")["prediction"].tolist() == pred["prediction"].tolist()
+
+
+def test_predict_without_a_required_column_is_a_clear_error(finished_run, tmp_path, capsys):
+    out, _, _ = finished_run
+    src = tmp_path / "new.csv"
+    churn_frame(10).drop(columns=["churn", "tenure"]).to_csv(src, index=False)
+    assert main(["predict", "--run", str(out), "--data", str(src), "--out", str(tmp_path / "p.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "Missing required column(s): tenure" in err and "Traceback" not in err
+    assert not (tmp_path / "p.csv").exists()
