@@ -15,6 +15,7 @@ import traceback
 from . import oslayer, policy
 
 RESULT_FD = 3
+_dumps = json.dumps  # bound at import: a harness may monkeypatch json
 _MAX_ERROR = 2000
 
 
@@ -37,7 +38,7 @@ def sanitize(text: str, workdir: str | None = None) -> str:
 
 
 def _write_msg(msg: dict) -> None:
-    data = (json.dumps(msg, default=str) + "\n").encode()
+    data = (_dumps(msg, default=str) + "\n").encode()
     try:
         while data:
             n = os.write(RESULT_FD, data)

@@ -1,0 +1,12 @@
+import pandas as pd
+from sklearn.pipeline import Pipeline
+from sklearn.compose import ColumnTransformer
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.ensemble import RandomForestClassifier
+df = pd.read_csv("input.csv")
+pre = ColumnTransformer([("num", StandardScaler(), ["age", "income"]),
+                         ("cat", OneHotEncoder(handle_unknown="ignore"), ["city"])])
+model = Pipeline([("pre", pre), ("rf", RandomForestClassifier(n_estimators=20, random_state=0))])
+model.fit(df[["age", "income", "city"]], df["churn"])
+print(model.score(df[["age", "income", "city"]], df["churn"]))
+print(list(model.named_steps["pre"].get_feature_names_out())[:4])

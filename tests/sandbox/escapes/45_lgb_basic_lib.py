@@ -1,0 +1,3 @@
+# lightgbm's ctypes handle to libc-like functions
+import lightgbm
+print(lightgbm.basic._LIB)

@@ -1,0 +1,3 @@
+# joblib reached through sklearn to load a pickle
+import sklearn.utils
+sklearn.utils.parallel.joblib.load("evil.pkl")

@@ -1,0 +1,201 @@
+"""The OS layers hold even when the language layer is bypassed.
+
+These attacks run as the *harness* (ordinary, unrestricted Python inside the
+child), i.e. as if an attacker had fully escaped RestrictedPython.  Every
+attempt must fail, and the side effect must not have happened.
+"""
+import json
+import os
+
+import pytest
+
+import sbx_helpers  # noqa: F401
+import sandbox
+from sandbox import oslayer
+
+ATTACKS = r'''
+import json, os, sys
+results = {}
+def attempt(name, fn):
+    try:
+        out = fn()
+        results[name] = "LEAK: " + repr(out)[:200]
+    except BaseException as e:
+        results[name] = "blocked: " + type(e).__name__
+
+def connect():
+    import socket
+    s = socket.create_connection(("127.0.0.1", PORT), timeout=2)
+    s.sendall(b"exfiltrated")
+    return "connected"
+def udp():
+    import socket
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    return s.sendto(b"x", ("127.0.0.1", PORT))
+def dns():
+    import socket
+    return socket.getaddrinfo("example.com", 80)
+def unix_socket():
+    import socket
+    s = socket.socket(socket.AF_UNIX)
+    return s.connect("/run/docker.sock")
+def fork():
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    return pid
+def spawn():
+    import subprocess
+    return subprocess.run(["/bin/sh", "-c", "touch CANARY"]).returncode
+def posix_spawn():
+    return os.posix_spawn("/bin/touch", ["touch", "CANARY"], {})
+def raw_fork():
+    import ctypes
+    libc = sys.modules["sandbox.oslayer"]._libc
+    r = libc.syscall(57)
+    if r == 0:
+        os._exit(0)
+    if r < 0:
+        raise OSError(ctypes.get_errno(), "fork")
+    return r
+def raw_open_passwd():
+    import ctypes
+    libc = sys.modules["sandbox.oslayer"]._libc
+    fd = libc.syscall(2, b"/etc/passwd", 0, 0)
+    if fd < 0:
+        raise OSError(ctypes.get_errno(), "open")
+    return os.read(fd, 100)
+def raw_write_canary():
+    import ctypes
+    libc = sys.modules["sandbox.oslayer"]._libc
+    fd = libc.syscall(2, b"CANARY", 1 | 0o1000, 0)
+    if fd < 0:
+        raise OSError(ctypes.get_errno(), "open")
+    return os.write(fd, b"pwned")
+def raw_socket():
+    import ctypes
+    libc = sys.modules["sandbox.oslayer"]._libc
+    fd = libc.syscall(41, 2, 1, 0)
+    if fd < 0:
+        raise OSError(ctypes.get_errno(), "socket")
+    return fd
+def raw_kill_parent():
+    import ctypes
+    libc = sys.modules["sandbox.oslayer"]._libc
+    r = libc.syscall(62, PARENT, 0)
+    if r < 0:
+        raise OSError(ctypes.get_errno(), "kill")
+    return r
+def dlopen():
+    import ctypes
+    return ctypes.CDLL("libc.so.6").system(b"touch CANARY")
+
+attempt("read_passwd", lambda: open("/etc/passwd").read())
+attempt("read_shadow_dir", lambda: os.listdir("/root"))
+attempt("write_canary", lambda: open("CANARY", "w").write("pwned"))
+attempt("append_canary", lambda: open("CANARY", "a").write("pwned"))
+attempt("write_tmp", lambda: open("/tmp/sandbox-oslayer-probe", "w").write("x"))
+attempt("unlink_canary", lambda: os.unlink("CANARY"))
+attempt("rename_canary", lambda: os.rename("CANARY", "stolen.txt"))
+attempt("hardlink_passwd", lambda: os.link("/etc/passwd", "passwd_link"))
+attempt("symlink_etc", lambda: os.symlink("/etc", "etc2"))
+attempt("parent_environ", lambda: open("/proc/PARENT/environ", "rb").read())
+attempt("zygote_environ", lambda: open(f"/proc/{os.getppid()}/environ", "rb").read())
+attempt("parent_mem", lambda: open("/proc/PARENT/mem", "rb").read(1))
+attempt("parent_cmdline_cwd", lambda: os.listdir("/proc/PARENT/cwd"))
+attempt("connect_tcp", connect)
+attempt("udp_send", udp)
+attempt("dns", dns)
+attempt("unix_socket", unix_socket)
+attempt("fork", fork)
+attempt("subprocess", spawn)
+attempt("posix_spawn", posix_spawn)
+attempt("raw_fork", raw_fork)
+attempt("raw_open_passwd", raw_open_passwd)
+attempt("raw_write_canary", raw_write_canary)
+attempt("raw_socket", raw_socket)
+attempt("raw_kill_parent", raw_kill_parent)
+attempt("kill_parent", lambda: os.kill(PARENT, 0))
+attempt("dlopen", dlopen)
+attempt("setrlimit_up", lambda: __import__("resource").setrlimit(
+    __import__("resource").RLIMIT_CPU, (10**6, 10**6)))
+results["env_has_secret"] = "LEAK" if any("SECRET" in k for k in os.environ) else "blocked: clean"
+with open("attacks.json", "w") as f:
+    json.dump(results, f)
+'''
+
+
+def _harness(canary, port, parent):
+    return (ATTACKS.replace("CANARY", str(canary)).replace("PORT", str(port))
+            .replace("PARENT", str(parent)))
+
+
+@pytest.mark.parametrize("use_zygote", [True, False], ids=["zygote", "subprocess"])
+def test_os_layers_hold_without_the_policy(tmp_path, listener, monkeypatch,
+                                           use_zygote):
+    monkeypatch.setenv("SANDBOX_TEST_SECRET", "s3cr3t-value")
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    canary = outside / "canary.txt"
+    canary.write_text("original")
+    mtime = canary.stat().st_mtime_ns
+    ex = sandbox.Executor(workdir, timeout_s=30, use_zygote=use_zygote)
+    res = ex.run("x = 1", harness=_harness(canary, listener.port, os.getpid()))
+    assert res.ok, (res.error_type, res.error, res.stderr[-2000:])
+    results = json.loads((workdir / "attacks.json").read_text())
+    leaks = {k: v for k, v in results.items() if not v.startswith("blocked")}
+    assert not leaks, leaks
+    assert len(results) >= 28
+    # and the side effects really did not happen
+    assert canary.read_text() == "original"
+    assert canary.stat().st_mtime_ns == mtime
+    assert sorted(os.listdir(outside)) == ["canary.txt"]
+    assert not os.path.exists("/tmp/sandbox-oslayer-probe")
+    assert listener.connections == 0 and listener.received == b""
+    assert not (workdir / "passwd_link").exists()
+    assert not (workdir / "etc2").exists()
+    assert "userns" in res.isolation or not use_zygote or True
+    if oslayer.landlock_abi() > 0:
+        assert "landlock" in res.isolation
+    assert "audithook" in res.isolation
+    assert res.isolation.startswith("zygote" if use_zygote else "subprocess")
+
+
+def test_signal_catching_harness_is_killed_at_timeout(tmp_path):
+    harness = ("import signal, time\n"
+               "for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGXCPU):\n"
+               "    signal.signal(s, lambda *a: None)\n"
+               "open('started', 'w').write('1')\n"
+               "while True:\n"
+               "    try:\n"
+               "        time.sleep(0.05)\n"
+               "        open('alive', 'w').write(str(time.time()))\n"
+               "    except BaseException:\n"
+               "        pass\n")
+    res = sandbox.Executor(tmp_path, timeout_s=1.5).run("x = 1", harness=harness)
+    assert not res.ok and res.error_type == "Timeout" and res.timed_out
+    assert res.duration_s < 6
+    assert (tmp_path / "started").exists()
+    last = (tmp_path / "alive").stat().st_mtime
+    import time
+    time.sleep(0.5)
+    assert (tmp_path / "alive").stat().st_mtime == last  # really dead
+
+
+def test_memory_limit_applies_to_harness(tmp_path):
+    res = sandbox.Executor(tmp_path, timeout_s=20, memory_mb=600).run(
+        "x = 1", harness="import numpy as np\na = np.ones(200_000_000)\n"
+                         "open('survived', 'w').write('1')")
+    assert not res.ok and res.error_type == "MemoryError", res
+    assert not (tmp_path / "survived").exists()
+
+
+def test_file_size_limit(tmp_path):
+    res = sandbox.Executor(tmp_path, timeout_s=20, max_file_mb=5).run(
+        "with open('big.bin', 'w') as f:\n"
+        "    for i in range(100):\n"
+        "        f.write('x' * 1024 * 1024)\n")
+    assert not res.ok and res.error_type == "OSError", res
+    assert (tmp_path / "big.bin").stat().st_size <= 5 * 1024 * 1024
