@@ -95,7 +95,7 @@ class _ZygoteManager:
             self.proc = subprocess.Popen(
                 [sys.executable, "-I", "-B", "-c",
                  _BOOT.format(mod="zygote", fn="main"), PKG_PARENT,
-                 str(theirs.fileno()), "1"],
+                 str(theirs.fileno()), "2"],
                 pass_fds=[theirs.fileno()], env=_minimal_env(
                     self.mplconfigdir), cwd="/", stdin=subprocess.DEVNULL,
                 stdout=log, stderr=log, close_fds=True)

@@ -93,14 +93,27 @@ def warm_up() -> None:
 
 
 def pre_touch() -> None:
-    """Run a tiny workload in a fresh spare so copy-on-write faults on the
-    pages every run touches are paid before the request arrives."""
+    """Run a small representative workload in a fresh spare so the
+    copy-on-write faults on the pages every run touches are paid before the
+    request arrives, not during it."""
     try:
+        import io
         import pandas as pd
-        df = pd.DataFrame({"a": range(20), "b": range(20)})
-        df["c"] = df["a"] / (df["b"] + 1)
-        df.groupby(df["a"] % 3)["c"].mean()
-        str(df.head())
+        import numpy as np
+        df = pd.DataFrame({"a": range(200), "b": range(1, 201),
+                           "s": ["x", "y"] * 100})
+        df["c"] = df["a"] / df["b"]
+        df.loc[df["a"] % 2 == 0, "c"] = 0
+        df["c"] += 1
+        df["w"] = np.where(df["a"] > 3, 1, 0)
+        g = df.groupby(df["a"] % 5)["c"].mean()
+        df.groupby("s").agg(m=("a", "mean"))
+        df["s"].str.upper()
+        g.to_csv(io.StringIO())
+        repr(df.head())
+        str(round(float(g.sum()), 4))
+        df.to_parquet(io.BytesIO())
+        pd.read_csv(io.StringIO("a,b\n1,2\n"))
     except Exception:  # noqa: BLE001
         pass
 
@@ -205,7 +218,7 @@ class Zygote:
         self.runs[pid] = run
         self.sel.register(conn, selectors.EVENT_READ, ("conn", pid))
         self._send(run, {"pid": pid})
-        while len(self.spares) < self.n_spares:
+        if not self.spares:
             self.make_spare()
 
     def _send(self, run, msg) -> None:
@@ -255,6 +268,7 @@ class Zygote:
             run = self.runs.pop(pid, None)
             if run is None:
                 continue
+            self._pending_refill = True
             if os.WIFSIGNALED(status):
                 code = -os.WTERMSIG(status)
             else:
@@ -266,6 +280,14 @@ class Zygote:
             except (KeyError, ValueError):
                 pass
             run["conn"].close()
+
+    def refill(self) -> None:
+        """Fork replacement spares between runs (off the critical path)."""
+        if getattr(self, "_pending_refill", False) or \
+                len(self.spares) < self.n_spares:
+            self._pending_refill = False
+            while len(self.spares) < self.n_spares:
+                self.make_spare()
 
     def check_deadlines(self) -> float | None:
         now = time.monotonic()
@@ -305,12 +327,13 @@ class Zygote:
                 else:
                     self.on_conn(pid)
             self.reap()
+            self.refill()
 
 
 def main(argv=None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     fd = int(argv[0])
-    spares = int(argv[1]) if len(argv) > 1 else 1
+    spares = int(argv[1]) if len(argv) > 1 else 2
     master = socket.socket(fileno=fd)
     os.set_inheritable(fd, False)
     warm_up()
