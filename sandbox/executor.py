@@ -66,11 +66,26 @@ _FALLBACK_BOOT = ("import sys; sys.path.insert(0, sys.argv[1]); "
                   "from sandbox.child import fallback_main; fallback_main()")
 
 
+_CACHE_DIR: str | None = None
+
+
 def _cache_dir() -> str:
+    """Private (0700, owned by us) cache dir for matplotlib and the log."""
+    global _CACHE_DIR
+    if _CACHE_DIR and os.path.isdir(_CACHE_DIR):
+        return _CACHE_DIR
     base = os.path.join(tempfile.gettempdir(), f"sandbox-cache-{os.getuid()}")
-    os.makedirs(base, mode=0o700, exist_ok=True)
+    try:
+        os.makedirs(base, mode=0o700, exist_ok=True)
+        st = os.lstat(base)
+        if st.st_uid != os.getuid() or st.st_mode & 0o077 or \
+                not os.path.isdir(base) or os.path.islink(base):
+            raise PermissionError(base)
+    except OSError:
+        base = tempfile.mkdtemp(prefix="sandbox-cache-")
     mpl = os.path.join(base, "mpl")
     os.makedirs(mpl, mode=0o700, exist_ok=True)
+    _CACHE_DIR = mpl
     return mpl
 
 
@@ -179,6 +194,9 @@ def shutdown_zygote() -> None:
 
 def _prepare_workdir(workdir: str) -> str:
     wd = os.path.realpath(workdir)
+    if wd == os.path.realpath("/") or wd == os.path.realpath(
+            os.path.expanduser("~")):
+        raise ValueError("refusing to use / or the home directory as workdir")
     os.makedirs(wd, exist_ok=True)
     return wd
 
@@ -359,7 +377,8 @@ class Executor:
         hard_deadline = start + timeout + (5.0 if mode == "zygote" else 0.0)
         killed_at = None
         timed_out = False
-        disk_limit = self.max_disk_mb * 1024 * 1024
+        disk_base = _tree_bytes(req["workdir"], 1 << 62)
+        disk_limit = disk_base + self.max_disk_mb * 1024 * 1024
         next_disk_check = start + 0.25
         disk_exceeded = False
         open_fds = set(bufs)

@@ -33,9 +33,13 @@ USER_FILENAME = "<untrusted>"
 ALLOWED_MODULES = frozenset("""
 pandas numpy scipy sklearn lightgbm matplotlib seaborn math cmath statistics re
 datetime collections itertools functools json random decimal fractions time
-warnings copy heapq bisect calendar textwrap typing numbers enum dataclasses
-zoneinfo unicodedata difflib pprint
+warnings copy heapq bisect calendar textwrap numbers enum zoneinfo
+unicodedata difflib pprint io
 """.split())
+# typing/dataclasses are left out on purpose: typing.get_type_hints() evals
+# string annotations with plain (unguarded) compile.
+# Modules of which only some names may be used.
+MODULE_ATTR_ALLOWLIST = {"io": frozenset({"StringIO", "BytesIO"})}
 
 DENIED_MODULE_PREFIXES = (
     "pandas.compat", "pandas.io.pickle", "pandas.core.computation",
@@ -119,6 +123,8 @@ def module_allowed(name: str) -> bool:
         return False
     if name.split(".")[0] not in ALLOWED_MODULES:
         return False
+    if name.split(".")[0] in MODULE_ATTR_ALLOWLIST and "." in name:
+        return False
     return not any(name == p or name.startswith(p + ".")
                    for p in DENIED_MODULE_PREFIXES)
 
@@ -151,8 +157,12 @@ class SandboxPolicy(RestrictingNodeTransformer):
         elif not module_allowed(node.module or ""):
             self.error(node, f'import from "{node.module}" is not allowed')
         else:
+            only = MODULE_ATTR_ALLOWLIST.get(node.module)
             for alias in node.names:
-                if alias.name in DENIED_ATTRS:
+                if only is not None and alias.name not in only:
+                    self.error(node, f'"{node.module}.{alias.name}" is not '
+                                     'allowed')
+                elif alias.name in DENIED_ATTRS:
                     self.error(node, f'"{alias.name}" is not allowed')
                 elif alias.name != "*" and not module_allowed(
                         f"{node.module}.{alias.name}") and \
@@ -175,7 +185,26 @@ class SandboxPolicy(RestrictingNodeTransformer):
     def visit_FunctionDef(self, node):
         if node.name.startswith("__") and node.name not in ALLOWED_DUNDER_DEFS:
             self.error(node, f'defining "{node.name}" is not allowed')
+        self._check_annotation(node, node.returns)
         return super().visit_FunctionDef(node)
+
+    def _check_annotation(self, node, ann):
+        # string annotations are evaluated with plain eval() by
+        # typing.get_type_hints / functools.singledispatch.register
+        if ann is not None and any(
+                isinstance(n, ast.Constant) and isinstance(n.value, str)
+                for n in ast.walk(ann)):
+            self.error(node, "string annotations are not allowed")
+
+    def visit_arguments(self, node):
+        for a in (node.posonlyargs + node.args + node.kwonlyargs +
+                  [x for x in (node.vararg, node.kwarg) if x]):
+            self._check_annotation(a, a.annotation)
+        return super().visit_arguments(node)
+
+    def visit_AnnAssign(self, node):
+        self._check_annotation(node, node.annotation)
+        return self.generic_visit(node)
 
     def visit_AsyncFunctionDef(self, node):
         self.error(node, "async functions are not allowed")
@@ -278,6 +307,8 @@ _DANGEROUS_BUILTIN_IDS = frozenset(id(getattr(builtins, n)) for n in (
     "eval", "exec", "compile", "open", "__import__", "getattr", "setattr",
     "delattr", "globals", "locals", "vars", "breakpoint", "input", "help",
     "exit", "quit", "memoryview", "__build_class__") if hasattr(builtins, n))
+import io as _io_mod  # noqa: E402
+_SAFE_VALUE_IDS = frozenset({id(_io_mod.StringIO), id(_io_mod.BytesIO)})
 _FORBIDDEN_VALUE_TYPES = (types.FrameType, types.CodeType, types.TracebackType)
 _WRITE_DENIED_TYPES = (types.ModuleType, type, types.FunctionType,
                        types.BuiltinFunctionType, types.MethodType,
@@ -310,6 +341,8 @@ def _value_module(value):
 
 def _check_value(value, name):
     """Deny dangerous objects whatever path led to them."""
+    if id(value) in _SAFE_VALUE_IDS:
+        return value
     t = type(value)
     if t is types.ModuleType or isinstance(value, types.ModuleType):
         if not module_allowed(getattr(value, "__name__", "")):
@@ -401,9 +434,13 @@ def make_guards(workdir: str | None = None) -> dict:
             _deny("str.format (use f-strings)")
         if name == "obj" and isinstance(ob, BaseException):
             _deny("exception.obj")
-        if isinstance(ob, types.ModuleType) and \
-                not module_allowed(getattr(ob, "__name__", "")):
-            _deny(f'module "{getattr(ob, "__name__", "?")}"')
+        if isinstance(ob, types.ModuleType):
+            mname = getattr(ob, "__name__", "")
+            if not module_allowed(mname):
+                _deny(f'module "{mname}"')
+            only = MODULE_ATTR_ALLOWLIST.get(mname)
+            if only is not None and name not in only:
+                _deny(f'"{mname}.{name}"')
         if isinstance(ob, _FORBIDDEN_VALUE_TYPES):
             _deny("frame/code/traceback objects")
         if default is _MISSING:

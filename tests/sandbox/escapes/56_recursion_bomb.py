@@ -1,0 +1,4 @@
+# deep recursion to crash the interpreter
+def f(n):
+    return f(n + 1) + 1
+f(0)
