@@ -34,6 +34,10 @@ def main(argv=None) -> int:
     r.add_argument("--workdir", required=True)
     r.add_argument("--timeout", type=float, default=120.0)
     r.add_argument("--memory-mb", type=int, default=2048)
+    r.add_argument("--zygote", action="store_true",
+                   help="start the pre-warmed zygote (pays off only for "
+                        "many runs; a one-shot run uses a fresh subprocess "
+                        "with the same layers)")
     a = p.parse_args(argv)
     try:
         with open(a.file, encoding="utf-8") as f:
@@ -49,7 +53,8 @@ def main(argv=None) -> int:
     if not os.path.isdir(a.workdir):
         return _usage(f"workdir {a.workdir} is not a directory")
     res = sandbox.Executor(a.workdir, timeout_s=a.timeout,
-                           memory_mb=a.memory_mb).run(code)
+                           memory_mb=a.memory_mb,
+                           use_zygote=a.zygote).run(code)
     print(json.dumps(res.to_dict()))
     return 0
 

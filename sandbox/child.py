@@ -47,7 +47,7 @@ def _write_msg(msg: dict) -> None:
         pass
 
 
-def isolate(req: dict, netns: str | None) -> str:
+def isolate(req: dict, netns: str | None, prep=None) -> str:
     """Apply every OS layer we can; return the isolation description."""
     workdir = os.path.realpath(req["workdir"])
     os.chdir(workdir)
@@ -59,12 +59,14 @@ def isolate(req: dict, netns: str | None) -> str:
     os.environ.update(env)
     layers.append(oslayer.set_rlimits(req["timeout_s"], req["memory_mb"],
                                       req.get("max_file_mb", 512)))
-    extra = [req["mplconfigdir"]] if req.get("mplconfigdir") else []
-    roots = oslayer.read_roots(extra)
-    ll = oslayer.landlock_restrict(roots, [workdir])
+    extra = (req["mplconfigdir"],) if req.get("mplconfigdir") else ()
+    if prep is None or prep.extra != extra:
+        prep = oslayer.Prepared(extra)
+    roots = prep.roots
+    ll = prep.landlock.restrict([workdir])
     if ll:
         layers.append(ll)
-    sc = oslayer.seccomp_filter()
+    sc = oslayer.seccomp_filter(prep.seccomp)
     if sc:
         layers.append(sc)
     layers.append(oslayer.install_audit_hook(roots, [workdir],
@@ -119,7 +121,7 @@ def execute(req: dict) -> dict:
     return {"ok": True, "error_type": None, "error": None}
 
 
-def run_request(req: dict, netns: str | None) -> None:
+def run_request(req: dict, netns: str | None, prep=None) -> None:
     """Isolate, execute, report, exit.  Never returns."""
     code = 0
     try:
@@ -131,7 +133,7 @@ def run_request(req: dict, netns: str | None) -> None:
         except (ValueError, OSError):
             pass
         try:
-            iso = isolate(req, netns)
+            iso = isolate(req, netns, prep)
         except BaseException as exc:  # noqa: BLE001
             _write_msg({"result": {"ok": False, "error_type": "SandboxError",
                                    "error": sanitize(f"isolation failed: "
@@ -151,11 +153,14 @@ def run_request(req: dict, netns: str | None) -> None:
         _write_msg({"result": res})
     except BaseException:  # noqa: BLE001
         code = 71
+    # close the pipes before exiting: the caller sees EOF only once every
+    # thread of this process is gone (exit_group), then it may return.
     os._exit(code)
 
 
-def redirect_fds(out_fd: int, err_fd: int, res_fd: int) -> None:
-    """Put stdout/stderr/result on 1/2/3 and close every other descriptor."""
+def redirect_fds(out_fd: int, err_fd: int, res_fd: int, keep=()) -> None:
+    """Put stdout/stderr/result on 1/2/3 and close every other descriptor
+    (except ``keep``, e.g. a prepared Landlock ruleset)."""
     devnull = os.open(os.devnull, os.O_RDONLY)
     # move the incoming fds above 3 first so dup2 cannot clobber them
     tmp = [os.dup(fd) for fd in (out_fd, err_fd, res_fd)]
@@ -163,7 +168,11 @@ def redirect_fds(out_fd: int, err_fd: int, res_fd: int) -> None:
     os.dup2(tmp[0], 1)
     os.dup2(tmp[1], 2)
     os.dup2(tmp[2], RESULT_FD)
-    os.closerange(RESULT_FD + 1, 1 << 16)
+    lo = RESULT_FD + 1
+    for k in sorted(k for k in keep if k > RESULT_FD):
+        os.closerange(lo, k)
+        lo = k + 1
+    os.closerange(lo, 1 << 16)
     for fd in (0, 1, 2, RESULT_FD):
         os.set_inheritable(fd, fd != RESULT_FD)
 

@@ -382,7 +382,10 @@ class Executor:
         next_disk_check = start + 0.25
         disk_exceeded = False
         open_fds = set(bufs)
-        while open_fds or (conn is not None and exit_info is None):
+        # Done when every pipe hit EOF (so every thread of the child is gone)
+        # and either a result arrived or the zygote reported the exit status.
+        while open_fds or (conn is not None and exit_info is None
+                           and b'"result"' not in bufs[res_r]):
             now = time.monotonic()
             if now >= hard_deadline and killed_at is None:
                 timed_out = True

@@ -96,59 +96,77 @@ def landlock_abi() -> int:
     return int(v) if v > 0 else 0
 
 
-def landlock_restrict(read_paths, write_paths) -> str | None:
-    """Confine the calling thread (and its future children) to the paths.
+class LandlockRuleset:
+    """A Landlock ruleset built in two steps so the read-only part (the same
+    for every run) can be prepared in the spare before the request arrives.
 
-    Reads: ``read_paths`` (the Python installation ...); reads and writes:
-    ``write_paths`` (the workdir).  With ABI >= 4 all TCP bind/connect is
-    denied, with ABI >= 6 abstract unix sockets and signals to processes
-    outside the sandbox are denied; ptrace (hence /proc/<pid>/environ of
-    any outside process) is denied by every ABI.
+    Reads: the Python installation etc.; reads and writes: the workdir.  With
+    ABI >= 4 all TCP bind/connect is denied, with ABI >= 6 abstract unix
+    sockets and signals to processes outside the sandbox are denied; ptrace
+    (hence /proc/<pid>/environ of any outside process) is denied by every ABI.
     """
-    abi = landlock_abi()
-    if abi < 1:
-        return None
-    fs = (1 << 13) - 1
-    if abi >= 2:
-        fs |= FS_REFER
-    if abi >= 3:
-        fs |= FS_TRUNCATE
-    if abi >= 5:
-        fs |= FS_IOCTL_DEV
-    attr = _RulesetAttr(fs, 3 if abi >= 4 else 0, 3 if abi >= 6 else 0)
-    size = 24 if abi >= 6 else (16 if abi >= 4 else 8)
-    rfd = _libc.syscall(SYS_landlock_create_ruleset, ctypes.byref(attr),
-                        ctypes.c_size_t(size), ctypes.c_uint32(0))
-    if rfd < 0:
-        return None
-    read = FS_READ_FILE | FS_READ_DIR
-    write = (read | FS_WRITE_FILE | FS_REMOVE_DIR | FS_REMOVE_FILE |
-             FS_MAKE_DIR | FS_MAKE_REG | FS_REFER | FS_TRUNCATE) & fs
-    try:
-        rules = [(p, read) for p in read_paths] + \
-                [(p, write) for p in write_paths]
-        for path, access in rules:
-            try:
-                pfd = os.open(path, os.O_PATH | os.O_CLOEXEC)
-            except OSError:
-                continue
-            try:
-                is_dir = os.path.isdir(path)
-                acc = access if is_dir else access & FILE_ONLY
-                pb = _PathBeneath(acc & fs, pfd)
-                if _libc.syscall(SYS_landlock_add_rule, ctypes.c_int(rfd),
-                                 ctypes.c_int(1), ctypes.byref(pb),
-                                 ctypes.c_uint32(0)) != 0:
-                    raise OSError(_err(f"landlock_add_rule {path}"))
-            finally:
-                os.close(pfd)
-        _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
-        if _libc.syscall(SYS_landlock_restrict_self, ctypes.c_int(rfd),
-                         ctypes.c_uint32(0)) != 0:
+
+    def __init__(self, read_paths):
+        self.abi = landlock_abi()
+        self.fd = -1
+        if self.abi < 1:
+            return
+        fs = (1 << 13) - 1
+        if self.abi >= 2:
+            fs |= FS_REFER
+        if self.abi >= 3:
+            fs |= FS_TRUNCATE
+        if self.abi >= 5:
+            fs |= FS_IOCTL_DEV
+        self.fs = fs
+        attr = _RulesetAttr(fs, 3 if self.abi >= 4 else 0,
+                            3 if self.abi >= 6 else 0)
+        size = 24 if self.abi >= 6 else (16 if self.abi >= 4 else 8)
+        rfd = _libc.syscall(SYS_landlock_create_ruleset, ctypes.byref(attr),
+                            ctypes.c_size_t(size), ctypes.c_uint32(0))
+        if rfd < 0:
+            return
+        self.fd = int(rfd)
+        for p in read_paths:
+            self.add(p, FS_READ_FILE | FS_READ_DIR)
+
+    def add(self, path, access) -> None:
+        try:
+            pfd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+        except OSError:
+            return
+        try:
+            acc = access if os.path.isdir(path) else access & FILE_ONLY
+            pb = _PathBeneath(acc & self.fs, pfd)
+            if _libc.syscall(SYS_landlock_add_rule, ctypes.c_int(self.fd),
+                             ctypes.c_int(1), ctypes.byref(pb),
+                             ctypes.c_uint32(0)) != 0:
+                raise OSError(_err(f"landlock_add_rule {path}"))
+        finally:
+            os.close(pfd)
+
+    def restrict(self, write_paths) -> str | None:
+        if self.fd < 0:
             return None
-    finally:
-        os.close(rfd)
-    return f"landlock(v{abi})"
+        write = (FS_READ_FILE | FS_READ_DIR | FS_WRITE_FILE | FS_REMOVE_DIR |
+                 FS_REMOVE_FILE | FS_MAKE_DIR | FS_MAKE_REG | FS_REFER |
+                 FS_TRUNCATE) & self.fs
+        try:
+            for p in write_paths:
+                self.add(p, write)
+            _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+            if _libc.syscall(SYS_landlock_restrict_self, ctypes.c_int(self.fd),
+                             ctypes.c_uint32(0)) != 0:
+                return None
+        finally:
+            os.close(self.fd)
+            self.fd = -1
+        return f"landlock(v{self.abi})"
+
+
+def landlock_restrict(read_paths, write_paths) -> str | None:
+    """Confine the calling thread (and its future children) to the paths."""
+    return LandlockRuleset(read_paths).restrict(write_paths)
 
 
 # --------------------------------------------------------------------------
@@ -236,11 +254,18 @@ def _seccomp_program(self_pid: int) -> bytes:
     return b"".join(p)
 
 
-def seccomp_filter() -> str | None:
-    """No sockets, no fork/exec, no ptrace, no namespaces, no signals out."""
+def seccomp_program() -> bytes | None:
     if not (IS_X86_64 and sys.platform.startswith("linux")):
         return None
-    prog = _seccomp_program(os.getpid())
+    return _seccomp_program(os.getpid())
+
+
+def seccomp_filter(prog: bytes | None = None) -> str | None:
+    """No sockets, no fork/exec, no ptrace, no namespaces, no signals out."""
+    if prog is None:
+        prog = seccomp_program()
+    if prog is None:
+        return None
     buf = ctypes.create_string_buffer(prog, len(prog))
     fprog = _SockFprog(len(prog) // 8, ctypes.addressof(buf))
     _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
@@ -365,6 +390,19 @@ def install_audit_hook(read_roots, write_roots, max_files: int) -> str:
 
     sys.addaudithook(hook)
     return "audithook"
+
+
+class Prepared:
+    """Request-independent setup, done in a spare before the request."""
+
+    def __init__(self, extra_roots=()):
+        self.extra = tuple(extra_roots)
+        self.roots = read_roots(self.extra)
+        self.landlock = LandlockRuleset(self.roots)
+        self.seccomp = seccomp_program()
+
+    def keep_fds(self):
+        return [self.landlock.fd] if self.landlock.fd >= 0 else []
 
 
 def child_env(workdir: str, mplconfigdir: str | None) -> dict:

@@ -158,22 +158,28 @@ class Zygote:
                 signal.signal(signal.SIGCHLD, signal.SIG_DFL)
                 netns = oslayer.unshare_net()
                 pre_touch()
-                self._serve_one(theirs, netns)
+                mpl = os.environ.get("MPLCONFIGDIR")
+                prep = oslayer.Prepared((mpl,) if mpl else ())
+                self._serve_one(theirs, netns, prep)
             finally:
                 os._exit(72)
         theirs.close()
         self.spares.append((pid, ours))
 
     @staticmethod
-    def _serve_one(sock: socket.socket, netns) -> None:
+    def _serve_one(sock: socket.socket, netns, prep) -> None:
         from . import child
         msg, fds, _flags, _addr = socket.recv_fds(sock, 4, 3)
         if len(msg) < 4 or len(fds) != 3:
             os._exit(0)
         (n,) = struct.unpack("!I", msg)
         req = json.loads(_recv_exact(sock, n).decode("utf-8"))
-        child.redirect_fds(*fds)
-        child.run_request(req, netns)
+        keep = prep.keep_fds()
+        if any(k in (0, 1, 2, child.RESULT_FD) for k in keep):
+            prep = None
+            keep = []
+        child.redirect_fds(*fds, keep=keep)
+        child.run_request(req, netns, prep)
 
     # ----------------------------------------------------------- requests
     def on_master(self) -> None:

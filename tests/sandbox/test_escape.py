@@ -11,7 +11,7 @@ import sandbox
 from sbx_helpers import HERE
 
 ESCAPES = sorted(glob.glob(os.path.join(HERE, "escapes", "*.py")))
-TIMEOUT = 3.0
+TIMEOUT = 2.0
 
 
 def test_corpus_size():
