@@ -67,7 +67,9 @@ def main() -> None:
             assert p.returncode == 0, p.stderr
     ms = lambda x: f"{x * 1000:.1f} ms"  # noqa: E731
     m_sb, m_nv = statistics.median(sb), statistics.median(naive)
-    print(f"machine: {os.cpu_count()} cpus, python {sys.version.split()[0]}")
+    print(f"machine: {os.cpu_count()} cpus, python {sys.version.split()[0]}, "
+          f"load average {os.getloadavg()[0]:.1f} at the end, nice "
+          f"{os.nice(0)}")
     print(f"isolation: {iso}")
     print(f"zygote start (one-off): {start_s:.2f} s")
     print(f"sandbox.Executor.run     median {ms(m_sb)}  p10 {ms(pct(sb, .1))}"

@@ -96,6 +96,15 @@ def _error_result(exc: BaseException, workdir: str, memory_mb: int) -> dict:
             "lineno": lineno, "where": where}
 
 
+def _release(*namespaces) -> None:
+    """Drop the run's objects so files left open are flushed and closed, as
+    they would be at a normal interpreter exit (we leave with os._exit)."""
+    import gc
+    for ns in namespaces:
+        ns.clear()
+    gc.collect()
+
+
 def execute(req: dict) -> dict:
     workdir = os.path.realpath(req["workdir"])
     code_obj, errors = policy._compile(req["code"])
@@ -103,6 +112,7 @@ def execute(req: dict) -> dict:
         return {"ok": False, "error_type": "PolicyViolation",
                 "error": "; ".join(errors)[:_MAX_ERROR], "errors": errors}
     glb = policy.make_globals(workdir)
+    hglb = {}
     try:
         exec(code_obj, glb)  # noqa: S102 - RestrictedPython output
         harness = req.get("harness")
@@ -110,6 +120,7 @@ def execute(req: dict) -> dict:
             hglb = {"__name__": "__harness__", "__builtins__": __builtins__,
                     "user": policy.user_namespace(glb)}
             exec(compile(harness, "<harness>", "exec"), hglb)  # noqa: S102
+        _release(glb, hglb)
     except BaseException as exc:  # noqa: BLE001 - report everything
         res = _error_result(exc, workdir, req["memory_mb"])
         try:
@@ -151,11 +162,27 @@ def run_request(req: dict, netns: str | None, prep=None) -> None:
         except BaseException:  # noqa: BLE001
             pass
         _write_msg({"result": res})
+        _fast_close()
     except BaseException:  # noqa: BLE001
         code = 71
-    # close the pipes before exiting: the caller sees EOF only once every
-    # thread of this process is gone (exit_group), then it may return.
     os._exit(code)
+
+
+def _fast_close() -> None:
+    """If this process has a single thread left, nothing but the os._exit
+    below can run any more: close stdout/stderr/result now so the caller gets
+    EOF before the (slow) address-space teardown.  With other threads alive
+    the caller must wait for exit_group, so keep the descriptors."""
+    try:
+        if len(os.listdir(f"/proc/{os.getpid()}/task")) != 1:
+            return
+    except OSError:
+        return
+    for fd in (1, 2, RESULT_FD):
+        try:
+            os.close(fd)
+        except OSError:
+            pass
 
 
 def redirect_fds(out_fd: int, err_fd: int, res_fd: int, keep=()) -> None:

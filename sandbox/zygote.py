@@ -134,6 +134,7 @@ class Zygote:
         self.n_spares = spares
         self.spares: list[tuple[int, socket.socket]] = []
         self.runs: dict[int, dict] = {}          # pid -> run
+        self.ready: set = set()
         self.sel = selectors.DefaultSelector()
         self.wake_r, self.wake_w = os.pipe()
         os.set_blocking(self.wake_r, False)
@@ -169,6 +170,10 @@ class Zygote:
     @staticmethod
     def _serve_one(sock: socket.socket, netns, prep) -> None:
         from . import child
+        try:
+            sock.send(b"R")  # ready: warmed up and prepared
+        except OSError:
+            pass  # the request may already be queued and our peer closed
         msg, fds, _flags, _addr = socket.recv_fds(sock, 4, 3)
         if len(msg) < 4 or len(fds) != 3:
             os._exit(0)
@@ -208,13 +213,14 @@ class Zygote:
             return
         if not self.spares:
             self.make_spare()
-        pid, spare_sock = self.spares.pop(0)
+        pid, spare_sock = self.spares.pop(self._pick_spare())
         try:
             socket.send_fds(spare_sock, [struct.pack("!I", len(body))], pipes)
             spare_sock.sendall(body)
         except OSError:
             pass
         finally:
+            self.ready.discard(spare_sock)
             spare_sock.close()
             for fd in pipes:
                 os.close(fd)
@@ -224,8 +230,22 @@ class Zygote:
         self.runs[pid] = run
         self.sel.register(conn, selectors.EVENT_READ, ("conn", pid))
         self._send(run, {"pid": pid})
-        if not self.spares:
-            self.make_spare()
+        self._pending_refill = True
+
+    def _pick_spare(self) -> int:
+        """Index of a spare that said it is ready, else the oldest one."""
+        for i, (_pid, sock) in enumerate(self.spares):
+            if sock in self.ready:
+                return i
+            try:
+                if sock.recv(1, socket.MSG_DONTWAIT) == b"R":
+                    self.ready.add(sock)
+                    return i
+            except (BlockingIOError, InterruptedError):
+                continue
+            except OSError:
+                continue
+        return 0
 
     def _send(self, run, msg) -> None:
         try:

@@ -188,3 +188,27 @@ def test_write_guard_keeps_modules_classes_functions_read_only():
                  "import math\nsetattr(math, 'pi', 3)\n"):
         with pytest.raises(sandbox.PolicyViolation):
             sandbox.restricted_exec(code)
+
+
+def test_unclosed_files_are_flushed(tmp_path):
+    r = sandbox.Executor(tmp_path).run(
+        "f = open('unclosed.txt', 'w')\nf.write('data' * 1000)\n")
+    assert r.ok, r
+    assert (tmp_path / "unclosed.txt").read_text() == "data" * 1000
+
+
+def test_no_thread_outlives_the_run(tmp_path):
+    """run() returns only when nothing in the child can still write."""
+    harness = ("import threading, time\n"
+               "def spam():\n"
+               "    i = 0\n"
+               "    while True:\n"
+               "        i += 1\n"
+               "        open('late.txt', 'w').write(str(i))\n"
+               "threading.Thread(target=spam, daemon=True).start()\n"
+               "time.sleep(0.2)\n")
+    r = sandbox.Executor(tmp_path).run("x = 1", harness=harness)
+    assert r.ok, r
+    first = (tmp_path / "late.txt").read_text()
+    time.sleep(0.3)
+    assert (tmp_path / "late.txt").read_text() == first
