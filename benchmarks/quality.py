@@ -118,8 +118,10 @@ def run_pipeline(train: Path, test: Path, target: str, budget: float, work: Path
                    stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
     wall = time.monotonic() - t0
     pred_csv = work / "pred.csv"
-    subprocess.run([sys.executable, "-m", "pipeline", "predict", "--run", str(out), "--data", str(test), "--out",
-                    str(pred_csv)], cwd=ROOT, check=True, stderr=subprocess.DEVNULL)
+    proc = subprocess.run([sys.executable, "-m", "pipeline", "predict", "--run", str(out), "--data", str(test), "--out",
+                           str(pred_csv)], cwd=ROOT, capture_output=True, text=True)
+    if proc.returncode:
+        raise RuntimeError(f"predict failed: {proc.stderr.strip()[-500:]}")
     pred = pd.read_csv(pred_csv)
     proba_cols = [c for c in pred.columns if c.startswith("proba_")]
     metrics = json.loads((out / "metrics.json").read_text())
@@ -164,7 +166,7 @@ def main() -> int:
                         out = json.loads(res.read_text())
                         row[f"{tool}_wall_s"] = round(time.monotonic() - t0, 1)
                     row[tool] = round(score(task, test[target], out["pred"], out["proba"], out["classes"]), 4)
-                except subprocess.CalledProcessError as exc:
+                except (subprocess.CalledProcessError, RuntimeError) as exc:
                     row[tool] = float("nan")
                     print(f"{name}/{tool} failed: {exc}", file=sys.stderr)
             rows.append(row)

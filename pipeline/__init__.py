@@ -1,1 +1,6 @@
 """The headless engine: state, graph, phases, brains, runner, store and CLI. Never imports streamlit."""
+import os
+
+# LightGBM's OpenMP threads busy-wait by default; on a shared 2-core machine (two runs at once, or a
+# sandbox child beside the trainer) that made fits ~10x slower. Passive waiting costs little when idle.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")

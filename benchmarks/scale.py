@@ -1,0 +1,145 @@
+"""Scale benchmark: wall time, per-phase split and peak memory of the whole process tree at 10k/100k/1M rows.
+
+The table is generated with known structure: 30 columns (numeric, low- and high-cardinality
+categoricals, missing values, a date) and a binary target. Peak memory is the largest sum of RSS over
+the CLI process and all of its descendants (sandbox zygote and children included), sampled every 50 ms.
+
+    python benchmarks/scale.py --rows 10000,100000,1000000 --budget 600 --format csv
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def make_table(n: int, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    cols: dict[str, np.ndarray] = {}
+    for i in range(18):
+        cols[f"num_{i}"] = rng.normal(0, 1 + i % 3, n).astype(np.float32)
+    for i in range(4):
+        cols[f"cat_low_{i}"] = rng.choice(np.array([f"c{j}" for j in range(5 + i)]), n)
+    for i in range(3):
+        cols[f"cat_high_{i}"] = rng.choice(np.array([f"k{j}" for j in range(2000 * (i + 1))]), n)
+    cols["count_a"] = rng.poisson(3, n)
+    cols["count_b"] = rng.poisson(10, n)
+    cols["flag"] = rng.random(n) < 0.3
+    cols["event_date"] = (np.datetime64("2020-01-01") + rng.integers(0, 1500, n).astype("timedelta64[D]")).astype(str)
+    logit = (0.8 * cols["num_0"] - 0.5 * cols["num_1"] + 0.3 * cols["num_2"] * cols["num_3"]
+             + np.where(cols["cat_low_0"] == "c1", 0.7, 0.0) + 0.2 * cols["count_a"] - 0.6 * cols["flag"]
+             + rng.normal(0, 1.0, n))
+    frame = pd.DataFrame(cols)
+    frame["target"] = (logit > np.quantile(logit, 0.75)).astype(int)
+    for i in range(0, 18, 4):
+        frame.loc[rng.random(n) < 0.1, f"num_{i}"] = np.nan
+    return frame
+
+
+class TreeMemory:
+    """Peak summed RSS of a process and all its descendants, read from /proc."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid, self.peak, self._stop = pid, 0, threading.Event()
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.thread.start()
+
+    def _children(self) -> dict[int, int]:
+        parents = {}
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+                parents[int(stat.parent.name)] = int(fields[1])
+            except (OSError, IndexError, ValueError):
+                continue
+        return parents
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            parents = self._children()
+            tree, frontier = {self.pid}, [self.pid]
+            while frontier:
+                p = frontier.pop()
+                for child, parent in parents.items():
+                    if parent == p and child not in tree:
+                        tree.add(child)
+                        frontier.append(child)
+            total = 0
+            for pid in tree:
+                try:
+                    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                        if line.startswith("VmRSS:"):
+                            total += int(line.split()[1]) * 1024
+                except OSError:
+                    continue
+            self.peak = max(self.peak, total)
+            self._stop.wait(0.05)
+
+    def stop(self) -> int:
+        self._stop.set()
+        self.thread.join()
+        return self.peak
+
+
+def run_once(n: int, budget: float, fmt: str, work: Path) -> dict:
+    data = work / f"table_{n}.{fmt}"
+    if not data.exists():
+        frame = make_table(n)
+        frame.to_csv(data, index=False) if fmt == "csv" else frame.to_parquet(data)
+    out = work / f"run_{n}_{fmt}"
+    t0 = time.monotonic()
+    proc = subprocess.Popen([sys.executable, "-m", "pipeline", "run", str(data), "--target", "target", "--time-budget",
+                             str(budget), "--out", str(out), "--store", str(work / "store.sqlite")], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    mem = TreeMemory(proc.pid)
+    proc.wait()
+    wall = time.monotonic() - t0
+    peak = mem.stop()
+    state = json.loads((out / "run.json").read_text())["state"]
+    phases: dict[str, float] = {}
+    for record in state["history"]:
+        phases[record["phase"]] = phases.get(record["phase"], 0.0) + (record["duration_s"] or 0.0)
+    metrics = json.loads((out / "metrics.json").read_text()) if (out / "metrics.json").exists() else {}
+    return {"rows": n, "format": fmt, "status": state["status"], "wall_s": round(wall, 1), "budget_s": budget,
+            "wall_over_budget": round(wall / budget, 3), "peak_rss_mb": round(peak / 2**20),
+            "phases_s": {k: round(v, 1) for k, v in phases.items()},
+            "dominant_phase": max(phases, key=phases.get) if phases else "",
+            "holdout": metrics.get("holdout", {}).get(metrics.get("metric", ""), None),
+            "file_mb": round(data.stat().st_size / 2**20, 1)}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rows", default="10000,100000,1000000")
+    ap.add_argument("--budget", type=float, default=600.0)
+    ap.add_argument("--format", default="csv", choices=["csv", "parquet"])
+    ap.add_argument("--work", default=None, help="folder for the generated tables (kept between calls)")
+    args = ap.parse_args()
+    work = Path(args.work or tempfile.mkdtemp(prefix="scale-"))
+    work.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for n in [int(v) for v in args.rows.split(",")]:
+        row = run_once(n, args.budget, args.format, work)
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    print("\n| rows | file MB | wall s | wall/budget | peak RSS MB (tree) | dominant phase | phase split (s) |")
+    print("|---|---|---|---|---|---|---|")
+    for r in rows:
+        split = ", ".join(f"{k} {v}" for k, v in r["phases_s"].items())
+        print(f"| {r['rows']:,} | {r['file_mb']} | {r['wall_s']} | {r['wall_over_budget']} | {r['peak_rss_mb']} | "
+              f"{r['dominant_phase']} | {split} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
