@@ -57,11 +57,12 @@ def isolate(req: dict, netns: str | None, prep=None) -> str:
     env = oslayer.child_env(workdir, req.get("mplconfigdir"))
     os.environ.clear()
     os.environ.update(env)
-    layers.append(oslayer.set_rlimits(req["timeout_s"], req["memory_mb"],
-                                      req.get("max_file_mb", 512)))
     extra = (req["mplconfigdir"],) if req.get("mplconfigdir") else ()
     if prep is None or prep.extra != extra:
         prep = oslayer.Prepared(extra)
+    layers.append(oslayer.set_rlimits(req["timeout_s"], req["memory_mb"],
+                                      req.get("max_file_mb", 512),
+                                      data_now=prep.data_now))
     roots = prep.roots
     ll = prep.landlock.restrict([workdir])
     if ll:
@@ -70,7 +71,8 @@ def isolate(req: dict, netns: str | None, prep=None) -> str:
     if sc:
         layers.append(sc)
     layers.append(oslayer.install_audit_hook(roots, [workdir],
-                                             req.get("max_files", 2000)))
+                                             req.get("max_files", 2000),
+                                             resolved=True))
     net_blocked = bool(netns) or bool(sc) or (
         ll is not None and oslayer.landlock_abi() >= 4)
     if not net_blocked:

@@ -290,7 +290,7 @@ def _current_data_bytes() -> int:
 
 
 def set_rlimits(timeout_s: float, memory_mb: int, max_file_mb: int,
-                max_open_files: int = 256) -> str:
+                max_open_files: int = 256, data_now: int | None = None) -> str:
     def setl(res, soft, hard=None):
         hard = soft if hard is None else hard
         try:
@@ -306,7 +306,9 @@ def set_rlimits(timeout_s: float, memory_mb: int, max_file_mb: int,
     mem = int(memory_mb) * 1024 * 1024
     # RLIMIT_DATA counts heap + private writable mappings (numpy buffers) but
     # not the address space OpenBLAS/jemalloc merely reserve, so imports work.
-    setl(resource.RLIMIT_DATA, max(mem, _current_data_bytes() + (64 << 20)))
+    if data_now is None:
+        data_now = _current_data_bytes()
+    setl(resource.RLIMIT_DATA, max(mem, data_now + (64 << 20)))
     setl(resource.RLIMIT_FSIZE, int(max_file_mb) * 1024 * 1024)
     setl(resource.RLIMIT_NOFILE, max_open_files)
     setl(resource.RLIMIT_CORE, 0)
@@ -340,9 +342,12 @@ class SandboxAuditError(PermissionError):
     pass
 
 
-def install_audit_hook(read_roots, write_roots, max_files: int) -> str:
-    read_roots = tuple(os.path.realpath(p) for p in read_roots)
-    write_roots = tuple(os.path.realpath(p) for p in write_roots)
+def install_audit_hook(read_roots, write_roots, max_files: int,
+                       resolved: bool = False) -> str:
+    if not resolved:
+        read_roots = tuple(os.path.realpath(p) for p in read_roots)
+        write_roots = tuple(os.path.realpath(p) for p in write_roots)
+    read_roots, write_roots = tuple(read_roots), tuple(write_roots)
     created = [0]
     self_pid = os.getpid()
     wflags = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
@@ -400,6 +405,7 @@ class Prepared:
         self.roots = read_roots(self.extra)
         self.landlock = LandlockRuleset(self.roots)
         self.seccomp = seccomp_program()
+        self.data_now = _current_data_bytes()
 
     def keep_fds(self):
         return [self.landlock.fd] if self.landlock.fd >= 0 else []
