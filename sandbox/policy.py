@@ -366,8 +366,10 @@ def _check_value(value, name):
 
 
 def make_guards(workdir: str | None = None) -> dict:
-    """Build the guard functions, bound to ``workdir`` for the path guard."""
-    root = os.path.realpath(workdir or os.getcwd())
+    """Build the guard functions, bound to ``workdir`` for the path guard.
+
+    With ``workdir=None`` untrusted code gets no file access at all."""
+    root = os.path.realpath(workdir) if workdir else None
 
     def safe_path(p):
         if isinstance(p, bool):
@@ -376,6 +378,8 @@ def make_guards(workdir: str | None = None) -> dict:
             _deny("using a file descriptor as a path")
         if isinstance(p, (str, bytes)) or hasattr(type(p), "__fspath__"):
             s = os.fsdecode(os.fspath(p))
+            if root is None:
+                _deny(f'file access ("{s}") outside the sandbox')
             if "://" in s or s.startswith("~") or "\x00" in s:
                 _deny(f'path "{s}"')
             full = os.path.realpath(os.path.join(root, s))
@@ -386,11 +390,18 @@ def make_guards(workdir: str | None = None) -> dict:
 
     def wrap_io(fn, name):
         def io_call(*args, **kwargs):
+            # the first argument is the path: pass the checked, resolved
+            # one; later string arguments (sep, fmt ...) are only checked
+            # (an unbound call such as DataFrame.to_csv(df, path) has the
+            # path second) and passed on unchanged
             args = tuple(safe_path(a) if isinstance(a, (str, bytes, int))
                          or hasattr(type(a), "__fspath__") else a
-                         for a in args[:1]) + tuple(
-                safe_path(a) if isinstance(a, (str, bytes))
-                or hasattr(type(a), "__fspath__") else a for a in args[1:])
+                         for a in args[:1]) + tuple(args[1:])
+            for a in args[1:]:
+                if isinstance(a, (str, bytes)) and not isinstance(a, bool):
+                    safe_path(a)
+                elif hasattr(type(a), "__fspath__"):
+                    _deny("path objects after the first argument")
             for k in PATH_KWARGS.intersection(kwargs):
                 kwargs[k] = safe_path(kwargs[k])
             if name in NUMPY_PICKLE_FUNCS and _value_module(fn) and \
@@ -527,6 +538,9 @@ def make_guards(workdir: str | None = None) -> dict:
         return type(ob)
 
     def guarded_open(file, mode="r", *args, **kwargs):
+        if not isinstance(file, (str, bytes)) and \
+                not hasattr(type(file), "__fspath__"):
+            _deny("open() of a non-path")
         if kwargs.get("opener") is not None:
             _deny("open(opener=...)")
         return open(safe_path(file), mode, *args, **kwargs)
@@ -615,7 +629,8 @@ def restricted_exec(code: str, extra_globals: dict | None = None,
                     workdir: str | None = None) -> dict:
     """Check and run untrusted ``code`` in-process with the same guards.
 
-    Returns the globals dict (the namespace).  Raises :class:`PolicyError`
+    File access is denied unless ``workdir`` is given (then it is confined
+    to it).  Returns the globals dict (the namespace).  Raises :class:`PolicyError`
     when the static check fails.  This gives the language layer only; use
     :class:`sandbox.Executor` for the OS layers.
     """

@@ -157,6 +157,25 @@ def test_restricted_exec_in_process(tmp_path):
                                  workdir=str(tmp_path))
     with pytest.raises(sandbox.PolicyViolation):
         ns["g"]()
+    # without a workdir (the in-process predict path) there is no file access at all
+    (tmp_path / "local.txt").write_text("secret-ish")
+    ns = sandbox.restricted_exec("import pandas as pd\n"
+                                 "def h():\n    return open('local.txt').read()\n"
+                                 "def k():\n    return pd.read_csv('local.txt')\n")
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        for fn in ("h", "k"):
+            with pytest.raises(sandbox.PolicyViolation):
+                ns[fn]()
+    finally:
+        os.chdir(cwd)
+    ns = sandbox.restricted_exec("import numpy as np\n"
+                                 "def s(a):\n    np.savetxt('a.txt', a, '%d', ',')\n",
+                                 workdir=str(tmp_path))
+    import numpy as np
+    ns["s"](np.array([[1, 2]]))
+    assert (tmp_path / "a.txt").read_text().strip() == "1,2"
 
 
 def test_policy_allows_everyday_data_science():
