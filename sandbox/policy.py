@@ -282,9 +282,18 @@ class SandboxPolicy(RestrictingNodeTransformer):
         return stmts
 
 
+MAX_CODE_CHARS = 1_000_000
+MAX_ERRORS = 50
+
+
 def _compile(code: str):
     if not isinstance(code, str):
         return None, ["code must be a str"]
+    if len(code) > MAX_CODE_CHARS:
+        return None, [f"code is too large ({len(code)} characters, "
+                      f"limit {MAX_CODE_CHARS})"]
+    if "\x00" in code:
+        return None, ["code contains NUL bytes"]
     try:
         res = compile_restricted_exec(code, filename=USER_FILENAME,
                                       policy=SandboxPolicy)
@@ -293,6 +302,9 @@ def _compile(code: str):
     except Exception as e:  # noqa: BLE001 - e.g. recursion in the parser
         return None, [f"{type(e).__name__}: {e}"]
     errors = list(res.errors)
+    if len(errors) > MAX_ERRORS:
+        errors = errors[:MAX_ERRORS] + [f"... and {len(errors) - MAX_ERRORS}"
+                                        " more errors"]
     if res.code is None and not errors:
         errors = ["code could not be compiled"]
     return (res.code if not errors else None), errors

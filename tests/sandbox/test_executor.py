@@ -231,3 +231,12 @@ def test_no_thread_outlives_the_run(tmp_path):
     first = (tmp_path / "late.txt").read_text()
     time.sleep(0.3)
     assert (tmp_path / "late.txt").read_text() == first
+
+
+def test_oversized_and_hostile_sources_are_rejected_quickly():
+    t = time.perf_counter()
+    assert not sandbox.check("x = 1\n" * 400_000).ok
+    assert not sandbox.check("x = " + "(" * 5000 + ")" * 5000).ok
+    res = sandbox.check("\n".join(f"a{i} = ().__class__" for i in range(500)))
+    assert not res.ok and len(res.errors) <= sandbox.policy.MAX_ERRORS + 1
+    assert time.perf_counter() - t < 10
