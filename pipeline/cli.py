@@ -53,7 +53,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--target", help="target column (inferred from the objective or the table when omitted)")
     run.add_argument("--objective", default="", help='plain-English goal, e.g. "predict churn; recall matters most"')
     run.add_argument("--task", default="auto", choices=["auto", "binary", "multiclass", "regression"])
-    run.add_argument("--brain", default="offline", choices=["auto", "offline", "anthropic", "openai"])
+    run.add_argument("--brain", default="auto", choices=["auto", "offline", "anthropic", "openai"],
+                     help="auto (default): Anthropic if ANTHROPIC_API_KEY is set, else OpenAI if OPENAI_API_KEY or "
+                          "OPENAI_BASE_URL is set, else the offline brain; LLM_PROVIDER can pin one")
     run.add_argument("--model", default=None, help="LLM model name (LLM brains only)")
     run.add_argument("--time-budget", type=float, default=120.0, help="wall-clock budget for the whole run, seconds")
     run.add_argument("--max-loops", type=int, default=3, help="how often the critic may send work back")

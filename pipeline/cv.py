@@ -24,13 +24,22 @@ def make_folds(y: pd.Series, task: str, k: int, seed: int) -> list[tuple[np.ndar
     return list(KFold(k, shuffle=True, random_state=seed).split(index))
 
 
+class OutOfTime(Exception):
+    """A CV loop was stopped between folds because its deadline passed."""
+
+
 def oof_predictions(build: Callable[[pd.DataFrame], Any], X: pd.DataFrame, y: pd.Series, folds, task: str,
-                    classes: list[Any] | None, on_fold: Callable[[int, np.ndarray, np.ndarray], None] | None = None
-                    ) -> np.ndarray:
-    """Out-of-fold predictions (probabilities with one column per class for classification)."""
+                    classes: list[Any] | None, on_fold: Callable[[int, np.ndarray, np.ndarray], None] | None = None,
+                    deadline: float | None = None) -> np.ndarray:
+    """Out-of-fold predictions (probabilities with one column per class for classification).
+
+    `deadline` (time.monotonic) is checked between folds; past it, OutOfTime is raised.
+    """
     n = len(X)
     out = np.zeros((n, len(classes))) if task != "regression" else np.zeros(n)
     for i, (tr, va) in enumerate(folds):
+        if deadline is not None and i and time.monotonic() > deadline:
+            raise OutOfTime()
         model = build(X.iloc[tr])
         model.fit(X.iloc[tr], y.iloc[tr])
         if task == "regression":

@@ -16,7 +16,7 @@ import pandas as pd
 
 from pipeline.brains.base import CandidateSpec, ModelPlan, ModelRequest
 from pipeline.context import PhaseContext
-from pipeline.cv import make_folds, metrics_from_oof, oof_predictions
+from pipeline.cv import OutOfTime, make_folds, metrics_from_oof, oof_predictions
 from pipeline.metrics import best_threshold, is_better
 from pipeline.models import FAMILIES, feature_importance, make_pipeline
 from pipeline.runtime import BlendedModel, TabularModel
@@ -25,6 +25,8 @@ from pipeline.state import CandidateResult, RunState, TrainResult
 SCREEN_ROWS = 50_000
 TUNE_ROWS = 200_000
 MIN_TRIAL_SECONDS = 0.5
+SCREEN_SHARE = 0.45
+COST_FACTOR = {"lightgbm": 1.0, "linear": 0.3, "hist_gb": 1.2, "random_forest": 2.0, "extra_trees": 1.5}
 ENSEMBLE_MEMBERS = 3
 
 
@@ -120,21 +122,29 @@ def run(state: RunState, ctx: PhaseContext) -> TrainResult:
     else:
         Xs, ys, screen_folds = X, y, split.folds
     oofs: dict[str, np.ndarray] = {}
+    screen_deadline = started + SCREEN_SHARE * budget
+    first_seconds = None
     for spec in plan.candidates:
         ctx.check_cancelled()
-        spent = time.monotonic() - started
-        if result.candidates and spent > 0.45 * budget:
+        estimate = (first_seconds or 0.0) * COST_FACTOR.get(spec.family, 1.0)
+        if result.candidates and time.monotonic() + estimate > screen_deadline:
             result.candidates.append(CandidateResult(spec.name, spec.family, spec.params, iteration=state.iteration,
                                                      error="skipped: screening time budget used up"))
             continue
         t0 = time.monotonic()
         try:
             oof = oof_predictions(lambda Xt, s=spec: make_pipeline(s.family, task, s.params, Xt, plan.class_weight, seed),
-                                  Xs, ys, screen_folds, task, split.classes)
+                                  Xs, ys, screen_folds, task, split.classes,
+                                  deadline=screen_deadline if result.candidates else None)
             metrics, _ = _score(ys, oof, state, ctx)
             cand = CandidateResult(spec.name, spec.family, spec.params, metrics, metrics.get(obj.metric),
                                    round(time.monotonic() - t0, 3), state.iteration)
             oofs[spec.name] = oof
+            if first_seconds is None:
+                first_seconds = (time.monotonic() - t0) / COST_FACTOR.get(spec.family, 1.0)
+        except OutOfTime:
+            cand = CandidateResult(spec.name, spec.family, spec.params, iteration=state.iteration,
+                                   fit_seconds=round(time.monotonic() - t0, 3), error="stopped: screening time budget used up")
         except Exception as exc:  # one failing family must not sink the run
             cand = CandidateResult(spec.name, spec.family, spec.params, iteration=state.iteration,
                                    fit_seconds=round(time.monotonic() - t0, 3), error=f"{type(exc).__name__}: {exc}"[:300])
@@ -257,6 +267,7 @@ def _tune(state: RunState, ctx: PhaseContext, spec: CandidateSpec, plan: ModelPl
                                 pruner=optuna.pruners.MedianPruner(n_startup_trials=4, n_warmup_steps=1))
     study.enqueue_trial({k: v for k, v in spec.params.items() if k in spec.search_space})
     holder: dict[str, Any] = {"params": best_params, "score": best_score, "oof": best_oof}
+    deadline = time.monotonic() + seconds
 
     def objective(trial: optuna.Trial) -> float:
         if ctx.cancel_event.is_set():
@@ -273,8 +284,12 @@ def _tune(state: RunState, ctx: PhaseContext, spec: CandidateSpec, plan: ModelPl
             if trial.should_prune():
                 raise optuna.TrialPruned()
 
-        oof = oof_predictions(lambda Xf: make_pipeline(spec.family, task, params, Xf, plan.class_weight, seed),
-                              X, y, folds, task, split.classes, on_fold)
+        try:
+            oof = oof_predictions(lambda Xf: make_pipeline(spec.family, task, params, Xf, plan.class_weight, seed),
+                                  X, y, folds, task, split.classes, on_fold, deadline=deadline)
+        except OutOfTime:
+            study.stop()
+            raise optuna.TrialPruned() from None
         score = _score(y, oof, state, ctx)[0][obj.metric]
         if is_better(score, holder["score"], obj.greater_is_better):
             holder.update(params=params, score=score, oof=oof)
