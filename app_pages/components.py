@@ -1,0 +1,692 @@
+"""Renderers shared by the pages: the run registry, the pipeline graph, the timeline and the phase panels.
+
+Rendering only. Everything shown comes from a `RunState` snapshot (live, from the runner's handle)
+or from a run directory on disk (finished runs, after a restart). Text that comes from the data or
+a model (column names, class labels, insights) is never passed through HTML; where it lands in
+markdown it is escaped with `md_escape`, otherwise it goes into dataframes, charts or code blocks.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import re
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from pipeline.graph import to_dot, will_rerun
+from pipeline.runner import RunHandle, Runner
+from pipeline.state import PHASE_TITLES, PHASES, RunState
+from pipeline.store import load_state
+from pipeline.theme import PALETTE, PHASE_COLORS
+
+TERMINAL = ("finished", "failed", "cancelled", "interrupted")
+PANEL_TITLES = {"profiler": "Data profile", "features": "Features", "visualizer": "Visualizations",
+                "trainer": "Model", "evaluator": "Evaluation", "critic": "Critic"}
+# Material icons ship with Streamlit's own font, so they render on any machine (emoji need a system font).
+PHASE_MICONS = {"profiler": ":material/biotech:", "features": ":material/genetics:", "visualizer": ":material/palette:",
+                "trainer": ":material/model_training:", "evaluator": ":material/target:",
+                "critic": ":material/rate_review:"}
+UPLOAD_TYPES = ["csv", "tsv", "txt", "xlsx", "xlsm", "xls", "parquet", "pq", "json", "jsonl"]
+
+
+# --------------------------------------------------------------------------- registry and helpers
+
+def max_concurrent() -> int:
+    try:
+        return max(1, int(os.environ.get("MLPIPELINE_MAX_CONCURRENT", "2")))
+    except ValueError:
+        return 2
+
+
+@st.cache_resource(show_spinner=False)
+def get_runner() -> Runner:
+    """One Runner per server process: every session and tab shares its registry of live runs."""
+    return Runner(max_concurrent=max_concurrent())
+
+
+def home() -> Path:
+    return get_runner().home
+
+
+def is_dark() -> bool:
+    try:
+        return (st.context.theme.type or "dark") != "light"
+    except Exception:  # AppTest and very old browsers report no theme
+        return True
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=^&])")
+
+
+def md_escape(text: Any) -> str:
+    """Make data-derived text inert inside Streamlit markdown (no formatting, links, LaTeX or directives)."""
+    return _MD_SPECIAL.sub(r"\\\1", str(text)).replace("\n", " ")
+
+
+def phase_label(phase: str) -> str:
+    return f"{PHASE_MICONS[phase]} {PANEL_TITLES[phase]}"
+
+
+def fmt(value: Any, digits: int = 4) -> str:
+    if value is None:
+        return "—"
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if f != f:
+        return "—"
+    return f"{f:.{digits}f}"
+
+
+def fmt_seconds(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    return f"{int(seconds // 60)} min {int(seconds % 60):02d} s"
+
+
+def save_upload(name: str, data: bytes) -> Path:
+    """Keep an uploaded file in the runs folder under a content hash (runs read it from disk)."""
+    digest = hashlib.sha256(data).hexdigest()[:16]
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(name).name).strip("._") or "data.csv"
+    path = home() / "uploads" / digest / safe
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(path.suffix + ".part")
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    return path
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def read_cached(path: str, mtime: float) -> pd.DataFrame:
+    from pipeline.data import read_table
+
+    return read_table(path)
+
+
+def read_preview(path: Path) -> pd.DataFrame:
+    return read_cached(str(path), path.stat().st_mtime)
+
+
+# --------------------------------------------------------------------------- loading a run
+
+@dataclass
+class LoadedRun:
+    state: RunState
+    run_dir: Path
+    handle: RunHandle | None
+
+
+def load_run(run_id: str) -> LoadedRun | None:
+    """A live run from the registry, else a recorded one from the store (after a restart too)."""
+    if not run_id:
+        return None
+    runner = get_runner()
+    handle = runner.get(run_id)
+    if handle is not None:
+        snap = handle.snapshot()
+        if snap is not None:
+            return LoadedRun(snap, handle.run_dir, handle)
+    try:
+        row = runner.store.get(run_id)
+    except Exception:
+        row = None
+    if not row:
+        return None
+    run_dir = Path(row["run_dir"])
+    try:
+        state = load_state(run_dir)
+    except (OSError, ValueError, KeyError):
+        return None
+    if state.status in ("running", "queued"):
+        state.status = "interrupted"
+        state.error = "The server stopped while this run was in progress; start it again to finish it."
+    return LoadedRun(state, run_dir, None)
+
+
+# --------------------------------------------------------------------------- graph and timeline
+
+def phase_status(state: RunState) -> dict[str, str]:
+    """waiting / running / done / failed / cancelled / rerun for every phase, from the history."""
+    status: dict[str, str] = {}
+    last = {r.phase: r for r in state.history}
+    pending_rerun: set[str] = set()
+    if state.status in ("running", "queued") and state.decisions:
+        pending_rerun = set(will_rerun(state.decisions[-1].action))
+    for phase in PHASES:
+        rec = last.get(phase)
+        if rec is None:
+            status[phase] = "waiting"
+        elif rec.iteration < state.iteration and phase in pending_rerun:
+            status[phase] = "rerun"
+        else:
+            status[phase] = {"running": "running", "done": "done", "failed": "failed",
+                             "cancelled": "cancelled"}.get(rec.status, "waiting")
+    return status
+
+
+def render_graph(state: RunState) -> None:
+    status = phase_status(state)
+    current = state.current_phase if state.status == "running" else ""
+    st.graphviz_chart(to_dot(status, current, PHASE_COLORS, dark=is_dark()), width="stretch")
+    legend = {"waiting": "○ waiting", "running": "◉ running", "done": "● done", "rerun": "↺ will re-run",
+              "failed": "✕ failed", "cancelled": "■ cancelled"}
+    seen = [legend[s] for s in legend if s in status.values()]
+    st.caption(" · ".join(seen) + " · dashed arrows: the Critic's routes back")
+
+
+def timeline_frame(state: RunState) -> pd.DataFrame:
+    t0 = state.created_at
+    now = time.time()
+    rows = []
+    for rec in state.history:
+        end = rec.ended_at or (now if rec.status == "running" else rec.started_at)
+        rows.append({"phase": PHASE_TITLES.get(rec.phase, rec.phase), "key": rec.phase, "iteration": rec.iteration,
+                     "start": round(rec.started_at - t0, 2), "end": round(max(end, rec.started_at + 0.15) - t0, 2),
+                     "seconds": round(rec.duration_s if rec.duration_s is not None else end - rec.started_at, 2),
+                     "status": rec.status, "label": f"it{rec.iteration}"})
+    return pd.DataFrame(rows)
+
+
+def render_timeline(state: RunState) -> None:
+    frame = timeline_frame(state)
+    order = [PHASE_TITLES[p] for p in PHASES]
+    if frame.empty:
+        st.caption("The timeline fills in as phases start.")
+        frame = pd.DataFrame({"phase": order, "start": 0.0, "end": 0.0, "seconds": 0.0, "iteration": 0,
+                              "status": "waiting", "label": "", "key": list(PHASES)})
+    colors = alt.Scale(domain=order, range=[PHASE_COLORS[p] for p in PHASES])
+    base = alt.Chart(frame).encode(
+        y=alt.Y("phase:N", sort=order, title=None, scale=alt.Scale(domain=order)),
+        tooltip=[alt.Tooltip("phase:N"), alt.Tooltip("iteration:Q"), alt.Tooltip("status:N"),
+                 alt.Tooltip("seconds:Q", format=".1f", title="seconds"),
+                 alt.Tooltip("start:Q", format=".1f", title="started at (s)")])
+    bars = base.mark_bar(cornerRadius=4, height=16).encode(
+        x=alt.X("start:Q", title="seconds since start"), x2="end:Q",
+        color=alt.Color("phase:N", scale=colors, legend=None),
+        opacity=alt.condition(alt.datum.status == "running", alt.value(0.55), alt.value(0.95)),
+        strokeDash=alt.condition(alt.datum.status == "running", alt.value([4, 2]), alt.value([0])),
+        stroke=alt.condition(alt.datum.status == "failed", alt.value("#ef4444"), alt.value(None)))
+    text = base.mark_text(align="left", dx=4, fontSize=10, color="#9aa3c7").encode(x="end:Q", text="label:N")
+    st.altair_chart((bars + text).properties(height=alt.Step(26)), width="stretch")
+    status = phase_status(state)
+    again = [PHASE_TITLES[p] for p in PHASES if status[p] == "rerun"]
+    if again:
+        st.caption("↺ will re-run: " + ", ".join(again))
+
+
+# --------------------------------------------------------------------------- status line
+
+def elapsed(state: RunState) -> float:
+    return (state.finished_at or time.time()) - state.created_at
+
+
+def render_status(loaded: LoadedRun) -> None:
+    state, handle = loaded.state, loaded.handle
+    metric = state.objective.metric
+    if state.status == "finished":
+        best = next((s for s in state.iterations if s.iteration == state.selected_iteration), None)
+        detail = ""
+        if best is not None:
+            detail = (f" · {best.model} · CV {metric} {fmt(best.cv_score)} · holdout {metric} "
+                      f"{fmt(best.holdout_metrics.get(metric))}")
+        st.success(f"**Finished**{detail} · {fmt_seconds(elapsed(state))}", icon=":material/check_circle:")
+    elif state.status == "failed":
+        st.error(f"**Failed:** {md_escape(state.error or 'the run stopped with an error.')}", icon=":material/error:")
+        if state.error_detail:
+            with st.expander("Technical details"):
+                st.code(state.error_detail, language="text")
+    elif state.status == "cancelled":
+        st.warning(f"**Cancelled:** {md_escape(state.error or 'stopped by the user.')}", icon=":material/stop_circle:")
+    elif state.status == "interrupted":
+        st.warning(f"**Interrupted:** {md_escape(state.error or 'the server stopped during this run.')}", icon=":material/warning:")
+    elif state.status == "queued" or (handle is not None and handle.queue_position > 0):
+        pos = handle.queue_position if handle is not None else 0
+        st.info(f"**Queued** — position {pos} in line; at most {max_concurrent()} runs at once on this server.",
+                icon=":material/hourglass_top:")
+    else:
+        phase = state.current_phase
+        where = f"{PHASE_MICONS[phase]} {PHASE_TITLES[phase]}" if phase in PHASES else "starting"
+        budget = state.config.time_budget_s
+        spent = elapsed(state)
+        st.info(f"**Running** — {where} · iteration {state.iteration} · {spent:.0f} s of a {budget:.0f} s budget",
+                icon=":material/autorenew:")
+        st.progress(min(1.0, spent / max(budget, 1e-9)))
+
+
+# --------------------------------------------------------------------------- panels
+
+def _waiting(phase: str, state: RunState) -> None:
+    if state.status in TERMINAL:
+        st.caption(f"{PANEL_TITLES[phase]} did not run in this run.")
+    else:
+        st.caption(f"{PHASE_MICONS[phase]} {PANEL_TITLES[phase]} appears here when the {PHASE_TITLES[phase]} "
+                   f"finishes.")
+
+
+def _ran(state: RunState, phase: str) -> bool:
+    return any(r.phase == phase and r.status == "done" for r in state.history)
+
+
+def _code_entries(state: RunState, kind: str) -> list[dict[str, Any]]:
+    return [e for e in state.code_log if e.get("kind") == kind]
+
+
+def render_code_log(state: RunState, run_dir: Path, kind: str, key: str) -> None:
+    """Every generated snippet of one kind with its sandbox check and run results."""
+    entries = _code_entries(state, kind)
+    if not entries:
+        return
+    rows = [{"#": e.get("seq"), "iteration": e.get("iteration"), "attempt": e.get("attempt"),
+             "source": e.get("source", ""), "check": "passed" if e.get("check_ok") else "rejected",
+             "run": "ran" if e.get("run_ok") else ("—" if not e.get("check_ok") else "failed"),
+             "seconds": e.get("duration_s"), "error": (f"{e.get('error_type', '')}: {e.get('error', '')}"
+                                                      if e.get("error") else "")} for e in entries]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
+                 column_config={"seconds": st.column_config.NumberColumn(format="%.2f")})
+    labels = [f"#{e.get('seq')} · iteration {e.get('iteration')} · try {e.get('attempt')} · "
+              f"{'ok' if e.get('run_ok') else 'failed'}" for e in entries]
+    choice = st.selectbox("Show the code of", range(len(entries)), index=len(entries) - 1,
+                          format_func=lambda i: labels[i], key=f"{key}_code_pick")
+    entry = entries[choice]
+    path = run_dir / str(entry.get("file", ""))
+    code = path.read_text() if entry.get("file") and path.is_file() else entry.get("code", "")
+    if code:
+        st.code(code, language="python", line_numbers=True)
+    for err in entry.get("check_errors") or []:
+        st.caption("Sandbox check: " + md_escape(err))
+    if entry.get("stdout"):
+        with st.expander("Output"):
+            st.code(str(entry["stdout"])[-4000:], language="text")
+    if entry.get("isolation"):
+        st.caption("Isolation: " + md_escape(entry["isolation"]))
+
+
+def render_profile(state: RunState, run_dir: Path, key: str) -> None:
+    prof = state.profile
+    if not _ran(state, "profiler"):
+        return _waiting("profiler", state)
+    c = st.columns(5)
+    c[0].metric("Rows", f"{prof.n_rows:,}")
+    c[1].metric("Columns", f"{prof.n_cols:,}")
+    c[2].metric("Task", prof.task or "—")
+    c[3].metric("Metric", state.objective.metric or "—")
+    c[4].metric("Duplicate rows", f"{prof.duplicates:,}")
+    st.caption(md_escape(prof.summary))
+    flags = []
+    for label, items in (("constant", prof.constant_columns), ("id-like", prof.id_like_columns),
+                         ("dates", prof.date_columns), ("free text", prof.text_columns)):
+        flags += [{"flag": label, "column": c, "detail": ""} for c in items]
+    flags += [{"flag": "possible leakage", "column": str(s.get("column", s)), "detail": str(s.get("reason", ""))}
+              for s in prof.leakage_suspects]
+    left, right = st.columns([1.3, 1], gap="medium")
+    with left:
+        st.markdown("##### Key findings")
+        st.markdown(prof.findings_md or "_No findings recorded._")
+        if state.objective.explanation:
+            st.caption("Objective: " + md_escape(state.objective.explanation))
+        if prof.sample_note:
+            st.caption(md_escape(prof.sample_note))
+        if flags:
+            st.markdown("##### Flagged columns")
+            st.dataframe(pd.DataFrame(flags), hide_index=True, width="stretch")
+    with right:
+        if prof.class_balance:
+            cb = pd.DataFrame({"class": list(map(str, prof.class_balance)), "rows": list(prof.class_balance.values())})
+            chart = alt.Chart(cb).mark_bar(cornerRadius=3).encode(
+                x=alt.X("rows:Q", title="training rows"), y=alt.Y("class:N", sort="-x", title=None),
+                color=alt.Color("class:N", legend=None, scale=alt.Scale(range=PALETTE)),
+                tooltip=["class:N", "rows:Q"]).properties(height=alt.Step(26))
+            st.markdown("##### Class balance")
+            st.altair_chart(chart, width="stretch")
+        else:
+            target = next((cp for cp in prof.columns if cp.name == prof.target), None)
+            if target is not None and target.stats:
+                st.markdown("##### Target")
+                stats = pd.DataFrame({"statistic": list(target.stats), "value": list(target.stats.values())})
+                st.dataframe(stats, hide_index=True, width="stretch",
+                             column_config={"value": st.column_config.NumberColumn(format="%.3f")})
+        if prof.top_correlations:
+            st.markdown("##### Most correlated pairs")
+            st.dataframe(pd.DataFrame(prof.top_correlations).rename(columns={"a": "column a", "b": "column b"}),
+                         hide_index=True, width="stretch", height=min(38 + 35 * len(prof.top_correlations), 250))
+    cols = pd.DataFrame([{"column": cp.name, "kind": cp.kind, "dtype": cp.dtype, "missing %": cp.missing_pct,
+                          "unique": cp.unique, "association": cp.target_association,
+                          "examples": ", ".join(cp.sample_values[:4])} for cp in prof.columns])
+    if not cols.empty:
+        st.markdown("##### Columns")
+        st.dataframe(cols, hide_index=True, width="stretch", height=min(38 + 35 * len(cols), 400),
+                     column_config={
+                         "missing %": st.column_config.ProgressColumn(format="%.1f%%", min_value=0, max_value=100),
+                         "association": st.column_config.ProgressColumn(
+                             "association with target", format="%.2f", min_value=0, max_value=1)})
+
+
+def render_features(state: RunState, run_dir: Path, key: str) -> None:
+    feats = state.features
+    if not _ran(state, "features"):
+        return _waiting("features", state)
+    attempts = pd.DataFrame([{"iteration": a.iteration, "source": a.source, "kept": a.kept,
+                              "new columns": len(a.new_columns), "dropped": len(a.dropped_columns),
+                              "CV before": a.cv_before, "CV after": a.cv_after, "reason": a.reason}
+                             for a in feats.attempts])
+    c = st.columns(3)
+    c[0].metric("Columns into the model", f"{len(feats.columns):,}")
+    kept = [a for a in feats.attempts if a.kept]
+    c[1].metric("Feature sets tried", len(feats.attempts), f"{len(kept)} kept", delta_color="off")
+    last = feats.attempts[-1] if feats.attempts else None
+    if last is not None and last.cv_after is not None and last.cv_before is not None:
+        c[2].metric(f"Quick CV {state.objective.metric}", fmt(last.cv_after), f"{last.cv_after - last.cv_before:+.4f}",
+                    delta_color="normal" if state.objective.greater_is_better else "inverse")
+    if not attempts.empty:
+        st.dataframe(attempts, hide_index=True, width="stretch",
+                     column_config={"CV before": st.column_config.NumberColumn(format="%.4f"),
+                                    "CV after": st.column_config.NumberColumn(format="%.4f"),
+                                    "kept": st.column_config.CheckboxColumn()})
+    if last is not None and (last.new_columns or last.dropped_columns):
+        a, b = st.columns(2)
+        a.dataframe(pd.DataFrame({"new column": last.new_columns}), hide_index=True, width="stretch",
+                    height=min(38 + 35 * max(len(last.new_columns), 1), 250))
+        b.dataframe(pd.DataFrame({"dropped column": last.dropped_columns}), hide_index=True, width="stretch",
+                    height=min(38 + 35 * max(len(last.dropped_columns), 1), 250))
+    st.markdown("##### Feature code in force")
+    st.code(feats.code or "# identity: the raw columns go straight to the model", language="python",
+            line_numbers=True)
+    with st.expander("Every generated snippet, with its sandbox check and run result"):
+        render_code_log(state, run_dir, "features", key + "_feat")
+
+
+def render_plots(state: RunState, run_dir: Path, key: str) -> None:
+    if not _ran(state, "visualizer"):
+        return _waiting("visualizer", state)
+    plots = [p for p in state.plots.plots if (run_dir / p.path).is_file()]
+    if not plots:
+        st.info("No exploratory plots were drawn in this run; the generated plot code and the sandbox's verdict "
+                "are below.", icon=":material/palette:")
+    for i in range(0, len(plots), 2):
+        cols = st.columns(2)
+        for col, plot in zip(cols, plots[i:i + 2]):
+            with col:
+                st.image(str(run_dir / plot.path), width="stretch")
+                st.caption(f"**{md_escape(plot.title)}** — {md_escape(plot.insight)}")
+    if state.plots.sample_note:
+        st.caption(md_escape(state.plots.sample_note))
+    notes = [n for n in state.notes if n.lower().startswith("plots")]
+    for n in notes:
+        st.caption(md_escape(n))
+    with st.expander("Plot code, with its sandbox check and run result", expanded=not plots):
+        render_code_log(state, run_dir, "plots", key + "_plots")
+
+
+def render_model(state: RunState, run_dir: Path, key: str) -> None:
+    tr = state.training
+    if not _ran(state, "trainer"):
+        if tr.candidates or tr.trials:
+            st.caption("Training in progress — candidates appear as they finish.")
+        else:
+            return _waiting("trainer", state)
+    metric = tr.metric or state.objective.metric
+    c = st.columns(4)
+    c[0].metric("Best model", tr.best or "—")
+    c[1].metric(f"CV {metric}", fmt(tr.cv_score))
+    c[2].metric(f"Train {metric}", fmt(tr.train_metrics.get(metric)))
+    c[3].metric("Decision threshold", fmt(tr.threshold, 3) if tr.threshold is not None else "default")
+    cands = pd.DataFrame([{"candidate": f"{cd.name} (it {cd.iteration})", "model": cd.name, "iteration": cd.iteration,
+                           "cv": cd.cv_score, "fit seconds": cd.fit_seconds, "note": cd.error,
+                           "params": json.dumps(cd.params, default=str)} for cd in tr.candidates])
+    left, right = st.columns(2)
+    with left:
+        scored = cands.dropna(subset=["cv"]) if not cands.empty else cands
+        if not scored.empty:
+            chart = alt.Chart(scored).mark_bar(cornerRadius=3).encode(
+                x=alt.X("cv:Q", title=f"CV {metric}", scale=alt.Scale(zero=False)),
+                y=alt.Y("candidate:N", sort="-x" if state.objective.greater_is_better else "x", title=None,
+                        axis=alt.Axis(labelLimit=260)),
+                color=alt.Color("iteration:O", scale=alt.Scale(range=PALETTE), title="iteration"),
+                tooltip=["model:N", "iteration:O", alt.Tooltip("cv:Q", format=".4f"),
+                         alt.Tooltip("fit seconds:Q", format=".1f"), "params:N"],
+            ).properties(height=alt.Step(30))
+            st.markdown("##### Candidates (cross-validation)")
+            st.altair_chart(chart, width="stretch")
+    with right:
+        trials = pd.DataFrame(tr.trials)
+        if not trials.empty and "value" in trials:
+            trials["params"] = trials.get("params", pd.Series([{}] * len(trials))).map(
+                lambda p: json.dumps(p, default=str))
+            done = trials[trials["value"].notna()].copy()
+            better = state.objective.greater_is_better
+            done["best so far"] = done["value"].cummax() if better else done["value"].cummin()
+            points = alt.Chart(trials.dropna(subset=["value"])).mark_circle(size=70, opacity=0.85).encode(
+                x=alt.X("number:Q", title="trial"), y=alt.Y("value:Q", title=f"CV {metric}", scale=alt.Scale(zero=False)),
+                color=alt.Color("state:N", scale=alt.Scale(domain=["COMPLETE", "PRUNED", "FAIL"],
+                                                           range=["#22d3ee", "#f472b6", "#ef4444"])),
+                tooltip=["number:Q", "state:N", alt.Tooltip("value:Q", format=".4f"), "params:N"])
+            line = alt.Chart(done).mark_line(color="#facc15", interpolate="step-after").encode(
+                x="number:Q", y="best so far:Q")
+            st.markdown("##### Optuna trials")
+            st.altair_chart((points + line).properties(height=280), width="stretch")
+            st.caption(f"{len(trials)} trials: {int((trials['state'] == 'COMPLETE').sum())} complete, "
+                       f"{int((trials['state'] == 'PRUNED').sum())} pruned.")
+        elif tr.feature_importance:
+            _importance_chart(tr.feature_importance)
+    if tr.feature_importance and not pd.DataFrame(tr.trials).empty:
+        _importance_chart(tr.feature_importance)
+    if not cands.empty:
+        st.dataframe(cands.drop(columns=["candidate"]), hide_index=True, width="stretch",
+                     column_config={"cv": st.column_config.NumberColumn(f"CV {metric}", format="%.4f"),
+                                    "fit seconds": st.column_config.NumberColumn(format="%.1f")})
+    if tr.best_params:
+        with st.expander("Tuned parameters of the best model"):
+            st.json(tr.best_params)
+
+
+def _importance_chart(items: list[dict[str, Any]]) -> None:
+    imp = pd.DataFrame(items).head(20)
+    if imp.empty or "feature" not in imp:
+        return
+    chart = alt.Chart(imp).mark_bar(cornerRadius=3, color="#facc15").encode(
+        x=alt.X("importance:Q", title="importance"),
+        y=alt.Y("feature:N", sort="-x", title=None, axis=alt.Axis(labelLimit=260)),
+        tooltip=["feature:N", alt.Tooltip("importance:Q", format=".4f")],
+    ).properties(height=alt.Step(20))
+    st.markdown("##### Feature importance (top 20)")
+    st.altair_chart(chart, width="stretch")
+
+
+def render_evaluation(state: RunState, run_dir: Path, key: str) -> None:
+    ev = state.evaluation
+    if not _ran(state, "evaluator"):
+        return _waiting("evaluator", state)
+    metric = state.objective.metric
+    c = st.columns(4)
+    c[0].metric(f"Holdout {metric}", fmt(ev.holdout_metrics.get(metric)))
+    c[1].metric(f"CV {metric}", fmt(state.training.cv_score))
+    c[2].metric("Overfitting risk", ev.overfit_risk or "—")
+    c[3].metric("Train–CV gap", f"{ev.overfit_gap:.1%}" if ev.overfit_gap is not None else "—")
+    st.markdown(ev.summary_md or "")
+    curves = ev.curves or {}
+    charts = []
+    if curves.get("roc"):
+        roc = pd.concat([pd.DataFrame({"fpr": v["fpr"], "tpr": v["tpr"], "class": str(k)})
+                         for k, v in curves["roc"].items()], ignore_index=True)
+        diag = alt.Chart(pd.DataFrame({"fpr": [0, 1], "tpr": [0, 1]})).mark_line(strokeDash=[4, 4], color="#6b7499").encode(
+            x="fpr:Q", y="tpr:Q")
+        lines = alt.Chart(roc).mark_line(strokeWidth=2.5, interpolate="step-after").encode(
+            x=alt.X("fpr:Q", title="false positive rate"), y=alt.Y("tpr:Q", title="true positive rate"),
+            color=alt.Color("class:N", scale=alt.Scale(range=PALETTE)),
+            tooltip=["class:N", alt.Tooltip("fpr:Q", format=".3f"), alt.Tooltip("tpr:Q", format=".3f")])
+        charts.append(("ROC (holdout)", (diag + lines).properties(height=300)))
+    if curves.get("pr"):
+        pr = pd.concat([pd.DataFrame({"recall": v["recall"], "precision": v["precision"], "class": str(k)})
+                        for k, v in curves["pr"].items()], ignore_index=True)
+        charts.append(("Precision–recall (holdout)", alt.Chart(pr).mark_line(strokeWidth=2.5).encode(
+            x=alt.X("recall:Q"), y=alt.Y("precision:Q", scale=alt.Scale(zero=False)),
+            color=alt.Color("class:N", scale=alt.Scale(range=PALETTE)),
+            tooltip=["class:N", alt.Tooltip("recall:Q", format=".3f"), alt.Tooltip("precision:Q", format=".3f")],
+        ).properties(height=300)))
+    if ev.confusion.get("matrix"):
+        labels = [str(x) for x in ev.confusion.get("labels", [])]
+        cells = [{"actual": labels[i], "predicted": labels[j], "rows": v}
+                 for i, row in enumerate(ev.confusion["matrix"]) for j, v in enumerate(row)]
+        cm = pd.DataFrame(cells)
+        heat = alt.Chart(cm).mark_rect(cornerRadius=3).encode(
+            x=alt.X("predicted:N", sort=labels), y=alt.Y("actual:N", sort=labels),
+            color=alt.Color("rows:Q", scale=alt.Scale(scheme="purples"), legend=None),
+            tooltip=["actual:N", "predicted:N", "rows:Q"])
+        txt = alt.Chart(cm).mark_text(fontSize=13, fontWeight="bold").encode(
+            x=alt.X("predicted:N", sort=labels), y=alt.Y("actual:N", sort=labels), text="rows:Q",
+            color=alt.condition(alt.datum.rows > cm["rows"].max() / 2, alt.value("#ffffff"), alt.value("#1f2340")))
+        charts.append(("Confusion matrix (holdout)", (heat + txt).properties(height=300)))
+    if curves.get("pred_vs_actual"):
+        pva = pd.DataFrame(curves["pred_vs_actual"])
+        lo, hi = float(min(pva.min())), float(max(pva.max()))
+        ref = alt.Chart(pd.DataFrame({"actual": [lo, hi], "predicted": [lo, hi]})).mark_line(
+            strokeDash=[4, 4], color="#6b7499").encode(x="actual:Q", y="predicted:Q")
+        pts = alt.Chart(pva).mark_circle(size=45, opacity=0.7, color="#22d3ee").encode(
+            x=alt.X("actual:Q", scale=alt.Scale(zero=False)), y=alt.Y("predicted:Q", scale=alt.Scale(zero=False)),
+            tooltip=[alt.Tooltip("actual:Q", format=".3f"), alt.Tooltip("predicted:Q", format=".3f")])
+        charts.append(("Predicted vs actual (holdout)", (ref + pts).properties(height=300)))
+        pva["residual"] = pva["predicted"] - pva["actual"]
+        charts.append(("Residuals (holdout)", alt.Chart(pva).mark_bar(color="#a78bfa").encode(
+            x=alt.X("residual:Q", bin=alt.Bin(maxbins=30)), y=alt.Y("count():Q", title="rows"),
+        ).properties(height=300)))
+    for i in range(0, len(charts), 2):
+        cols = st.columns(2)
+        for col, (title, chart) in zip(cols, charts[i:i + 2]):
+            col.markdown(f"##### {title}")
+            col.altair_chart(chart, width="stretch")
+    if ev.holdout_metrics:
+        table = pd.DataFrame([{"metric": k, "holdout": v, "cv": state.training.cv_metrics.get(k)}
+                              for k, v in ev.holdout_metrics.items()])
+        st.dataframe(table, hide_index=True, width="stretch",
+                     column_config={"holdout": st.column_config.NumberColumn(format="%.4f"),
+                                    "cv": st.column_config.NumberColumn("CV", format="%.4f")})
+    pngs = [p for p in ev.plots if (run_dir / p.path).is_file()]
+    if pngs:
+        with st.expander("Static evaluation plots (as in the report)"):
+            cols = st.columns(min(3, len(pngs)))
+            for col, plot in zip(cols * 3, pngs):
+                col.image(str(run_dir / plot.path), caption=plot.title, width="stretch")
+
+
+def render_critic(state: RunState, run_dir: Path, key: str) -> None:
+    if not state.decisions:
+        return _waiting("critic", state)
+    icons = {"finalize": ":material/flag:", "refine_features": ":material/genetics:",
+             "retrain_model": ":material/model_training:"}
+    labels = {"finalize": "Finalize", "refine_features": "Refine features", "retrain_model": "Retrain the model"}
+    for d in state.decisions:
+        with st.container(border=True):
+            st.markdown(f"{icons.get(d.action, ':material/rate_review:')} **Iteration {d.iteration}: {labels.get(d.action, d.action)}**"
+                        f" · _{md_escape(d.source)}_")
+            st.markdown(md_escape(d.reason))
+    metric = state.objective.metric
+    if state.iterations:
+        its = pd.DataFrame([{"selected": "★" if s.iteration == state.selected_iteration else "",
+                             "iteration": s.iteration, "model": s.model, f"CV {metric}": s.cv_score,
+                             f"holdout {metric}": s.holdout_metrics.get(metric)} for s in state.iterations])
+        st.markdown("##### Iterations")
+        st.dataframe(its, hide_index=True, width="stretch",
+                     column_config={f"CV {metric}": st.column_config.NumberColumn(format="%.4f"),
+                                    f"holdout {metric}": st.column_config.NumberColumn(format="%.4f")})
+        st.caption("The final model is the iteration with the best cross-validated score; the holdout is only "
+                   "reported, never used to choose.")
+    if state.notes:
+        with st.expander(f"Run notes ({len(state.notes)})"):
+            for n in state.notes:
+                st.text("• " + n)
+    if state.usage:
+        with st.expander("LLM usage"):
+            st.json(state.usage)
+
+
+RENDERERS = {"profiler": render_profile, "features": render_features, "visualizer": render_plots,
+             "trainer": render_model, "evaluator": render_evaluation, "critic": render_critic}
+
+
+def render_panels(state: RunState, run_dir: Path, key: str) -> None:
+    status = phase_status(state)
+    marks = {"done": " ✓", "running": " …", "failed": " ✕", "rerun": " ↺"}
+    titles = [f"{phase_label(p)}{marks.get(status[p], '')}" for p in PHASES]
+    tabs = st.tabs(titles, key=f"{key}_tabs")
+    for phase, tab in zip(PHASES, tabs):
+        with tab:
+            try:
+                RENDERERS[phase](state, run_dir, key)
+            except Exception as exc:  # a panel must never take the whole page down
+                st.warning(f"This panel could not be drawn: {md_escape(type(exc).__name__)}")
+
+
+# --------------------------------------------------------------------------- downloads
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def export_zip(export_dir: str, mtime: float) -> bytes:
+    buf = io.BytesIO()
+    root = Path(export_dir)
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted(root.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                zf.write(path, Path("export") / path.relative_to(root))
+    return buf.getvalue()
+
+
+def render_downloads(loaded: LoadedRun, key: str) -> None:
+    state, run_dir = loaded.state, loaded.run_dir
+    if state.status != "finished":
+        return
+    files = [(":material/neurology: Model", "model.joblib", "application/octet-stream"),
+             (":material/description: Report", "report.md", "text/markdown"),
+             (":material/table_view: Holdout predictions", "holdout_predictions.csv", "text/csv")]
+    cols = st.columns(4)
+    for col, (label, name, mime) in zip(cols, files):
+        path = run_dir / name
+        if path.is_file():
+            col.download_button(label, path.read_bytes(), file_name=f"{state.run_id}_{name}", mime=mime,
+                                key=f"{key}_dl_{name}", on_click="ignore", width="stretch")
+    export = run_dir / "export"
+    if export.is_dir():
+        cols[3].download_button(":material/inventory_2: Export bundle (.zip)", export_zip(str(export), export.stat().st_mtime),
+                                file_name=f"{state.run_id}_export.zip", mime="application/zip",
+                                key=f"{key}_dl_export", on_click="ignore", width="stretch")
+
+
+# --------------------------------------------------------------------------- the whole run view
+
+def render_header(state: RunState) -> None:
+    cfg = state.config
+    parts = [f"**Run** `{state.run_id}`", f"dataset {md_escape(cfg.dataset_name or Path(cfg.data_path).name)}",
+             f"target {md_escape(state.profile.target or cfg.target or '?')}",
+             f"{md_escape(state.profile.task or cfg.task)}", f"metric {md_escape(state.objective.metric or '—')}",
+             f"brain {md_escape(cfg.brain)}"]
+    st.markdown(" · ".join(parts))
+
+
+def render_run(loaded: LoadedRun, key: str = "run", show_downloads: bool = True, header: bool = True) -> None:
+    state = loaded.state
+    if header:
+        render_header(state)
+    render_status(loaded)
+    if show_downloads and state.status == "finished":
+        render_downloads(loaded, key)
+    left, right = st.columns([1.15, 1], gap="medium")
+    with left:
+        with st.container(border=True, height=330):
+            st.markdown("##### Pipeline")
+            render_graph(state)
+    with right:
+        with st.container(border=True, height=330):
+            st.markdown("##### Timeline")
+            render_timeline(state)
+    render_panels(state, loaded.run_dir, key)

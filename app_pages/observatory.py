@@ -1,0 +1,188 @@
+"""The Observatory: upload a table, set the goal, press Run pipeline, watch every phase live."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from app_pages import components as C
+from pipeline.data import DataError, infer_target
+from pipeline.runner import prepare
+from pipeline.samples import SAMPLES, sample_path
+from pipeline.state import RunConfig
+
+SOURCE_UPLOAD, SOURCE_SAMPLE = "Upload a file", "Try a sample dataset"
+BRAINS = {"offline": "Offline (rule-based, no API key)", "auto": "Auto (LLM when a key is given)",
+          "anthropic": "Anthropic Claude", "openai": "OpenAI / compatible"}
+KEY_NAMES = {"anthropic": "ANTHROPIC_API_KEY", "openai": "OPENAI_API_KEY"}
+
+
+def attached_run_id() -> str:
+    """The run this tab shows: the URL wins (reload, second tab), then the session."""
+    rid = st.query_params.get("run", "")
+    if rid:
+        st.session_state["run_id"] = rid
+        return rid
+    rid = st.session_state.get("run_id", "")
+    if rid:
+        st.query_params["run"] = rid
+    return rid
+
+
+def choose_data() -> tuple[Path | None, str, str | None]:
+    """Returns (path, display name, sample key)."""
+    source = st.radio("Data source", [SOURCE_UPLOAD, SOURCE_SAMPLE], horizontal=True, key="source",
+                      label_visibility="collapsed")
+    if source == SOURCE_UPLOAD:
+        up = st.file_uploader("Drop a table here — CSV, TSV, Excel, Parquet or JSON", type=C.UPLOAD_TYPES,
+                              key="upload")
+        if up is None:
+            return None, "", None
+        return C.save_upload(up.name, up.getvalue()), up.name, None
+    key = st.selectbox("Sample dataset", list(SAMPLES), format_func=lambda k: SAMPLES[k].title, key="sample")
+    st.caption(SAMPLES[key].description)
+    return sample_path(key, C.home() / "samples"), f"{key}.csv", key
+
+
+def preview(frame: pd.DataFrame) -> None:
+    c = st.columns(3)
+    c[0].metric("Rows", f"{len(frame):,}")
+    c[1].metric("Columns", f"{frame.shape[1]:,}")
+    c[2].metric("Missing cells", f"{int(frame.isna().sum().sum()):,}")
+    first, schema = st.tabs(["First rows", "Columns"], key="preview_tabs")
+    with first:
+        st.dataframe(frame.head(50), width="stretch", height=260)
+    with schema:
+        info = pd.DataFrame({"column": [str(c) for c in frame.columns], "dtype": [str(t) for t in frame.dtypes],
+                             "missing": frame.isna().sum().to_numpy(), "unique": frame.nunique().to_numpy()})
+        st.dataframe(info, hide_index=True, width="stretch", height=260)
+
+
+def secrets_for(brain: str, provider_key: str, model: str, base_url: str) -> dict[str, str]:
+    """The session's key (never stored) as the dict the brains read; st.secrets fills what is left."""
+    secrets: dict[str, str] = {}
+    try:
+        for name in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL", "LLM_PROVIDER", "LLM_MODEL"):
+            if name in st.secrets:
+                secrets[name] = str(st.secrets[name])
+    except Exception:  # no secrets.toml: fine
+        pass
+    if provider_key:
+        secrets[KEY_NAMES.get(brain, "ANTHROPIC_API_KEY")] = provider_key
+    if brain in KEY_NAMES:
+        secrets["LLM_PROVIDER"] = brain
+    if model:
+        secrets["LLM_MODEL"] = model
+    if base_url:
+        secrets["OPENAI_BASE_URL"] = base_url
+    return secrets
+
+
+def new_run_form() -> None:
+    data_col, settings_col = st.columns([1.25, 1], gap="large")
+    with data_col:
+        st.markdown("#### 1 · Data")
+        path, name, sample = choose_data()
+        frame = None
+        if path is not None:
+            try:
+                frame = C.read_preview(path)
+            except DataError as exc:
+                st.error(f"**Cannot read this file:** {C.md_escape(exc)}", icon=":material/description:")
+            if frame is not None:
+                preview(frame)
+    with settings_col:
+        st.markdown("#### 2 · Goal and settings")
+        if frame is None:
+            st.caption("Choose a file or a sample to set the target.")
+            return
+        columns = [str(c) for c in frame.columns]
+        suggested = SAMPLES[sample].target if sample else None
+        try:
+            suggested = suggested or infer_target(frame)
+        except DataError:
+            suggested = columns[-1]
+        ident = C.hashlib.sha1(str(path).encode()).hexdigest()[:10]
+        target = st.selectbox("Target column", columns,
+                              index=columns.index(suggested) if suggested in columns else len(columns) - 1,
+                              key=f"target_{ident}", help="Pre-filled with the inferred target.")
+        task = st.selectbox("Task", ["auto", "binary", "multiclass", "regression"], key="task",
+                            help="Auto infers it from the target's values.")
+        objective = st.text_area("Objective (plain English)", value=SAMPLES[sample].objective if sample else "",
+                                 key=f"objective_{ident}", height=80,
+                                 placeholder="e.g. predict churn; catching churners matters more than false alarms")
+        with st.expander("Settings", icon=":material/tune:"):
+            brain = st.selectbox("Brain", list(BRAINS), format_func=BRAINS.get, key="brain")
+            llm = brain != "offline"
+            model = st.text_input("Model", key="llm_model", disabled=not llm,
+                                  placeholder="provider default, e.g. claude-sonnet-4-5 / gpt-4o-mini")
+            api_key = st.text_input("API key", type="password", key="api_key", disabled=not llm,
+                                    help="Kept in this browser session only; never written to disk.")
+            base_url = st.text_input("OpenAI-compatible base URL (optional)", key="base_url",
+                                     disabled=brain not in ("openai", "auto"))
+            a, b = st.columns(2)
+            budget = a.number_input("Time budget (s)", min_value=10, max_value=3600, value=120, step=10,
+                                    key="budget")
+            loops = b.number_input("Max loops", min_value=0, max_value=10, value=3, step=1, key="loops",
+                                   help="How often the Critic may send the work back.")
+        if st.button("Run pipeline", type="primary", icon=":material/rocket_launch:", width="stretch", key="run_pipeline"):
+            config = RunConfig(data_path=str(path), target=target, objective=objective, task=task, brain=brain,
+                               model=model or None, time_budget_s=float(budget), max_loops=int(loops),
+                               dataset_name=name)
+            try:
+                with st.spinner("Reading the data and locking the holdout…"):
+                    prepared = prepare(config, secrets_for(brain, api_key, model, base_url))
+            except DataError as exc:
+                st.error(f"**Cannot start:** {C.md_escape(exc)}", icon=":material/error:")
+                return
+            handle = C.get_runner().start(prepared)
+            st.session_state["run_id"] = handle.run_id
+            st.query_params["run"] = handle.run_id
+            st.rerun()
+        active = len(C.get_runner().running())
+        st.caption(f"This server runs at most {C.max_concurrent()} pipelines at once ({active} active now); "
+                   "more wait in a queue.")
+
+
+def live_view(run_id: str) -> None:
+    first = C.load_run(run_id)
+    if first is None:
+        st.warning(f"No run with id {C.md_escape(run_id)} was found on this server.", icon=":material/search_off:")
+        if st.button("Start a new run", key="forget_missing"):
+            st.session_state.pop("run_id", None)
+            st.query_params.clear()
+            st.rerun()
+        return
+    was_live = first.state.status not in C.TERMINAL
+
+    @st.fragment(run_every=1.0 if was_live else None)
+    def panel() -> None:
+        loaded = C.load_run(run_id) or first
+        head, action = st.columns([6, 1], vertical_alignment="center")
+        with head:
+            C.render_header(loaded.state)
+        if loaded.handle is not None and loaded.state.status not in C.TERMINAL:
+            action.button("Stop", icon=":material/stop_circle:", key="stop", on_click=loaded.handle.cancel,
+                          width="stretch",
+                          help="Cancel the run: the sandbox child is killed and the run is marked cancelled.")
+        C.render_run(loaded, key="live", show_downloads=not was_live, header=False)
+        if was_live and loaded.state.status in C.TERMINAL:
+            st.rerun(scope="app")  # stop polling; draw the downloads
+
+    panel()
+
+
+def main() -> None:
+    st.title(":material/radar: Observatory")
+    run_id = attached_run_id()
+    if run_id:
+        with st.expander("New run", icon=":material/add_circle:"):
+            new_run_form()
+        live_view(run_id)
+    else:
+        st.caption("Drop a dataset, write what you want in plain English, and press **Run pipeline**.")
+        new_run_form()
+
+
+main()
