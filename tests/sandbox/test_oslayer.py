@@ -199,3 +199,41 @@ def test_file_size_limit(tmp_path):
         "        f.write('x' * 1024 * 1024)\n")
     assert not res.ok and res.error_type == "OSError", res
     assert (tmp_path / "big.bin").stat().st_size <= 5 * 1024 * 1024
+
+
+def test_weakest_mode_still_blocks_network_and_reports_it(tmp_path, listener):
+    """Where the kernel refuses namespaces, Landlock and seccomp, the audit
+    hook still blocks sockets, and `isolation` says so."""
+    import subprocess
+    import sys
+    script = f"""
+import sys, json
+sys.path.insert(0, {sbx_helpers.REPO!r})
+from sandbox import child, oslayer
+oslayer.unshare_net = lambda: None
+oslayer.seccomp_filter = lambda prog=None: None
+oslayer.LandlockRuleset.restrict = lambda self, paths: None
+req = {{"workdir": {str(tmp_path)!r}, "timeout_s": 10, "memory_mb": 1024, "mode": "subprocess"}}
+iso = child.isolate(req, None)
+out = {{"isolation": iso}}
+try:
+    import socket
+    socket.create_connection(("127.0.0.1", {listener.port}), timeout=2)
+    out["connect"] = "LEAK"
+except Exception as e:
+    out["connect"] = "blocked: " + type(e).__name__
+try:
+    open("/etc/passwd").read()
+    out["read"] = "LEAK"
+except Exception as e:
+    out["read"] = "blocked: " + type(e).__name__
+print(json.dumps(out))
+"""
+    p = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                       timeout=60, env={"PATH": "/usr/bin:/bin"})
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout.strip().splitlines()[-1])
+    assert "net:audithook-only" in out["isolation"]
+    assert "landlock" not in out["isolation"] and "seccomp" not in out["isolation"]
+    assert out["connect"].startswith("blocked") and out["read"].startswith("blocked")
+    assert listener.connections == 0
