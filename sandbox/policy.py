@@ -73,7 +73,7 @@ read_pickle to_pickle eval query memmap fromfile ctypes ctypeslib compat style
 read_html read_xml to_xml read_sql read_sql_query read_sql_table to_sql
 read_gbq to_gbq read_clipboard to_clipboard read_hdf to_hdf HDFStore
 format_map mro read_array DataSource f2py system popen environ
-getframe currentframe stack trace tb_lasti f_lineno co_consts co_names
+getframe currentframe tb_lasti f_lineno co_consts co_names
 load_module exec_module setrecursionlimit register_backend
 """.split()) | INSPECT_ATTRIBUTES
 
@@ -343,6 +343,13 @@ _INPLACE = {
 }
 
 
+def _is_pandas(ob) -> bool:
+    mod = getattr(type(ob), "__module__", "") or ""
+    if isinstance(ob, type):
+        mod = getattr(ob, "__module__", "") or ""
+    return mod.startswith("pandas")
+
+
 def _deny(what: str):
     raise PolicyViolation(f"{what} is not allowed in the sandbox")
 
@@ -477,7 +484,8 @@ def make_guards(workdir: str | None = None) -> dict:
         _check_value(value, name)
         if name in IO_ATTRS and callable(value):
             return wrap_io(value, name)
-        if name in STRING_DISPATCH_ATTRS and callable(value):
+        if name in STRING_DISPATCH_ATTRS and callable(value) and \
+                _is_pandas(ob):
             return wrap_dispatch(value, name)
         return value
 
