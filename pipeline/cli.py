@@ -71,6 +71,9 @@ def _parser() -> argparse.ArgumentParser:
     runs = sub.add_parser("runs", help="list recorded runs")
     runs.add_argument("--store", default=None)
     sub.add_parser("graph", help="print the pipeline graph as Mermaid")
+    worker = sub.add_parser("tune-worker", help="join a run's Optuna studies (needs OPTUNA_STORAGE)")
+    worker.add_argument("--run", required=True, help="run directory (shared with the run, e.g. over NFS)")
+    worker.add_argument("--wait", type=float, default=600.0, help="give up after this many seconds")
     return p
 
 
@@ -151,6 +154,15 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_predict(args)
         if args.command == "runs":
             return cmd_runs(args)
+        if args.command == "tune-worker":
+            from pipeline.tuning import worker
+
+            try:
+                ran = worker(args.run, wait_s=args.wait)
+            except ValueError as exc:
+                raise DataError(str(exc)) from None
+            print(f"tune-worker: {ran} trials in total", file=sys.stderr)
+            return 0
         from pipeline.graph import to_mermaid
 
         print(to_mermaid())

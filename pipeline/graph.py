@@ -132,10 +132,10 @@ def to_dot(status: dict[str, str] | None = None, current: str = "", colors: dict
     fills = {"waiting": "#1b2340" if dark else "#eef0f7", "running": "#7c5cff", "done": "#1f6f5c",
              "failed": "#b4233c", "rerun": "#8a5a12", "cancelled": "#4b5168"}
     ink = "#e6e9f5" if dark else "#1f2340"
-    lines = ["digraph pipeline {", f'  bgcolor="transparent"; rankdir=LR; nodesep=0.35; ranksep=0.45;',
+    lines = ["digraph pipeline {", '  bgcolor="transparent"; rankdir=LR; nodesep=0.35; ranksep=0.45;',
              f'  node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=11, fontcolor="{ink}", '
              f'color="#3a4470", penwidth=1.4];',
-             f'  edge [color="#6b7499", fontcolor="#9aa3c7", fontname="Helvetica", fontsize=9];']
+             '  edge [color="#6b7499", fontcolor="#9aa3c7", fontname="Helvetica", fontsize=9];']
     for name in PHASES:
         st = status.get(name, "waiting")
         border = (colors or {}).get(name, "#3a4470")

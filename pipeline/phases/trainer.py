@@ -6,6 +6,7 @@ with per-fold pruning; the final refit uses every training row. The holdout is n
 from __future__ import annotations
 
 import math
+import os
 import time
 from typing import Any
 
@@ -17,7 +18,8 @@ import pandas as pd
 from pipeline.brains.base import CandidateSpec, ModelPlan, ModelRequest
 from pipeline.context import PhaseContext
 from pipeline.cv import OutOfTime, make_folds, metrics_from_oof, oof_predictions
-from pipeline.metrics import best_threshold, is_better
+from pipeline.tuning import TuningJob, create_study, cv_params, finish_job, make_objective, publish_job, score_oof
+from pipeline.metrics import is_better
 from pipeline.models import FAMILIES, feature_importance, make_pipeline
 from pipeline.runtime import BlendedModel, TabularModel
 from pipeline.state import CandidateResult, RunState, TrainResult
@@ -50,35 +52,19 @@ def _ensure_plan(plan: ModelPlan | None, fallback: ModelPlan) -> ModelPlan:
     return ModelPlan(candidates=valid[:6], class_weight=plan.class_weight, reasoning=plan.reasoning)
 
 
+def _job(state: RunState, ctx: PhaseContext, spec: CandidateSpec | None = None, plan: ModelPlan | None = None,
+         seconds: float = 0.0) -> TuningJob:
+    split, obj = ctx.split, state.objective
+    return TuningJob(study_name=f"{state.run_id}-it{state.iteration}", family=spec.family if spec else "",
+                     base_params=dict(spec.params) if spec else {}, search_space=dict(spec.search_space) if spec else {},
+                     class_weight=plan.class_weight if plan else None, seed=state.config.seed, task=state.profile.task,
+                     metric=obj.metric, greater_is_better=obj.greater_is_better, tune_threshold=obj.tune_threshold,
+                     classes=split.classes, positive_index=split.positive_index, deadline_unix=time.time() + seconds)
+
+
 def _score(y: pd.Series, oof: np.ndarray, state: RunState, ctx: PhaseContext, rows: np.ndarray | None = None
            ) -> tuple[dict[str, float], float | None]:
-    """Metrics at the best CV threshold (for threshold metrics) or at argmax/identity otherwise."""
-    split, obj, task = ctx.split, state.objective, state.profile.task
-    threshold = None
-    if obj.tune_threshold:
-        yy = y.to_numpy() if rows is None else y.to_numpy()[rows]
-        pp = oof if rows is None else oof[rows]
-        threshold = best_threshold(yy, pp[:, split.positive_index], split.classes[split.positive_index], obj.metric)
-    return metrics_from_oof(y, oof, task, split.classes, threshold, split.positive_index, rows), threshold
-
-
-def _suggest(trial: optuna.Trial, space: dict[str, list[Any]]) -> dict[str, Any]:
-    params: dict[str, Any] = {}
-    for name, spec in space.items():
-        try:
-            kind = spec[0]
-            if kind == "int":
-                low, high = int(spec[1]), int(spec[2])
-                params[name] = trial.suggest_int(name, min(low, high), max(low, high), log=min(low, high) > 0 and high / max(low, 1) > 20)
-            elif kind == "float":
-                low, high = float(spec[1]), float(spec[2])
-                log = len(spec) > 3 and spec[3] == "log" and low > 0
-                params[name] = trial.suggest_float(name, min(low, high), max(low, high), log=log)
-            elif kind == "cat":
-                params[name] = trial.suggest_categorical(name, list(spec[1]))
-        except (IndexError, TypeError, ValueError):
-            continue
-    return params
+    return score_oof(_job(state, ctx), y, oof, rows)
 
 
 def run(state: RunState, ctx: PhaseContext) -> TrainResult:
@@ -174,7 +160,7 @@ def run(state: RunState, ctx: PhaseContext) -> TrainResult:
     best_params, best_score, best_oof = dict(best_spec.params), None, None
     if Xt is Xs:  # screening already scored the default parameters on exactly these rows
         best_oof, best_score = oofs[best_cand.name], best_cand.cv_score
-    if best_spec.search_space and tune_time > max(3 * fold_seconds * len(tune_folds), MIN_TRIAL_SECONDS * 4):
+    if best_spec.search_space and tune_time > max(1.5 * fold_seconds * len(tune_folds), MIN_TRIAL_SECONDS * 4):
         best_params, best_score, best_oof = _tune(state, ctx, best_spec, plan, Xt, yt, tune_folds, tune_time,
                                                   best_params, best_score, best_oof, result)
     ctx.check_cancelled()
@@ -259,51 +245,45 @@ def _greedy_blend(pool: dict[str, np.ndarray], y: pd.Series, state: RunState, ct
 def _tune(state: RunState, ctx: PhaseContext, spec: CandidateSpec, plan: ModelPlan, X: pd.DataFrame, y: pd.Series,
           folds, seconds: float, best_params: dict[str, Any], best_score: float | None, best_oof: np.ndarray | None,
           result: TrainResult):
-    """Optuna TPE search over the candidate's space, pruning trials whose early folds lag the median."""
-    split, obj, task, seed = ctx.split, state.objective, state.profile.task, state.config.seed
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(direction="maximize" if obj.greater_is_better else "minimize",
-                                sampler=optuna.samplers.TPESampler(seed=seed, n_startup_trials=5),
-                                pruner=optuna.pruners.MedianPruner(n_startup_trials=4, n_warmup_steps=1))
+    """Optuna TPE search with median pruning; with OPTUNA_STORAGE set, tune-workers join the same study."""
+    obj = state.objective
+    job = _job(state, ctx, spec, plan, seconds)
+    storage = os.environ.get("OPTUNA_STORAGE") or None
+    study = create_study(job, storage)
+    if storage:
+        publish_job(ctx.run_dir, job, X, y, folds)
     study.enqueue_trial({k: v for k, v in spec.params.items() if k in spec.search_space})
     holder: dict[str, Any] = {"params": best_params, "score": best_score, "oof": best_oof}
-    deadline = time.monotonic() + seconds
 
-    def objective(trial: optuna.Trial) -> float:
-        if ctx.cancel_event.is_set():
-            study.stop()
-            raise optuna.TrialPruned()
-        params = {**spec.params, **_suggest(trial, spec.search_space)}
-        seen: list[np.ndarray] = []
-
-        def on_fold(i: int, va: np.ndarray, oof: np.ndarray) -> None:
-            seen.append(va)
-            rows = np.concatenate(seen)
-            metrics, _ = _score(y, oof, state, ctx, rows)
-            trial.report(metrics[obj.metric], i)
-            if trial.should_prune():
-                raise optuna.TrialPruned()
-
-        try:
-            oof = oof_predictions(lambda Xf: make_pipeline(spec.family, task, params, Xf, plan.class_weight, seed),
-                                  X, y, folds, task, split.classes, on_fold, deadline=deadline)
-        except OutOfTime:
-            study.stop()
-            raise optuna.TrialPruned() from None
-        score = _score(y, oof, state, ctx)[0][obj.metric]
+    def keep_if_better(params: dict[str, Any], score: float, oof: np.ndarray) -> None:
         if is_better(score, holder["score"], obj.greater_is_better):
             holder.update(params=params, score=score, oof=oof)
-        return score
 
     def record(study_: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         result.trials.append({"number": trial.number, "value": trial.value, "state": trial.state.name,
-                              "params": trial.params, "iteration": state.iteration})
+                              "params": trial.params, "iteration": state.iteration,
+                              "worker": trial.user_attrs.get("worker", "")})
         ctx.publish()
 
-    study.optimize(objective, timeout=seconds, n_trials=state.config.max_trials, callbacks=[record], catch=(ValueError, np.linalg.LinAlgError),
-                   gc_after_trial=False)
+    objective = make_objective(job, X, y, folds, ctx.cancel_event.is_set, keep_if_better)
+    try:
+        study.optimize(objective, timeout=seconds, n_trials=state.config.max_trials, callbacks=[record],
+                       catch=(ValueError, np.linalg.LinAlgError), gc_after_trial=False)
+    finally:
+        if storage:
+            finish_job(ctx.run_dir, job)
+    shared = len(study.trials) - len(result.trials)
+    complete = [t for t in study.get_trials(deepcopy=False) if t.state == optuna.trial.TrialState.COMPLETE]
+    if storage and complete:
+        best = study.best_trial
+        params = {**spec.params, **best.params}
+        if params != holder["params"] and is_better(best.value, holder["score"], obj.greater_is_better):
+            oof = cv_params(job, params, X, y, folds)
+            holder.update(params=params, score=score_oof(job, y, oof)[0][obj.metric], oof=oof)
+            state.notes.append(f"The best trial came from tune-worker {best.user_attrs.get('worker', '?')}.")
     done = [t for t in result.trials if t["state"] == "COMPLETE"]
-    state.notes.append(f"Optuna tuned {spec.name}: {len(result.trials)} trials "
-                       f"({len(done)} complete, {sum(1 for t in result.trials if t['state'] == 'PRUNED')} pruned) "
-                       f"in {seconds:.0f} s budget.")
+    state.notes.append(f"Optuna tuned {spec.name}: {len(result.trials)} trials here "
+                       f"({len(done)} complete, {sum(1 for t in result.trials if t['state'] == 'PRUNED')} pruned)"
+                       + (f" and {shared} by tune-workers on the shared study" if storage else "")
+                       + f" in a {seconds:.0f} s budget.")
     return holder["params"], holder["score"], holder["oof"]
