@@ -185,6 +185,18 @@ def render_graph(state: RunState) -> None:
               "failed": "✕ failed", "cancelled": "■ cancelled"}
     seen = [legend[s] for s in legend if s in status.values()]
     st.caption(" · ".join(seen) + " · dashed arrows: the Critic's routes back")
+    # One chip per phase: icon, state, time spent and how many times it ran.
+    cols = st.columns(3)
+    for i, phase in enumerate(PHASES):
+        recs = [r for r in state.history if r.phase == phase]
+        spent = sum(r.duration_s or 0 for r in recs)
+        if recs and recs[-1].status == "running":
+            spent += max(0.0, time.time() - recs[-1].started_at)
+        runs = f" · ×{len(recs)}" if len(recs) > 1 else ""
+        mark = legend[status[phase]].split(" ")[0]
+        detail = f"{spent:.1f} s{runs}" if recs else "—"
+        word = "will re-run" if status[phase] == "rerun" else status[phase]
+        cols[i % 3].markdown(f"{PHASE_MICONS[phase]} **{PHASE_TITLES[phase]}**  \n:gray[{mark} {word} · {detail}]")
 
 
 def timeline_frame(state: RunState) -> pd.DataFrame:
@@ -618,7 +630,7 @@ RENDERERS = {"profiler": render_profile, "features": render_features, "visualize
 
 def render_panels(state: RunState, run_dir: Path, key: str) -> None:
     status = phase_status(state)
-    marks = {"done": " ✓", "running": " …", "failed": " ✕", "rerun": " ↺"}
+    marks = {"done": " ✓", "running": " ◉", "failed": " ✕", "rerun": " ↺"}
     titles = [f"{phase_label(p)}{marks.get(status[p], '')}" for p in PHASES]
     tabs = st.tabs(titles, key=f"{key}_tabs")
     for phase, tab in zip(PHASES, tabs):
@@ -682,11 +694,11 @@ def render_run(loaded: LoadedRun, key: str = "run", show_downloads: bool = True,
         render_downloads(loaded, key)
     left, right = st.columns([1.15, 1], gap="medium")
     with left:
-        with st.container(border=True, height=330):
+        with st.container(border=True, height=350):
             st.markdown("##### Pipeline")
             render_graph(state)
     with right:
-        with st.container(border=True, height=330):
+        with st.container(border=True, height=350):
             st.markdown("##### Timeline")
             render_timeline(state)
     render_panels(state, loaded.run_dir, key)

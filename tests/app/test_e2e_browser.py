@@ -29,7 +29,7 @@ PANELS = ["Data profile", "Features", "Visualizations", "Model", "Evaluation", "
 # What each panel must show once its phase has run (a heading, metric or chart title unique to it).
 PANEL_MARKERS = {"Data profile": "Key findings", "Features": "Feature code in force", "Visualizations": "Plot code",
                  "Model": "Best model", "Evaluation": "Holdout", "Critic": "Iterations"}
-BUDGET = 20
+BUDGET = 25
 
 
 def _free_port() -> int:

@@ -314,3 +314,21 @@ def test_md_escape_neutralises_markup():
     for raw in ("**bold**", "[link](", "$x$", ":red["):
         assert raw not in out
     assert out.replace("\\", "") == (EVIL + " $x$ :red[hi]")  # nothing lost, only escaped
+
+
+def test_graph_status_marks_phases_the_critic_sends_back(finished_run):
+    """Mid-run after a 'refine_features' decision: features..critic will re-run, the profiler stays done."""
+    import copy
+
+    from app_pages.components import phase_status
+    from pipeline.graph import to_dot
+    from pipeline.state import CriticDecision
+    from pipeline.store import load_state
+
+    state = copy.deepcopy(load_state(finished_run["run_dir"]))
+    state.status, state.iteration = "running", state.iteration + 1
+    state.decisions.append(CriticDecision(iteration=state.iteration - 1, action="refine_features", reason="try more"))
+    status = phase_status(state)
+    assert status["profiler"] == "done"
+    assert all(status[p] == "rerun" for p in ("features", "visualizer", "trainer", "evaluator", "critic"))
+    assert "will re-run" in to_dot(status, "", None)
