@@ -313,7 +313,7 @@ def make_plots(df, target, task):
 
     if len(numeric) >= 2:
         cols = numeric[:4]
-        sample = df.sample(min(len(df), 800), random_state=0)
+        sample = df.sample(min(len(df), 500), random_state=0)
         frame = sample[cols].copy()
         hue = None
         if task != "regression":

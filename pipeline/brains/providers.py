@@ -295,6 +295,8 @@ class OpenAIProvider(Provider):
         if not self.model:
             self.model = self._discover_model() or DEFAULT_MODELS["openai"]
             self.price = price_for(self.model, env)
+        # OpenAI's reasoning models only take max_completion_tokens; older local servers only know max_tokens.
+        self._token_param = "max_completion_tokens" if re.match(r"(o\d|gpt-5)", self.model.split("/")[-1]) else "max_tokens"
 
     def _discover_model(self) -> str | None:
         """A local server (Ollama, vLLM, llama.cpp, LM Studio) started without LLM_MODEL: use the model it serves."""
@@ -312,7 +314,7 @@ class OpenAIProvider(Provider):
         msgs = [{"role": "system", "content": system}] + list(messages)
         while True:
             mode = self.MODES[self._mode_index] if spec is not None else "text"
-            kwargs: dict[str, Any] = {"model": self.model, "messages": msgs, "max_tokens": max_tokens}
+            kwargs: dict[str, Any] = {"model": self.model, "messages": msgs, self._token_param: max_tokens}
             if mode == "tools":
                 kwargs["tools"] = [{"type": "function", "function": {"name": spec.name, "description": spec.description,
                                                                     "parameters": spec.schema}}]
@@ -321,9 +323,17 @@ class OpenAIProvider(Provider):
                 kwargs["response_format"] = {"type": "json_object"}
             try:
                 response = self._client.chat.completions.create(**kwargs)
-            except (self._sdk.BadRequestError, self._sdk.UnprocessableEntityError, self._sdk.NotFoundError) as exc:
-                # A server without tool or JSON-mode support says 400/404/422: step down one mode and ask again.
-                if spec is not None and self._mode_index < len(self.MODES) - 1 and _mentions_feature(exc):
+            except self._sdk.APIStatusError as exc:
+                text = str(getattr(exc, "message", "") or exc).lower()
+                if exc.status_code in (400, 422) and self._token_param in text and "max_" in text:
+                    # "Unsupported parameter: 'max_tokens' ... use 'max_completion_tokens'" (or the reverse)
+                    self._token_param = ("max_completion_tokens" if self._token_param == "max_tokens"
+                                         else "max_tokens")
+                    continue
+                # A server without tool or JSON-mode support (400/404/422, or llama.cpp's 500 "tools param
+                # requires --jinja flag") refuses the request: step down one mode and ask again.
+                if (spec is not None and mode != "text" and self._mode_index < len(self.MODES) - 1
+                        and exc.status_code in (400, 404, 422, 500, 501) and _mentions_feature(exc, mode)):
                     self._mode_index += 1
                     continue
                 raise
@@ -345,7 +355,8 @@ class OpenAIProvider(Provider):
                           tokens_out=int(getattr(usage, "completion_tokens", 0) or 0), mode=mode)
 
 
-def _mentions_feature(exc: Exception) -> bool:
+def _mentions_feature(exc: Exception, mode: str) -> bool:
+    """Whether an error is about the tool / JSON-mode request itself (not about the prompt or the server's health)."""
     text = str(getattr(exc, "message", "") or exc).lower()
-    return any(word in text for word in ("tool", "function", "response_format", "json", "not supported", "unsupported",
-                                         "unrecognized", "unknown field", "extra"))
+    words = ("tool", "function", "jinja") if mode == "tools" else ("response_format", "json_object", "json mode")
+    return any(word in text for word in words)

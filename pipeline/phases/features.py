@@ -86,7 +86,7 @@ def run(state: RunState, ctx: PhaseContext) -> FeatureResult:
                                 {"train_X.parquet": data_dir / "train_X.parquet",
                                  "holdout_X.parquet": data_dir / "holdout_X.parquet"},
                                 _validator(profile.target), repair_attempts=ctx.repair_attempts,
-                                timeout_s=min(120.0, max(5.0, ctx.budget.remaining() * 0.25)))
+                                timeout_s=min(120.0, max(15.0, ctx.budget.remaining() * 0.25)))
     attempt = FeatureAttempt(iteration=state.iteration, code=outcome.code, source=outcome.source,
                              shape_before=[len(previous.train), previous.train.shape[1]], cv_before=previous.quick_cv)
     if not outcome.ok:

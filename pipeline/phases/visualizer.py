@@ -47,7 +47,7 @@ def run(state: RunState, ctx: PhaseContext) -> PlotResult:
     outcome = ctx.code.generate("plots", state.iteration, request, ctx.brain, ctx.fallback,
                                 lambda: plot_harness(profile.target, profile.task, PALETTE),
                                 {"plot_sample.parquet": sample_path}, _validate, repair_attempts=ctx.repair_attempts,
-                                timeout_s=min(90.0, max(5.0, ctx.budget.remaining() * 0.15)))
+                                timeout_s=min(90.0, max(20.0, ctx.budget.remaining() * 0.25)))
     result = PlotResult(plots=list(state.plots.plots), sample_note=note)
     if not outcome.ok:
         state.notes.append(f"Plots could not be drawn this iteration: {outcome.error}")
