@@ -7,7 +7,8 @@ Usage::
     ex = sandbox.Executor(workdir, timeout_s=120, memory_mb=2048)
     r = ex.run(code, harness=None)               # ExecResult
     ex.cancel()                                  # from another thread
-    ns = sandbox.restricted_exec(code)           # language layer only
+    ns = sandbox.restricted_exec(code)           # language layer only, in-process:
+                                                 # no file access unless workdir=
 
 Threat model
 ------------
@@ -73,6 +74,15 @@ Layers, and what each stops
    unpickling (``pickle.find_class``), new code objects, signals to other
    processes, and caps the number of files created. It is the weaker fallback
    the ``isolation`` field reports when the kernel layers are missing.
+
+In-process use
+--------------
+``restricted_exec(code, extra_globals=None, workdir=None)`` compiles with the
+same policy and runs in the calling process with the same guards, returning
+the namespace (``PolicyError`` on a failed check).  It has no OS layer: use
+it only for code that already passed through the sandbox (the exported model
+applies its feature code this way at predict time).  Without ``workdir``
+untrusted code gets no file access at all.
 
 Trusted harness
 ---------------

@@ -240,3 +240,23 @@ def test_oversized_and_hostile_sources_are_rejected_quickly():
     res = sandbox.check("\n".join(f"a{i} = ().__class__" for i in range(500)))
     assert not res.ok and len(res.errors) <= sandbox.policy.MAX_ERRORS + 1
     assert time.perf_counter() - t < 10
+
+
+def test_falls_back_to_subprocess_when_the_zygote_cannot_start(tmp_path, monkeypatch):
+    z = executor_mod._ZYGOTE
+    old_proc, old_master = z.proc, z.master
+
+    def boom():
+        raise RuntimeError("no zygote here")
+
+    monkeypatch.setattr(z, "_start", boom)
+    monkeypatch.setattr(z, "alive", lambda: False)
+    monkeypatch.setattr(z, "_kill", lambda: None)
+    try:
+        r = sandbox.Executor(tmp_path, timeout_s=60).run(SMALL)
+    finally:
+        z.failed_at = None
+        z.proc, z.master = old_proc, old_master
+    assert r.ok, r
+    assert r.isolation.startswith("subprocess")
+    assert "audithook" in r.isolation

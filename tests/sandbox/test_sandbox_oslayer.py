@@ -237,3 +237,18 @@ print(json.dumps(out))
     assert "landlock" not in out["isolation"] and "seccomp" not in out["isolation"]
     assert out["connect"].startswith("blocked") and out["read"].startswith("blocked")
     assert listener.connections == 0
+
+
+def test_thread_bomb_in_harness_is_contained(tmp_path):
+    harness = ("import threading, time\n"
+               "n = 0\n"
+               "while True:\n"
+               "    threading.Thread(target=time.sleep, args=(100,), daemon=True).start()\n"
+               "    n += 1\n"
+               "    if n % 100 == 0:\n"
+               "        open('count.txt', 'w').write(str(n))\n")
+    res = sandbox.Executor(tmp_path, timeout_s=5, memory_mb=512).run("x = 1", harness=harness)
+    assert not res.ok and res.error_type in ("RuntimeError", "MemoryError", "Timeout"), res
+    assert res.duration_s < 12
+    # the machine is fine: the next run works
+    assert sandbox.Executor(tmp_path, timeout_s=20).run("x = 1").ok
