@@ -75,7 +75,11 @@ read_gbq to_gbq read_clipboard to_clipboard read_hdf to_hdf HDFStore
 format_map mro read_array DataSource f2py system popen environ
 getframe currentframe tb_lasti f_lineno co_consts co_names
 load_module exec_module setrecursionlimit register_backend
+update_wrapper wraps register_dataframe_accessor register_series_accessor
+register_index_accessor register_extension_dtype
 """.split()) | INSPECT_ATTRIBUTES
+# (update_wrapper/wraps and the accessor registries write attributes of
+# modules/classes with a plain setattr, bypassing the write guard)
 
 # callables whose path-like arguments must stay inside the workdir
 IO_ATTRS = frozenset("""
