@@ -450,11 +450,11 @@ def render_model(state: RunState, run_dir: Path, key: str) -> None:
         else:
             return _waiting("trainer", state)
     metric = tr.metric or state.objective.metric
-    c = st.columns(4)
-    c[0].metric("Best model", tr.best or "—")
-    c[1].metric(f"CV {metric}", fmt(tr.cv_score))
-    c[2].metric(f"Train {metric}", fmt(tr.train_metrics.get(metric)))
-    c[3].metric("Decision threshold", fmt(tr.threshold, 3) if tr.threshold is not None else "default")
+    st.markdown(f"##### Best model: {md_escape(tr.best or '—')}")
+    c = st.columns(3)
+    c[0].metric(f"CV {metric}", fmt(tr.cv_score))
+    c[1].metric(f"Train {metric}", fmt(tr.train_metrics.get(metric)))
+    c[2].metric("Decision threshold", fmt(tr.threshold, 3) if tr.threshold is not None else "default")
     cands = pd.DataFrame([{"candidate": f"{cd.name} (it {cd.iteration})", "model": cd.name, "iteration": cd.iteration,
                            "cv": cd.cv_score, "fit seconds": cd.fit_seconds, "note": cd.error,
                            "params": json.dumps(cd.params, default=str)} for cd in tr.candidates])

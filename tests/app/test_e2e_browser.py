@@ -28,7 +28,7 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
 PANELS = ["Data profile", "Features", "Visualizations", "Model", "Evaluation", "Critic"]
 # What each panel must show once its phase has run (a heading, metric or chart title unique to it).
 PANEL_MARKERS = {"Data profile": "Key findings", "Features": "Feature code in force", "Visualizations": "Plot code",
-                 "Model": "Best model", "Evaluation": "Holdout", "Critic": "Iterations"}
+                 "Model": "Best model:", "Evaluation": "Holdout", "Critic": "Iterations"}
 BUDGET = 25
 
 
