@@ -32,7 +32,9 @@ Layers, and what each stops
    from an allowlist (pandas, numpy, scipy, sklearn, lightgbm, matplotlib,
    seaborn, math, statistics, re, datetime, collections, itertools,
    functools, json, ...). At run time the guards deny computed names
-   (``getattr(x, "__cl" + "ass__")``), ``str.format``/``format_map``,
+   (``getattr(x, "__cl" + "ass__")``), ``str.format``/``format_map`` fields
+   with attribute or index access (``"{0.__class__}"``; plain ``"{:.2f}"``
+   is fine),
    ``AttributeError.obj``, modules outside the allowlist however reached
    (``pd.compat.os``), functions/classes that come from dangerous modules
    however re-exported (``pd.io.common.Path``), the string-evaluating /

@@ -72,7 +72,7 @@ DENIED_ATTRS = frozenset("""
 read_pickle to_pickle eval query memmap fromfile ctypes ctypeslib compat style
 read_html read_xml to_xml read_sql read_sql_query read_sql_table to_sql
 read_gbq to_gbq read_clipboard to_clipboard read_hdf to_hdf HDFStore
-format_map mro read_array DataSource f2py system popen environ
+mro read_array DataSource f2py system popen environ
 getframe currentframe tb_lasti f_lineno co_consts co_names
 load_module exec_module setrecursionlimit register_backend
 update_wrapper wraps register_dataframe_accessor register_series_accessor
@@ -354,6 +354,44 @@ def _is_pandas(ob) -> bool:
     return mod.startswith("pandas")
 
 
+def _check_format_string(fmt, depth=0) -> None:
+    """str.format may only use plain field names: "{}", "{0}", "{name}",
+    with any format spec -- no attribute or index traversal ("{0.__class__}",
+    "{0[key]}"), which would bypass the attribute guard."""
+    import string
+    if not isinstance(fmt, str):
+        _deny("str.format on a non-string")
+    if depth > 2:
+        _deny("deeply nested format specs")
+    try:
+        parsed = list(string.Formatter().parse(fmt))
+    except ValueError as e:
+        raise ValueError(str(e)) from None
+    for _lit, field, spec, _conv in parsed:
+        if field is not None and ("." in field or "[" in field):
+            _deny(f'format field "{{{field}}}" (attribute/index access)')
+        if spec:
+            _check_format_string(spec, depth + 1)
+
+
+def _safe_str_format(s: str, name: str):
+    method = getattr(s, name)
+
+    def safe_format(*args, **kwargs):
+        _check_format_string(s)
+        return method(*args, **kwargs)
+    safe_format.__name__ = name
+    return safe_format
+
+
+def _safe_str_format_unbound(name: str):
+    def safe_format(s, *args, **kwargs):
+        _check_format_string(s)
+        return getattr(str, name)(s, *args, **kwargs)
+    safe_format.__name__ = name
+    return safe_format
+
+
 def _deny(what: str):
     raise PolicyViolation(f"{what} is not allowed in the sandbox")
 
@@ -466,10 +504,13 @@ def make_guards(workdir: str | None = None) -> dict:
         if name.startswith("_") or name in DENIED_ATTRS or \
                 name.endswith("__roles__"):
             _deny(f'attribute "{name}"')
-        if name in ("format", "format_map", "vformat", "get_field") and (
-                isinstance(ob, str) or (isinstance(ob, type)
-                                        and issubclass(ob, str))):
-            _deny("str.format (use f-strings)")
+        if name in ("format", "format_map") and isinstance(ob, str):
+            return _safe_str_format(ob, name)
+        if name in ("format", "format_map") and isinstance(ob, type) and \
+                issubclass(ob, str):
+            return _safe_str_format_unbound(name)
+        if name in ("vformat", "get_field"):
+            _deny(f'"{name}"')
         if name == "obj" and isinstance(ob, BaseException):
             _deny("exception.obj")
         if isinstance(ob, types.ModuleType):
