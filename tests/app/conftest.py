@@ -5,6 +5,7 @@ home is fixed for the whole session before any page is imported.
 """
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import subprocess
@@ -16,14 +17,14 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 HOME = Path(tempfile.mkdtemp(prefix="mlp-apptest-"))
+atexit.register(shutil.rmtree, HOME, True)
 os.environ["MLPIPELINE_HOME"] = str(HOME)
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 
 @pytest.fixture(scope="session")
 def home() -> Path:
-    yield HOME
-    shutil.rmtree(HOME, ignore_errors=True)
+    return HOME
 
 
 @pytest.fixture(scope="session")
