@@ -102,12 +102,17 @@ def cmd_run(args: argparse.Namespace) -> int:
                        holdout_fraction=args.holdout, seed=args.seed, max_trials=args.max_trials)
     progress = Progress(args.time_budget)
     prepared = prepare(config)
-    run_dir = Path(args.out) if args.out else default_home() / "runs" / prepared.state.run_id
-    _prepare_out_dir(run_dir)
     try:
         store = RunStore(args.store) if args.store else RunStore()
     except StoreError as exc:
         raise DataError(str(exc)) from None
+    run_dir = Path(args.out) if args.out else default_home() / "runs" / prepared.state.run_id
+    try:
+        _prepare_out_dir(run_dir)
+        (run_dir / ".write-test").write_bytes(b"")
+        (run_dir / ".write-test").unlink()
+    except OSError as exc:
+        raise DataError(f"The run directory {run_dir} cannot be written ({exc.strerror or exc}).") from None
     cancel = threading.Event()
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())
     try:

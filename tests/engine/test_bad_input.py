@@ -78,3 +78,14 @@ def test_mixed_types_and_high_cardinality_text_still_run(tmp_path):
     code = main(["run", str(path), "--target", "y", "--time-budget", "15", "--max-loops", "0", "--max-trials", "2",
                  "--out", str(tmp_path / "run"), "--store", str(tmp_path / "s.sqlite")])
     assert code == 0 and (tmp_path / "run" / "model.joblib").exists()
+
+
+def test_unwritable_run_dir_or_store_is_a_clear_error(tmp_path, capsys):
+    data = _csv(tmp_path, "ok.csv", _frame())
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    assert main(["run", str(data), "--target", "y", "--out", str(blocker / "run"), "--store", str(tmp_path / "s.sqlite")]) == 2
+    assert "cannot be written" in capsys.readouterr().err
+    assert main(["run", str(data), "--target", "y", "--out", str(tmp_path / "run"), "--store", str(blocker / "s.sqlite")]) == 2
+    assert "run store" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
