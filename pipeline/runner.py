@@ -145,6 +145,8 @@ def execute(prepared: PreparedRun, run_dir: Path, store: RunStore | None = None,
     split.X_holdout.to_parquet(run_dir / "data" / "holdout_X.parquet")
     state.status = "running"
     budget = Budget(state.config.time_budget_s)
+    if hasattr(prepared.brain, "set_deadline"):   # LLM calls must not outlive the run's budget
+        prepared.brain.set_deadline(budget.deadline)
     threading.Thread(target=sandbox.prewarm, daemon=True).start()  # zygote start-up overlaps profiling
 
     def emit(kind: str, phase: str = "", message: str = "", duration_s: float | None = None) -> None:

@@ -37,6 +37,8 @@ MAX_TEXT_CHARS = 6000
 CODE_MAX_TOKENS = 4096
 DECISION_MAX_TOKENS = 2048
 TEXT_MAX_TOKENS = 1200
+MIN_SECONDS_LEFT = 1.0         # no model calls when less of the run's budget is left
+CALL_SHARE_OF_TIME_LEFT = 0.5  # one call (all its HTTP attempts) may use at most this share of what is left
 
 
 class BrainUnavailable(RuntimeError):
@@ -145,11 +147,22 @@ class LLMBrain:
         self._consecutive_failures = 0
         self._down_reason = ""
         self._budget_reason = ""
+        self._deadline: float | None = None     # time.monotonic() by which the run must finish
+
+    def set_deadline(self, deadline: float | None) -> None:
+        """The run's wall-clock deadline: calls get shorter timeouts near it and stop when it is too close."""
+        self._deadline = deadline
+
+    def _time_left(self) -> float | None:
+        return None if self._deadline is None else self._deadline - time.monotonic()
 
     # --- transport and bookkeeping -----------------------------------------------------------
     def _unavailable(self) -> str:
         if self._down_reason:
             return self._down_reason
+        left = self._time_left()
+        if left is not None and left < MIN_SECONDS_LEFT:
+            return f"the run's time budget is nearly spent ({max(0.0, left):.0f} s left)"
         if self.max_cost_usd is not None and self._spent() >= self.max_cost_usd:
             self._budget_reason = (f"the LLM_MAX_COST_USD budget of ${self.max_cost_usd:.4f} is spent "
                                    f"(${self._spent():.4f} so far)")
@@ -171,7 +184,10 @@ class LLMBrain:
                                   "outcome": "", "error": "", "time": time.time()}
         t0 = time.monotonic()
         try:
-            completion = self.provider.complete(prompts.SYSTEM, messages, spec, max_tokens)
+            left = self._time_left()
+            timeout = None if left is None else max(
+                MIN_SECONDS_LEFT, CALL_SHARE_OF_TIME_LEFT * left / (self.provider.max_retries + 1))
+            completion = self.provider.complete(prompts.SYSTEM, messages, spec, max_tokens, timeout)
         except ProviderError as exc:
             record.update(outcome=exc.kind, error=self.provider.scrub(str(exc))[:600], http_requests=exc.http_requests,
                           statuses=exc.statuses, duration_s=round(time.monotonic() - t0, 3))

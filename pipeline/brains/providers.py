@@ -192,6 +192,7 @@ class Provider:
         self.max_retries = _env_int(env, "LLM_MAX_RETRIES", DEFAULT_MAX_RETRIES)
         self.price = price_for(model, env)
         self._counter = _RequestCounter()
+        self._request_timeout = self.timeout_s
 
     def describe(self) -> dict[str, Any]:
         return {"provider": self.name, "model": self.model, "base_url": safe_url(self.base_url),
@@ -203,7 +204,9 @@ class Provider:
         return sdk.DefaultHttpxClient(event_hooks=hooks)
 
     def complete(self, system: str, messages: list[dict[str, str]], spec: FunctionSpec | None = None,
-                 max_tokens: int = 4096) -> Completion:
+                 max_tokens: int = 4096, timeout_s: float | None = None) -> Completion:
+        """One call; `timeout_s` (per HTTP attempt) may only shorten LLM_TIMEOUT_S, e.g. near the run's deadline."""
+        self._request_timeout = min(self.timeout_s, timeout_s) if timeout_s else self.timeout_s
         self._counter.reset()
         t0 = time.monotonic()
         try:
@@ -264,7 +267,7 @@ class AnthropicProvider(Provider):
         if spec is not None:
             kwargs["tools"] = [{"name": spec.name, "description": spec.description, "input_schema": spec.schema}]
             kwargs["tool_choice"] = {"type": "tool", "name": spec.name}
-        response = self._client.messages.create(**kwargs)
+        response = self._client.messages.create(**kwargs, timeout=self._request_timeout)
         text_parts, data = [], None
         for block in response.content or []:
             kind = getattr(block, "type", "")
@@ -322,7 +325,7 @@ class OpenAIProvider(Provider):
             elif mode == "json_object":
                 kwargs["response_format"] = {"type": "json_object"}
             try:
-                response = self._client.chat.completions.create(**kwargs)
+                response = self._client.chat.completions.create(**kwargs, timeout=self._request_timeout)
             except self._sdk.APIStatusError as exc:
                 text = str(getattr(exc, "message", "") or exc).lower()
                 if exc.status_code in (400, 422) and self._token_param in text and "max_" in text:

@@ -234,3 +234,18 @@ def test_llama_cpp_without_jinja_steps_down_from_tools(fake_server):
     decision = brain.critic_decision(request)
     assert (decision.action, decision.source) == ("finalize", "openai")
     assert server.bodies[0].get("tools") and server.bodies[1]["response_format"] == {"type": "json_object"}
+
+
+def test_no_calls_once_the_runs_time_budget_is_nearly_spent(fake_server):
+    import time
+
+    server = fake_server("openai")
+    brain = make_brain(_config("openai"), provider_env(server))
+    profile = ProfileResult(n_rows=5, n_cols=2, target="y", task="binary")
+    brain.set_deadline(time.monotonic() + 0.5)
+    assert brain.profile_summary(profile, Objective(metric="roc_auc")) == OfflineBrain().profile_summary(
+        profile, Objective(metric="roc_auc"))
+    assert server.log == [] and "time budget" in brain.usage()["fallbacks"][0]["reason"]
+    brain.set_deadline(time.monotonic() + 60)
+    assert brain.profile_summary(profile, Objective(metric="roc_auc")) == PROFILE_MD
+    assert server.bodies and len(server.log) == 1
