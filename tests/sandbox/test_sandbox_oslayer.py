@@ -99,6 +99,10 @@ attempt("unlink_canary", lambda: os.unlink("CANARY"))
 attempt("rename_canary", lambda: os.rename("CANARY", "stolen.txt"))
 attempt("hardlink_passwd", lambda: os.link("/etc/passwd", "passwd_link"))
 attempt("symlink_etc", lambda: os.symlink("/etc", "etc2"))
+attempt("mkfifo", lambda: os.mkfifo("output.parquet"))
+attempt("chdir_escape", lambda: (os.chdir("/"), open("etc/passwd").read()))
+attempt("proc_root", lambda: open("/proc/self/root/etc/passwd").read())
+attempt("proc_cwd_parent", lambda: os.listdir(f"/proc/{os.getppid()}/root/"))
 attempt("parent_environ", lambda: open("/proc/PARENT/environ", "rb").read())
 attempt("zygote_environ", lambda: open(f"/proc/{os.getppid()}/environ", "rb").read())
 attempt("parent_mem", lambda: open("/proc/PARENT/mem", "rb").read(1))
@@ -156,6 +160,7 @@ def test_os_layers_hold_without_the_policy(tmp_path, listener, monkeypatch,
     assert listener.connections == 0 and listener.received == b""
     assert not (workdir / "passwd_link").exists()
     assert not (workdir / "etc2").exists()
+    assert not (workdir / "output.parquet").exists()
     assert "userns" in res.isolation or not use_zygote or True
     if oslayer.landlock_abi() > 0:
         assert "landlock" in res.isolation
