@@ -50,7 +50,7 @@ class TreeMemory:
     """Peak summed RSS of a process and all its descendants, read from /proc."""
 
     def __init__(self, pid: int) -> None:
-        self.pid, self.peak, self._stop = pid, 0, threading.Event()
+        self.pid, self.peak, self.peak_at, self._stop = pid, 0, 0.0, threading.Event()
         self.thread = threading.Thread(target=self._loop, daemon=True)
         self.thread.start()
 
@@ -82,7 +82,8 @@ class TreeMemory:
                             total += int(line.split()[1]) * 1024
                 except OSError:
                     continue
-            self.peak = max(self.peak, total)
+            if total > self.peak:
+                self.peak, self.peak_at = total, time.time()
             self._stop.wait(0.05)
 
     def stop(self) -> int:
@@ -106,12 +107,14 @@ def run_once(n: int, budget: float, fmt: str, work: Path) -> dict:
     wall = time.monotonic() - t0
     peak = mem.stop()
     state = json.loads((out / "run.json").read_text())["state"]
+    peak_phase = next((r["phase"] for r in state["history"]
+                       if r["started_at"] <= mem.peak_at <= (r["ended_at"] or float("inf"))), "loading/finishing")
     phases: dict[str, float] = {}
     for record in state["history"]:
         phases[record["phase"]] = phases.get(record["phase"], 0.0) + (record["duration_s"] or 0.0)
     metrics = json.loads((out / "metrics.json").read_text()) if (out / "metrics.json").exists() else {}
     return {"rows": n, "format": fmt, "status": state["status"], "wall_s": round(wall, 1), "budget_s": budget,
-            "wall_over_budget": round(wall / budget, 3), "peak_rss_mb": round(peak / 2**20),
+            "wall_over_budget": round(wall / budget, 3), "peak_rss_mb": round(peak / 2**20), "peak_phase": peak_phase,
             "phases_s": {k: round(v, 1) for k, v in phases.items()},
             "dominant_phase": max(phases, key=phases.get) if phases else "",
             "holdout": metrics.get("holdout", {}).get(metrics.get("metric", ""), None),
@@ -132,12 +135,12 @@ def main() -> int:
         row = run_once(n, args.budget, args.format, work)
         rows.append(row)
         print(json.dumps(row), flush=True)
-    print("\n| rows | file MB | wall s | wall/budget | peak RSS MB (tree) | dominant phase | phase split (s) |")
-    print("|---|---|---|---|---|---|---|")
+    print("\n| rows | file MB | wall s | wall/budget | peak RSS MB (tree) | peak during | dominant phase | phase split (s) |")
+    print("|---|---|---|---|---|---|---|---|")
     for r in rows:
         split = ", ".join(f"{k} {v}" for k, v in r["phases_s"].items())
         print(f"| {r['rows']:,} | {r['file_mb']} | {r['wall_s']} | {r['wall_over_budget']} | {r['peak_rss_mb']} | "
-              f"{r['dominant_phase']} | {split} |")
+              f"{r['peak_phase']} | {r['dominant_phase']} | {split} |")
     return 0
 
 

@@ -30,6 +30,7 @@ MIN_TRIAL_SECONDS = 0.5
 SCREEN_SHARE = 0.45
 COST_FACTOR = {"lightgbm": 1.0, "linear": 0.3, "hist_gb": 1.2, "random_forest": 2.0, "extra_trees": 1.5}
 ENSEMBLE_MEMBERS = 3
+TARGET_TRIALS = 8
 
 
 def trainer_budget(state: RunState, ctx: PhaseContext) -> float:
@@ -144,29 +145,37 @@ def run(state: RunState, ctx: PhaseContext) -> TrainResult:
     best_cand = max(scored, key=lambda c: c.cv_score if obj.greater_is_better else -c.cv_score)
     best_spec = next(s for s in plan.candidates if s.name == best_cand.name)
 
-    # 2. tuning on the full training part (capped) with per-fold pruning
-    if n > TUNE_ROWS:
-        rows = np.sort(np.random.default_rng(seed + 1).choice(n, TUNE_ROWS, replace=False))
-        Xt, yt = X.iloc[rows].reset_index(drop=True), y.iloc[rows].reset_index(drop=True)
-        tune_folds = make_folds(yt, task, min(state.config.cv_folds, 3), seed)
+    # 2. tuning rows: as many as let about TARGET_TRIALS trials fit in the time left (at least the screening
+    #    sample, at most TUNE_ROWS), then Optuna with per-fold pruning
+    per_row = best_cand.fit_seconds / max(len(screen_folds), 1) / max(len(Xs), 1)  # seconds per row per fold
+    refit_best = per_row * 1.3 * len(X) + 0.5
+    time_left = budget - (time.monotonic() - started) - refit_best
+    tune_k = min(state.config.cv_folds, 3)
+    affordable = int(time_left / max(TARGET_TRIALS * tune_k * per_row, 1e-9))
+    if n <= SCREEN_ROWS or affordable <= len(Xs):
+        Xt, yt, tune_folds = Xs, ys, screen_folds
     else:
-        Xt, yt, tune_folds = X, y, split.folds
-    scale = max(1.0, len(Xt) / max(len(Xs), 1))
-    fold_seconds = best_cand.fit_seconds / max(len(screen_folds), 1) * scale
+        rows = np.sort(np.random.default_rng(seed + 1).choice(n, min(n, affordable, TUNE_ROWS), replace=False))
+        Xt, yt = X.iloc[rows].reset_index(drop=True), y.iloc[rows].reset_index(drop=True)
+        tune_folds = make_folds(yt, task, tune_k, seed)
     others = sorted((c for c in scored if c is not best_cand), key=lambda c: -c.cv_score if obj.greater_is_better else c.cv_score)
-    refit_estimate = sum(c.fit_seconds / max(len(screen_folds), 1) * 1.3 * len(X) / max(len(Xs), 1)
-                         for c in [best_cand] + others[:ENSEMBLE_MEMBERS - 1]) + 0.5
+    refit_estimate = refit_best + (sum(c.fit_seconds / max(len(screen_folds), 1) / max(len(Xs), 1) * 1.3 * len(X)
+                                       for c in others[:ENSEMBLE_MEMBERS - 1]) if Xt is Xs else 0.0)
     tune_time = budget - (time.monotonic() - started) - refit_estimate
+    trial_seconds = per_row * len(Xt) * len(tune_folds)
     best_params, best_score, best_oof = dict(best_spec.params), None, None
     if Xt is Xs:  # screening already scored the default parameters on exactly these rows
         best_oof, best_score = oofs[best_cand.name], best_cand.cv_score
-    if best_spec.search_space and tune_time > max(1.5 * fold_seconds * len(tune_folds), MIN_TRIAL_SECONDS * 4):
+    if best_spec.search_space and tune_time > max(1.5 * trial_seconds, MIN_TRIAL_SECONDS * 4):
         best_params, best_score, best_oof = _tune(state, ctx, best_spec, plan, Xt, yt, tune_folds, tune_time,
                                                   best_params, best_score, best_oof, result)
     ctx.check_cancelled()
-    if best_oof is None:  # screened on a sample and never tuned: score the chosen params on the tuning rows
-        best_oof = oof_predictions(lambda Xf: make_pipeline(best_spec.family, task, best_params, Xf, plan.class_weight, seed),
-                                   Xt, yt, tune_folds, task, split.classes)
+    if best_oof is None:  # tuning rows were drawn but no trial finished: fall back to the screening CV
+        Xt, yt, best_oof = Xs, ys, oofs[best_cand.name]
+        best_params = dict(best_spec.params)
+    if len(Xt) < n:
+        state.notes.append(f"CV metrics of the selected model come from a uniform sample of {len(Xt):,} of the "
+                           f"{n:,} training rows; the final model is refit on all of them.")
     members = [(best_spec.family, best_params, best_spec.name)]
     weights = [1.0]
     if Xt is Xs and len(oofs) > 1:
