@@ -16,7 +16,6 @@ import numpy as np
 import pandas as pd
 
 MAX_COLUMNS = 5000
-MAX_CELL_CHARS = 1_000_000
 EXCEL_MAX_UNCOMPRESSED = 500 * 1024 * 1024
 FAST_CSV_BYTES = 2 * 1024 * 1024
 TARGET_HINTS = ("target", "label", "class", "y", "outcome", "churn", "churned", "price", "survived",

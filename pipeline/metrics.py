@@ -73,10 +73,6 @@ def best_threshold(y: np.ndarray, p_positive: np.ndarray, positive, metric: str)
     return float(thresholds[int(np.argmax(f))])
 
 
-def score_of(metrics: dict[str, float], metric: str) -> float:
-    return float(metrics.get(metric, float("nan")))
-
-
 def is_better(a: float | None, b: float | None, greater_is_better: bool, tolerance: float = 0.0) -> bool:
     """Whether score a beats score b by more than `tolerance` (None never beats anything)."""
     if a is None or np.isnan(a):

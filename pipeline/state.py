@@ -20,7 +20,6 @@ PHASE_TITLES: dict[str, str] = {
     "critic": "Critic",
 }
 CRITIC_ACTIONS: tuple[str, ...] = ("finalize", "refine_features", "retrain_model")
-TASKS: tuple[str, ...] = ("binary", "multiclass", "regression")
 
 
 @dataclass

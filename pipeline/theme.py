@@ -13,11 +13,6 @@ PHASE_COLORS: dict[str, str] = {
     "profiler": "#22d3ee", "features": "#a78bfa", "visualizer": "#f472b6",
     "trainer": "#facc15", "evaluator": "#34d399", "critic": "#fb923c",
 }
-PHASE_ICONS: dict[str, str] = {
-    "profiler": "🔬", "features": "🧬", "visualizer": "🎨", "trainer": "🏋️", "evaluator": "🎯", "critic": "🧐",
-}
-
-
 def rc_params(dark: bool = True) -> dict[str, Any]:
     """Matplotlib rc for seaborn's set_theme(rc=...): dark panels, light ink, the app's palette."""
     bg, panel, ink, grid = (BACKGROUND, PANEL, TEXT, GRID) if dark else ("#ffffff", "#f6f7fb", "#1f2340", "#dde1ee")
@@ -28,10 +23,3 @@ def rc_params(dark: bool = True) -> dict[str, Any]:
         "axes.titleweight": "bold", "axes.titlesize": 12, "font.size": 10, "legend.frameon": False,
         "axes.spines.top": False, "axes.spines.right": False, "figure.dpi": 100,
     }
-
-
-def apply_theme(dark: bool = True) -> None:
-    """Apply the theme process-wide (inside a sandbox child or a plotting process)."""
-    import seaborn as sns
-
-    sns.set_theme(style="darkgrid" if dark else "whitegrid", palette=PALETTE, rc=rc_params(dark))
