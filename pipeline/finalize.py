@@ -166,5 +166,7 @@ def finalize(state: RunState, ctx: PhaseContext) -> None:
     preds = model.prediction_frame(ctx.holdout_features[best.iteration])
     preds.insert(0, "actual", ctx.split.y_holdout.reset_index(drop=True))
     write_atomic(run_dir / "holdout_predictions.csv", preds.to_csv(index=False))
-    write_export(run_dir, run_dir / "model.joblib")
+    from pipeline.export import write_bundle
+
+    write_bundle(run_dir, run_dir / "model.joblib", PREDICT_PY, state, best)
     write_atomic(run_dir / "report.md", report_markdown(state, best))
