@@ -18,6 +18,7 @@ import pandas as pd
 MAX_COLUMNS = 5000
 EXCEL_MAX_UNCOMPRESSED = 500 * 1024 * 1024
 FAST_CSV_BYTES = 2 * 1024 * 1024
+MAX_LINE_BYTES = 8 * 1024 * 1024
 TARGET_HINTS = ("target", "label", "class", "y", "outcome", "churn", "churned", "price", "survived",
                 "default", "fraud", "response", "result", "score", "species", "quality")
 
@@ -95,6 +96,7 @@ def _read_csv_text(text: str, ext: str) -> pd.DataFrame:
     if not sample.strip():
         raise DataError("The file is empty: it has no header and no rows.")
     delimiter = _sniff_delimiter(sample, ext)
+    _refuse_mixed_delimiters(sample, delimiter)
     try:
         df = pd.read_csv(io.StringIO(text), sep=delimiter, low_memory=False)
     except pd.errors.EmptyDataError:
@@ -104,6 +106,22 @@ def _read_csv_text(text: str, ext: str) -> pd.DataFrame:
         where = f" (near line {line.group(1)})" if line else ""
         raise DataError(f"The file could not be read as a table{where}: rows have different numbers of fields.") from None
     return df
+
+
+def _refuse_mixed_delimiters(sample: str, delimiter: str) -> None:
+    """Rows split by another delimiter than the header's would land whole in the first column."""
+    lines = [ln for ln in sample.splitlines()[:2000] if ln.strip() and '"' not in ln]
+    if len(lines) < 3:
+        return
+    width = lines[0].count(delimiter)
+    if width == 0:
+        return
+    odd = [ln for ln in lines[1:] if ln.count(delimiter) == 0
+           and any(ln.count(d) == width for d in ",;\t|" if d != delimiter)]
+    if len(odd) > max(1, 0.01 * len(lines)):
+        other = next(d for d in ",;\t|" if d != delimiter and odd[0].count(d) == width)
+        raise DataError(f"The file mixes delimiters: the header is split by {delimiter!r} but {len(odd):,} of the first "
+                        f"{len(lines) - 1:,} rows are split by {other!r}. Save it again with one delimiter.")
 
 
 def _sniff_delimiter(sample: str, ext: str) -> str:
@@ -153,6 +171,8 @@ def _read_excel(path: Path) -> pd.DataFrame:
 def _read_json(text: str) -> pd.DataFrame:
     try:
         obj = json.loads(text)
+    except RecursionError:
+        raise DataError("The JSON is nested too deeply to be a table.") from None
     except json.JSONDecodeError:
         try:
             return pd.read_json(io.StringIO(text), lines=True)
@@ -197,11 +217,22 @@ def read_table(path: str | Path) -> pd.DataFrame:
     else:
         if _looks_binary(head):
             raise DataError("The file looks like binary data, not a text table (CSV/TSV/JSON).")
+        if kind == "csv":
+            _refuse_endless_line(path)
         df = _read_csv_fast(path, head) if kind == "csv" and path.stat().st_size > FAST_CSV_BYTES else None
         if df is None:
             text = _decode(path.read_bytes())
             df = _read_json(text) if kind == "json" else _read_csv_text(text, path.suffix.lower())
     return validate_frame(df)
+
+
+def _refuse_endless_line(path: Path) -> None:
+    """A first line longer than MAX_LINE_BYTES is not a header (and would cost seconds and memory to parse)."""
+    with open(path, "rb") as fh:
+        first = fh.read(MAX_LINE_BYTES + 1)
+    if len(first) > MAX_LINE_BYTES and b"\n" not in first and b"\r" not in first:
+        raise DataError(f"The first line is longer than {MAX_LINE_BYTES >> 20} MB without a line break; "
+                        "this is not a table with a header row.")
 
 
 def _flatten_nested(df: pd.DataFrame) -> pd.DataFrame:
@@ -300,7 +331,7 @@ def validate_target(df: pd.DataFrame, target: str, task: str) -> None:
         raise DataError(f"The target column '{target}' is empty (all values are missing).")
     values = y.dropna()
     if values.nunique() < 2:
-        raise DataError(f"The target column '{target}' is constant (every row is {values.iloc[0]!r}); there is nothing to predict.")
+        raise DataError(f"The target column '{target}' is constant (every row is {str(values.iloc[0])!r}); there is nothing to predict.")
     if len(values) < 20:
         raise DataError(f"Only {len(values)} rows have a target value; at least 20 are needed.")
     if task == "regression":
