@@ -1,4 +1,5 @@
-"""Runs: every recorded run, open one in the Observatory, compare two side by side, delete."""
+"""Runs: every recorded run, open one in the Observatory, compare runs side by side, delete; the model registry
+(filter by dataset, compare two or more registered models, mark one as production per dataset)."""
 from __future__ import annotations
 
 import shutil
@@ -62,6 +63,37 @@ def _facts(run: C.LoadedRun, metrics: list[str]) -> list[str]:
             + [C.fmt(s.evaluation.holdout_metrics.get(m)) for m in metrics])
 
 
+def registry_section(picked: list[str], dataset_hash: str | None) -> None:
+    """Registered models among the picked runs: lineage side by side, score against run, production mark."""
+    from pipeline.registry import compare_table, score_frame
+
+    store = C.get_runner().store
+    entries = store.registry(dataset_hash)
+    if not entries:
+        return
+    chosen = [e for e in entries if e["run_id"] in picked] if picked else []
+    st.markdown("### Model registry")
+    chart = score_frame(chosen if len(chosen) >= 2 else entries)
+    if not chart.empty:
+        import altair as alt
+
+        st.altair_chart(alt.Chart(chart).mark_line(point=True).encode(
+            x=alt.X("run:N", sort=None, title="run (oldest first)"), y=alt.Y("score:Q", scale=alt.Scale(zero=False)),
+            color="kind:N", tooltip=["run", "kind", "metric", alt.Tooltip("score:Q", format=".4f")]), width="stretch")
+    if len(chosen) >= 2:
+        st.markdown("#### Registered models compared")
+        st.dataframe(compare_table(chosen), width="stretch", key="registry_compare")
+    if len(chosen) == 1:
+        entry = chosen[0]
+        if entry["production"]:
+            st.success(f"**{C.md_escape(entry['run_id'])}** is the production model for "
+                       f"`{entry['dataset']}`.", icon=":material/verified:")
+        elif st.button("Mark as production", icon=":material/verified:", key="mark_production"):
+            store.set_production(entry["run_id"])
+            st.toast(f"{entry['run_id']} is now the production model for {entry['dataset']}.")
+            st.rerun()
+
+
 def main() -> None:
     st.title(":material/history: Runs")
     runner = C.get_runner()
@@ -69,7 +101,18 @@ def main() -> None:
     if not rows:
         st.info("No runs yet. Start one in the Observatory.", icon=":material/radar:")
         return
+    registered = runner.store.registry()
+    datasets = {}
+    for e in registered:
+        datasets.setdefault(e["dataset_hash"], f"{e['dataset']} ({e['dataset_hash'][:8]})")
+    label = st.selectbox("Dataset", ["All datasets"] + list(datasets.values()), key="runs_dataset")
+    dataset_hash = next((h for h, name in datasets.items() if name == label), None)
+    if dataset_hash:
+        keep = {e["run_id"] for e in registered if e["dataset_hash"] == dataset_hash}
+        rows = [r for r in rows if r["run_id"] in keep]
+    production = {e["run_id"] for e in registered if e["production"]}
     frame = runs_frame(rows)
+    frame.insert(1, "production", frame["run"].isin(production))
     c = st.columns(4)
     c[0].metric("Runs", len(frame))
     c[1].metric("Finished", int((frame["status"] == "finished").sum()))
@@ -100,6 +143,7 @@ def main() -> None:
             st.warning("Still running, stop it first: " + ", ".join(kept), icon=":material/autorenew:")
         st.toast(f"Deleted {sum(1 for r in results.values() if r == 'deleted')} run(s).")
         st.rerun()
+    registry_section(picked, dataset_hash)
     if len(picked) == 2:
         loaded = [C.load_run(rid) for rid in picked]
         if all(loaded):

@@ -163,10 +163,12 @@ def finalize(state: RunState, ctx: PhaseContext) -> None:
                "cv": best.cv_metrics, "holdout": best.holdout_metrics,
                "threshold": model.threshold, "n_train": len(ctx.split.X_train), "n_holdout": len(ctx.split.X_holdout)}
     write_json(run_dir / "metrics.json", metrics)
-    preds = model.prediction_frame(ctx.holdout_features[best.iteration])
-    preds.insert(0, "actual", ctx.split.y_holdout.reset_index(drop=True))
-    write_atomic(run_dir / "holdout_predictions.csv", preds.to_csv(index=False))
+    write_atomic(run_dir / "holdout_predictions.csv", ctx.holdout_predictions[best.iteration].to_csv(index=False))
     from pipeline.export import write_bundle
 
     write_bundle(run_dir, run_dir / "model.joblib", PREDICT_PY, state, best)
+    from pipeline.registry import lineage
+
+    n_rows = len(ctx.split.X_train) + len(ctx.split.X_holdout)
+    write_json(run_dir / "lineage.json", lineage(state, best, n_rows, list(ctx.split.X_train.columns), model))
     write_atomic(run_dir / "report.md", report_markdown(state, best))

@@ -35,6 +35,24 @@ CREATE TABLE IF NOT EXISTS runs (
     owner TEXT DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS runs_created ON runs(created_at);
+CREATE TABLE IF NOT EXISTS registry (
+    run_id TEXT PRIMARY KEY,
+    created_at REAL NOT NULL,
+    dataset TEXT,
+    dataset_hash TEXT,
+    target TEXT,
+    metric TEXT,
+    cv_score REAL,
+    holdout_score REAL,
+    model TEXT,
+    lineage TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS registry_dataset ON registry(dataset_hash);
+CREATE TABLE IF NOT EXISTS production (
+    dataset_hash TEXT PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    marked_at REAL NOT NULL
+);
 """
 
 
@@ -129,6 +147,59 @@ class RunStore:
                 con.execute(f"INSERT INTO runs ({cols}) VALUES ({marks}) ON CONFLICT(run_id) DO UPDATE SET {updates}", row)
         except sqlite3.Error as exc:
             raise StoreError(f"The run store could not be updated ({exc}).") from None
+        lineage_path = Path(run_dir) / "lineage.json"
+        if state.status == "finished" and lineage_path.is_file():
+            lineage = json.loads(lineage_path.read_text())
+            lineage.update(run_id=state.run_id, created_at=state.created_at)
+            self.register(lineage)
+
+    # --- model registry ------------------------------------------------------------------------
+    def register(self, lineage: dict[str, Any]) -> None:
+        """Add (or refresh) a finished run's model and its lineage in the registry."""
+        row = {"run_id": lineage["run_id"], "created_at": lineage["created_at"],
+               "dataset": lineage["dataset"]["name"], "dataset_hash": lineage["dataset"]["hash"],
+               "target": lineage["target"], "metric": lineage["metric"], "cv_score": lineage["cv_score"],
+               "holdout_score": lineage["holdout_score"], "model": lineage["model"],
+               "lineage": json.dumps(lineage, default=_json_default)}
+        cols, marks = ", ".join(row), ", ".join(f":{k}" for k in row)
+        updates = ", ".join(f"{k}=excluded.{k}" for k in row if k != "run_id")
+        try:
+            with self._connect() as con:
+                con.execute(f"INSERT INTO registry ({cols}) VALUES ({marks}) "
+                            f"ON CONFLICT(run_id) DO UPDATE SET {updates}", row)
+        except sqlite3.Error as exc:
+            raise StoreError(f"The model registry could not be updated ({exc}).") from None
+
+    def registry(self, dataset_hash: str | None = None) -> list[dict[str, Any]]:
+        """Registered models (newest first) with their lineage and a `production` flag."""
+        query = ("SELECT r.*, (p.run_id IS NOT NULL) AS production FROM registry r "
+                 "LEFT JOIN production p ON p.dataset_hash = r.dataset_hash AND p.run_id = r.run_id")
+        args: tuple = ()
+        if dataset_hash:
+            query += " WHERE r.dataset_hash = ?"
+            args = (dataset_hash,)
+        with self._connect() as con:
+            rows = [dict(r) for r in con.execute(query + " ORDER BY r.created_at DESC", args)]
+        for r in rows:
+            r["lineage"] = json.loads(r["lineage"])
+            r["production"] = bool(r["production"])
+        return rows
+
+    def set_production(self, run_id: str) -> str:
+        """Mark a registered model as the production one for its dataset (replacing the previous one)."""
+        with self._connect() as con:
+            row = con.execute("SELECT dataset_hash FROM registry WHERE run_id = ?", (run_id,)).fetchone()
+            if row is None:
+                raise KeyError(f"run {run_id} is not in the model registry (only finished runs are)")
+            con.execute("INSERT INTO production (dataset_hash, run_id, marked_at) VALUES (?, ?, ?) "
+                        "ON CONFLICT(dataset_hash) DO UPDATE SET run_id=excluded.run_id, marked_at=excluded.marked_at",
+                        (row["dataset_hash"], run_id, time.time()))
+            return row["dataset_hash"]
+
+    def production(self, dataset_hash: str) -> str | None:
+        with self._connect() as con:
+            row = con.execute("SELECT run_id FROM production WHERE dataset_hash = ?", (dataset_hash,)).fetchone()
+        return row["run_id"] if row else None
 
     def list(self, owner: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
         query = "SELECT * FROM runs"
@@ -148,6 +219,8 @@ class RunStore:
     def delete(self, run_id: str) -> None:
         with self._connect() as con:
             con.execute("DELETE FROM runs WHERE run_id = ?", (run_id,))
+            con.execute("DELETE FROM registry WHERE run_id = ?", (run_id,))
+            con.execute("DELETE FROM production WHERE run_id = ?", (run_id,))
 
     def mark_interrupted(self) -> int:
         """Runs left 'running' by a process that died are marked interrupted (called at start-up)."""

@@ -1,0 +1,58 @@
+"""AppTest for issue 7 features in the app: registry filter + comparison + production mark on the Runs page."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import ROOT, app_test
+
+
+def _runner():
+    from app_pages import components as C
+
+    return C.get_runner()
+
+
+def _cli_run(home: Path, data: Path, *extra: str) -> str:
+    env = dict(os.environ, MLPIPELINE_HOME=str(home))
+    proc = subprocess.run([sys.executable, "-m", "pipeline", "run", str(data), "--time-budget", "8", "--max-loops", "0",
+                           *extra], cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return Path(proc.stdout.strip().splitlines()[-1]).name
+
+
+def test_runs_page_registry_filters_compares_and_marks_production(finished_run, home):
+    second = _cli_run(home, finished_run["data"], "--target", "cultivar", "--objective", "balanced accuracy")
+    first = finished_run["run_id"]
+    store = _runner().store
+    digest = next(e["dataset_hash"] for e in store.registry() if e["run_id"] == first)
+    assert {first, second} <= {e["run_id"] for e in store.registry(digest)}
+
+    at = app_test()
+    at.switch_page("app_pages/runs.py").run()
+    assert not at.exception
+    label = next(o for o in at.selectbox(key="runs_dataset").options if digest[:8] in o)
+    at.selectbox(key="runs_dataset").set_value(label).run()
+    table = at.dataframe[0].value
+    assert {first, second} <= set(table["run"])
+    assert "production" in table.columns
+    at.session_state["runs_pick"] = [first, second]
+    at.run()
+    assert not at.exception
+    assert any("Registered models compared" in m.value for m in at.markdown)
+    compared = next(d.value for d in at.dataframe if first in list(d.value.columns))
+    assert second in list(compared.columns)
+    assert {"CV score", "holdout score", "features", "hyperparameters", "objective"} <= set(compared.index)
+    assert compared.loc["objective", second] == "balanced accuracy"
+    assert compared.loc["dataset hash", first] == compared.loc["dataset hash", second] == digest[:12]
+    assert at.get("vega_lite_chart"), "score-against-run chart"
+
+    at.session_state["runs_pick"] = [second]
+    at.run()
+    at.button(key="mark_production").click().run()
+    assert not at.exception
+    assert store.production(digest) == second
+    at.run()
+    assert any("production model" in s.value for s in at.success)
