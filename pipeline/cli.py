@@ -64,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=42)
     run.add_argument("--out", default=None, help="run directory (default: runs/runs/<run id>)")
     run.add_argument("--store", default=None, help="SQLite run store (default: runs/store.sqlite)")
+    run.add_argument("--template", default=None, help="replay a saved template (python -m pipeline templates list)")
     pred = sub.add_parser("predict", help="score new data with a finished run")
     pred.add_argument("--run", required=True, help="run directory")
     pred.add_argument("--data", required=True, help="file with new rows")
@@ -106,8 +107,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     config = RunConfig(data_path=str(args.data), target=args.target, objective=args.objective, task=args.task,
                        brain=args.brain, model=args.model, time_budget_s=args.time_budget, max_loops=args.max_loops,
                        holdout_fraction=args.holdout, seed=args.seed, max_trials=args.max_trials)
-    progress = Progress(args.time_budget)
+    template = None
+    if getattr(args, "template", None):
+        from pipeline.cli_extra import template_config
+
+        config, template = template_config(args, config)
+    progress = Progress(config.time_budget_s)
     prepared = prepare(config)
+    if template is not None:
+        from pipeline.templates import TemplateBrain
+
+        prepared.brain = TemplateBrain(prepared.brain, template)
     try:
         store = RunStore(args.store) if args.store else RunStore()
     except StoreError as exc:

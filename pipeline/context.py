@@ -77,7 +77,7 @@ class PhaseContext:
     cancel_event: threading.Event
     features: FeatureSet | None = None
     models: dict[int, Any] = field(default_factory=dict)
-    holdout_features: dict[int, pd.DataFrame] = field(default_factory=dict)
+    holdout_predictions: dict[int, pd.DataFrame] = field(default_factory=dict)
     user_feedback: dict[str, str] = field(default_factory=dict)
     repair_attempts: int = 2
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import json
 import os
 import shutil
 import threading
@@ -42,6 +43,8 @@ class PreparedRun:
     state: RunState
     split: DataSplit
     brain: Any
+    start: str = "profiler"          # where the graph walk begins ("end": straight to finalize, on resume)
+    budget_s: float | None = None    # a resumed run gets what is left of its budget
 
 
 def _normalise_types(X: pd.DataFrame) -> pd.DataFrame:
@@ -144,7 +147,7 @@ def execute(prepared: PreparedRun, run_dir: Path, store: RunStore | None = None,
     split.X_train.to_parquet(run_dir / "data" / "train_X.parquet")
     split.X_holdout.to_parquet(run_dir / "data" / "holdout_X.parquet")
     state.status = "running"
-    budget = Budget(state.config.time_budget_s)
+    budget = Budget(prepared.budget_s or state.config.time_budget_s)
     if hasattr(prepared.brain, "set_deadline"):   # LLM calls must not outlive the run's budget
         prepared.brain.set_deadline(budget.deadline)
     threading.Thread(target=sandbox.prewarm, daemon=True).start()  # zygote start-up overlaps profiling
@@ -166,13 +169,17 @@ def execute(prepared: PreparedRun, run_dir: Path, store: RunStore | None = None,
     watcher = threading.Thread(target=_cancel_watch, args=(cancel_event, finished, code_runner), daemon=True)
     watcher.start()
     ctx = PhaseContext(run_dir=run_dir, brain=prepared.brain, fallback=OfflineBrain(), code=code_runner, split=split,
-                       budget=budget, emit=emit, publish=lambda: (_checkpoint_quietly(state, run_dir, store), publish_state()),
+                       budget=budget, emit=emit, publish=lambda: (_persist_context(ctx, run_dir),
+                                                                  _checkpoint_quietly(state, run_dir, store), publish_state()),
                        cancel_event=cancel_event, repair_attempts=getattr(prepared.brain, "repair_attempts", 2))
+    if prepared.start != "profiler":
+        _restore_context(ctx, state, run_dir)
     emit("run_started", "", f"Run {state.run_id}: target {state.profile.target} ({state.profile.task}), "
                             f"metric {state.objective.metric}, budget {state.config.time_budget_s:.0f} s")
     try:
         checkpoint(state, run_dir, store)
-        graph.walk(state, ctx)
+        if prepared.start != graph.END:
+            graph.walk(state, ctx, start=prepared.start)
         ctx.check_cancelled()
         finalize(state, ctx)
         state.status = "finished"
@@ -198,6 +205,110 @@ def execute(prepared: PreparedRun, run_dir: Path, store: RunStore | None = None,
         emit(kind, "", state.error or "Finished")
         publish_state()
     return state
+
+
+RESUMABLE = ("interrupted", "running", "queued", "cancelled", "failed")
+PER_ITERATION_FRAMES = ("holdout_features", "holdout_predictions")   # what finalize reads per iteration
+
+
+def _persist_context(ctx: PhaseContext, run_dir: Path) -> None:
+    """What a resume needs beyond run.json: the feature set in force and each iteration's holdout features
+    (the models are already saved as models/iterN.joblib by the trainer). Written after every phase."""
+    data = run_dir / "data"
+    try:
+        if ctx.features is not None and getattr(ctx, "_saved_features", None) is not ctx.features:
+            ctx.features.train.to_parquet(data / ".features_train.tmp")
+            ctx.features.holdout.to_parquet(data / ".features_holdout.tmp")
+            write_json(data / ".features_meta.tmp", {"code": ctx.features.code, "quick_cv": ctx.features.quick_cv,
+                                                    "required_columns": ctx.features.required_columns})
+            for name in ("features_train", "features_holdout"):
+                os.replace(data / f".{name}.tmp", data / f"{name}.parquet")
+            os.replace(data / ".features_meta.tmp", data / "features_meta.json")
+            ctx._saved_features = ctx.features
+    except Exception:  # a feature frame parquet cannot hold: the resume re-runs the features phase instead
+        (data / "features_meta.json").unlink(missing_ok=True)
+    for attr in PER_ITERATION_FRAMES:
+        for it, frame in (getattr(ctx, attr, None) or {}).items():
+            path = data / f"{attr}_iter{it}.parquet"
+            if not path.exists():
+                try:
+                    frame.to_parquet(path)
+                except Exception:
+                    path.unlink(missing_ok=True)
+
+
+def _restore_context(ctx: PhaseContext, state: RunState, run_dir: Path) -> None:
+    import joblib
+
+    from pipeline.context import FeatureSet
+
+    data = run_dir / "data"
+    meta_path = data / "features_meta.json"
+    if meta_path.exists():
+        meta = json.loads(meta_path.read_text())
+        ctx.features = FeatureSet(code=meta["code"], train=pd.read_parquet(data / "features_train.parquet"),
+                                  holdout=pd.read_parquet(data / "features_holdout.parquet"),
+                                  required_columns=list(meta["required_columns"]), quick_cv=meta.get("quick_cv"))
+        ctx._saved_features = ctx.features
+    paths = {s.iteration: s.model_path for s in state.iterations if s.model_path}
+    if state.training.model_path:
+        paths.setdefault(state.iteration, state.training.model_path)
+    for it, rel in paths.items():
+        if (run_dir / rel).is_file():
+            ctx.models[it] = joblib.load(run_dir / rel)   # our own trainer's file, in our own run directory
+    for attr in PER_ITERATION_FRAMES:
+        frames = getattr(ctx, attr, None)
+        for it in {s.iteration for s in state.iterations}:
+            path = data / f"{attr}_iter{it}.parquet"
+            if frames is not None and path.exists():
+                frames[it] = pd.read_parquet(path)
+
+
+def prepare_resume(run_dir: str | Path, secrets: dict[str, str] | None = None) -> PreparedRun:
+    """Pick an interrupted run up at its last completed phase. Raises DataError when it cannot be resumed.
+
+    The data is read again from the recorded file and split with the recorded seed; the split must match
+    the saved train_X.parquet exactly, so the locked holdout is the same one."""
+    from pipeline.store import load_state
+
+    run_dir = Path(run_dir)
+    try:
+        saved = load_state(run_dir)
+    except (OSError, ValueError, KeyError):
+        raise DataError(f"{run_dir} is not a run directory (no readable run.json).") from None
+    if saved.status not in RESUMABLE:
+        raise DataError(f"Run {saved.run_id} is {saved.status}; only interrupted, cancelled or failed runs can be resumed.")
+    if not Path(saved.config.data_path).is_file():
+        raise DataError(f"The run's data file {saved.config.data_path} is gone, so the run cannot be resumed.")
+    fresh = prepare(saved.config, secrets, run_id=saved.run_id)
+    try:
+        train_X = pd.read_parquet(run_dir / "data" / "train_X.parquet")
+    except Exception:
+        raise DataError("The run stopped before its data split was saved; start it again instead.") from None
+    if list(train_X.columns) != list(fresh.split.X_train.columns) or len(train_X) != len(fresh.split.X_train):
+        raise DataError("The data file changed since the run started; start a new run instead.")
+    state = saved
+    start, done_s = "profiler", 0.0
+    for record in state.history:
+        if record.status == "done":
+            done_s += record.duration_s or 0.0
+    if state.history:
+        last = state.history[-1]
+        if last.status == "done":
+            start = graph.next_phase(last.phase, state)
+            if last.phase == "critic" and start != graph.END and state.iteration == last.iteration:
+                state.iteration += 1      # the process died between the decision and its checkpoint
+        else:
+            start = last.phase
+            state.iteration = last.iteration
+            state.history.pop()
+    if start in ("evaluator", "critic") and not state.training.model_path:
+        start = "trainer"
+    where = "finalize" if start == graph.END else f"{start} (iteration {state.iteration})"
+    budget = max(saved.config.time_budget_s - done_s, 0.3 * saved.config.time_budget_s, 10.0)
+    state.status, state.error, state.error_detail, state.finished_at = "running", "", "", None
+    state.notes.append(f"Resumed at {where} after the run was {saved.status}; {budget:.0f} s of budget given.")
+    return PreparedRun(state=state, split=fresh.split, brain=fresh.brain, start=start, budget_s=budget)
 
 
 def _snippet_timeout() -> float:
@@ -285,9 +396,10 @@ class Runner:
         self._handles: dict[str, RunHandle] = {}
         self._queue: list[str] = []
 
-    def start(self, prepared: PreparedRun) -> RunHandle:
+    def start(self, prepared: PreparedRun, run_dir: Path | None = None) -> RunHandle:
+        """Queue a run (a resumed one keeps its own directory)."""
         state = prepared.state
-        run_dir = self.home / "runs" / state.run_id
+        run_dir = Path(run_dir) if run_dir else self.home / "runs" / state.run_id
         handle = RunHandle(state.run_id, run_dir, state)
         with self._lock:
             self._handles[state.run_id] = handle

@@ -140,15 +140,18 @@ class TabularModel(BaseEstimator):
     def predict_proba_features(self, F: pd.DataFrame) -> np.ndarray:
         return self.pipeline.predict_proba(F)
 
-    def predict_features(self, F: pd.DataFrame) -> np.ndarray:
-        if self.task == "regression":
-            return self.pipeline.predict(F)
-        proba = self.pipeline.predict_proba(F)
+    def labels_from_proba(self, proba: np.ndarray) -> np.ndarray:
+        """Class labels at the tuned threshold (binary) or by highest probability."""
         classes = np.asarray(self.classes)
         if self.threshold is not None and len(classes) == 2:
             pos = self.positive_index
             return np.where(proba[:, pos] >= self.threshold, classes[pos], classes[1 - pos])
         return classes[np.argmax(proba, axis=1)]
+
+    def predict_features(self, F: pd.DataFrame) -> np.ndarray:
+        if self.task == "regression":
+            return self.pipeline.predict(F)
+        return self.labels_from_proba(self.pipeline.predict_proba(F))
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         return self.predict_features(self.features(X))
@@ -160,11 +163,12 @@ class TabularModel(BaseEstimator):
 
     def prediction_frame(self, F: pd.DataFrame) -> pd.DataFrame:
         """`prediction` plus one `proba_<class>` column per class, in input row order."""
-        out = pd.DataFrame({"prediction": self.predict_features(F)})
-        if self.task != "regression":
-            proba = self.predict_proba_features(F)
-            for i, cls in enumerate(self.classes or []):
-                out[f"proba_{cls}"] = proba[:, i]
+        if self.task == "regression":
+            return pd.DataFrame({"prediction": self.pipeline.predict(F)})
+        proba = self.predict_proba_features(F)
+        out = pd.DataFrame({"prediction": self.labels_from_proba(proba)})
+        for i, cls in enumerate(self.classes or []):
+            out[f"proba_{cls}"] = proba[:, i]
         return out
 
 

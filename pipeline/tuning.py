@@ -86,7 +86,7 @@ def cv_params(job: TuningJob, params: dict[str, Any], X: pd.DataFrame, y: pd.Ser
 
 
 def make_objective(job: TuningJob, X: pd.DataFrame, y: pd.Series, folds, stop: Callable[[], bool],
-                   on_result: Callable[[dict[str, Any], float, np.ndarray], None] | None = None
+                   on_result: Callable[[dict[str, Any], float, np.ndarray, float], None] | None = None
                    ) -> Callable[[optuna.Trial], float]:
     """The CV objective with per-fold pruning; `stop()` ends the study between folds (cancel, deadline)."""
     deadline = time.monotonic() + max(0.0, job.deadline_unix - time.time())
@@ -96,6 +96,7 @@ def make_objective(job: TuningJob, X: pd.DataFrame, y: pd.Series, folds, stop: C
             trial.study.stop()
             raise optuna.TrialPruned()
         params = {**job.base_params, **suggest(trial, job.search_space)}
+        began = time.monotonic()
         trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
         seen: list[np.ndarray] = []
 
@@ -112,7 +113,7 @@ def make_objective(job: TuningJob, X: pd.DataFrame, y: pd.Series, folds, stop: C
             raise optuna.TrialPruned() from None
         value = score_oof(job, y, oof)[0][job.metric]
         if on_result is not None:
-            on_result(params, value, oof)
+            on_result(params, value, oof, time.monotonic() - began)
         return value
 
     return objective

@@ -58,11 +58,11 @@ def run(state: RunState, ctx: PhaseContext) -> EvalResult:
     split, obj, task, it = ctx.split, state.objective, state.profile.task, state.iteration
     model = ctx.models[it]
     F = ctx.features.holdout
-    ctx.holdout_features[it] = F
     y = split.y_holdout.reset_index(drop=True)
     result = EvalResult()
     if task == "regression":
         pred = model.predict_features(F)
+        ctx.holdout_predictions[it] = pd.DataFrame({"actual": y, "prediction": pred})
         result.holdout_metrics = metrics_from_oof(y, pred, task, None)
         fig, ax = _figure()
         ax.scatter(y, pred, s=8, alpha=0.5, color=PALETTE[1])
@@ -85,7 +85,11 @@ def run(state: RunState, ctx: PhaseContext) -> EvalResult:
         classes = split.classes
         proba = model.predict_proba_features(F)
         result.holdout_metrics = metrics_from_oof(y, proba, task, classes, model.threshold, split.positive_index)
-        pred = model.predict_features(F)
+        pred = model.labels_from_proba(proba)
+        frame = pd.DataFrame({"actual": y, "prediction": pred})
+        for i, cls in enumerate(classes):
+            frame[f"proba_{cls}"] = proba[:, i]
+        ctx.holdout_predictions[it] = frame
         labels = [str(c) for c in classes]
         cm = skm.confusion_matrix(y.astype(str), pd.Series(pred).astype(str), labels=labels)
         result.confusion = {"labels": labels, "matrix": cm.tolist()}

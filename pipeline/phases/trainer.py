@@ -31,13 +31,15 @@ SCREEN_SHARE = 0.45
 COST_FACTOR = {"lightgbm": 1.0, "linear": 0.3, "hist_gb": 1.2, "random_forest": 2.0, "extra_trees": 1.5}
 ENSEMBLE_MEMBERS = 3
 TARGET_TRIALS = 8
+TRAIN_SCORE_ROWS = 50_000
+REFIT_SLACK = 1.5
 
 
 def trainer_budget(state: RunState, ctx: PhaseContext) -> float:
     """Seconds this trainer run may use: most of what is left on the last loop, about half before."""
     remaining = ctx.budget.remaining() - ctx.budget.finish_reserve()
     loops_left = state.config.max_loops - (state.iteration - 1)
-    share = 0.85 if loops_left <= 0 else 0.5
+    share = 0.8 if loops_left <= 0 else 0.5  # the rest pays for evaluation (predicting the holdout) and the critic
     return max(1.0, remaining * share)
 
 
@@ -159,7 +161,8 @@ def run(state: RunState, ctx: PhaseContext) -> TrainResult:
         Xt, yt = X.iloc[rows].reset_index(drop=True), y.iloc[rows].reset_index(drop=True)
         tune_folds = make_folds(yt, task, tune_k, seed)
     others = sorted((c for c in scored if c is not best_cand), key=lambda c: -c.cv_score if obj.greater_is_better else c.cv_score)
-    refit_estimate = refit_best + (sum(c.fit_seconds / max(len(screen_folds), 1) / max(len(Xs), 1) * 1.3 * len(X)
+    refit_allowance = REFIT_SLACK * refit_best  # tuning may pick a slower configuration, up to this
+    refit_estimate = refit_allowance + (sum(c.fit_seconds / max(len(screen_folds), 1) / max(len(Xs), 1) * 1.3 * len(X)
                                        for c in others[:ENSEMBLE_MEMBERS - 1]) if Xt is Xs else 0.0)
     tune_time = budget - (time.monotonic() - started) - refit_estimate
     trial_seconds = per_row * len(Xt) * len(tune_folds)
@@ -168,7 +171,8 @@ def run(state: RunState, ctx: PhaseContext) -> TrainResult:
         best_oof, best_score = oofs[best_cand.name], best_cand.cv_score
     if best_spec.search_space and tune_time > max(1.5 * trial_seconds, MIN_TRIAL_SECONDS * 4):
         best_params, best_score, best_oof = _tune(state, ctx, best_spec, plan, Xt, yt, tune_folds, tune_time,
-                                                  best_params, best_score, best_oof, result)
+                                                  best_params, best_score, best_oof, result,
+                                                  refit_allowance=refit_allowance, refit_scale=n / len(Xt))
     ctx.check_cancelled()
     if best_oof is None:  # tuning rows were drawn but no trial finished: fall back to the screening CV
         Xt, yt, best_oof = Xs, ys, oofs[best_cand.name]
@@ -210,13 +214,15 @@ def run(state: RunState, ctx: PhaseContext) -> TrainResult:
         fitted.append(pipe)
         ctx.check_cancelled()
     final = fitted[0] if len(fitted) == 1 else BlendedModel(fitted, weights, task)
+    # in-sample score (for the overfitting gap) on at most TRAIN_SCORE_ROWS rows: predicting 1M rows costs minutes
+    rows = np.arange(n) if n <= TRAIN_SCORE_ROWS else np.sort(np.random.default_rng(seed + 2).choice(n, TRAIN_SCORE_ROWS, replace=False))
+    Xi, yi = X.iloc[rows], y.iloc[rows].reset_index(drop=True)
     if task == "regression":
-        result.train_metrics = metrics_from_oof(y, final.predict(X), task, None)
+        result.train_metrics = metrics_from_oof(yi, final.predict(Xi), task, None)
     else:
-        proba = final.predict_proba(X)
-        aligned = np.zeros((len(X), len(split.classes)))
-        aligned[:, [split.classes.index(c) for c in final.classes_]] = proba
-        result.train_metrics = metrics_from_oof(y, aligned, task, split.classes, threshold, split.positive_index)
+        aligned = np.zeros((len(Xi), len(split.classes)))
+        aligned[:, [split.classes.index(c) for c in final.classes_]] = final.predict_proba(Xi)
+        result.train_metrics = metrics_from_oof(yi, aligned, task, split.classes, threshold, split.positive_index)
     result.feature_importance = feature_importance(fitted[0])
     model = TabularModel(feature_code=ctx.features.code, pipeline=final, task=task, target=state.profile.target,
                          raw_columns=list(split.X_train.columns), required_columns=ctx.features.required_columns,
@@ -253,7 +259,7 @@ def _greedy_blend(pool: dict[str, np.ndarray], y: pd.Series, state: RunState, ct
 
 def _tune(state: RunState, ctx: PhaseContext, spec: CandidateSpec, plan: ModelPlan, X: pd.DataFrame, y: pd.Series,
           folds, seconds: float, best_params: dict[str, Any], best_score: float | None, best_oof: np.ndarray | None,
-          result: TrainResult):
+          result: TrainResult, refit_allowance: float, refit_scale: float):
     """Optuna TPE search with median pruning; with OPTUNA_STORAGE set, tune-workers join the same study."""
     obj = state.objective
     job = _job(state, ctx, spec, plan, seconds)
@@ -264,8 +270,12 @@ def _tune(state: RunState, ctx: PhaseContext, spec: CandidateSpec, plan: ModelPl
     study.enqueue_trial({k: v for k, v in spec.params.items() if k in spec.search_space})
     holder: dict[str, Any] = {"params": best_params, "score": best_score, "oof": best_oof}
 
-    def keep_if_better(params: dict[str, Any], score: float, oof: np.ndarray) -> None:
-        if is_better(score, holder["score"], obj.greater_is_better):
+    def refit_fits(trial_seconds: float) -> bool:
+        """A configuration is only worth choosing if refitting it on every row fits the time kept for that."""
+        return trial_seconds / max(len(folds), 1) * 1.3 * refit_scale <= refit_allowance
+
+    def keep_if_better(params: dict[str, Any], score: float, oof: np.ndarray, seconds: float) -> None:
+        if is_better(score, holder["score"], obj.greater_is_better) and refit_fits(seconds):
             holder.update(params=params, score=score, oof=oof)
 
     def record(study_: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
@@ -286,7 +296,9 @@ def _tune(state: RunState, ctx: PhaseContext, spec: CandidateSpec, plan: ModelPl
     if storage and complete:
         best = study.best_trial
         params = {**spec.params, **best.params}
-        if params != holder["params"] and is_better(best.value, holder["score"], obj.greater_is_better):
+        seconds = best.duration.total_seconds() if best.duration else 0.0
+        if (params != holder["params"] and is_better(best.value, holder["score"], obj.greater_is_better)
+                and refit_fits(seconds)):
             oof = cv_params(job, params, X, y, folds)
             holder.update(params=params, score=score_oof(job, y, oof)[0][obj.metric], oof=oof)
             state.notes.append(f"The best trial came from tune-worker {best.user_attrs.get('worker', '?')}.")
