@@ -145,6 +145,18 @@ def new_run_form() -> None:
                    "more wait in a queue.")
 
 
+def resume_run(run_dir: Path) -> None:
+    from pipeline.runner import prepare_resume
+
+    try:
+        prepared = prepare_resume(run_dir, secrets_for("auto", "", "", ""))
+    except DataError as exc:
+        st.session_state["resume_error"] = str(exc)
+        return
+    C.get_runner().start(prepared, run_dir)
+    st.session_state["resumed"] = True
+
+
 def live_view(run_id: str) -> None:
     first = C.load_run(run_id)
     if first is None:
@@ -155,9 +167,13 @@ def live_view(run_id: str) -> None:
             st.rerun()
         return
     was_live = first.state.status not in C.TERMINAL
+    if st.session_state.get("resume_error"):
+        st.error(f"**Cannot resume:** {C.md_escape(st.session_state.pop('resume_error'))}", icon=":material/error:")
 
     @st.fragment(run_every=1.0 if was_live else None)
     def panel() -> None:
+        if st.session_state.pop("resumed", False):
+            st.rerun(scope="app")  # the page starts polling the resumed run
         loaded = C.load_run(run_id) or first
         head, action = st.columns([6, 1], vertical_alignment="center")
         with head:
@@ -166,6 +182,10 @@ def live_view(run_id: str) -> None:
             action.button("Stop", icon=":material/stop_circle:", key="stop", on_click=loaded.handle.cancel,
                           width="stretch",
                           help="Cancel the run: the sandbox child is killed and the run is marked cancelled.")
+        if loaded.handle is None and loaded.state.status == "interrupted":
+            action.button("Resume", icon=":material/play_circle:", key="resume", on_click=resume_run,
+                          args=(loaded.run_dir,), type="primary", width="stretch",
+                          help="Continue from the last completed phase (the same data split and holdout).")
         C.render_run(loaded, key="live", show_downloads=not was_live, header=False)
         if was_live and loaded.state.status in C.TERMINAL:
             st.rerun(scope="app")  # stop polling; draw the downloads
