@@ -72,9 +72,6 @@ def _parser() -> argparse.ArgumentParser:
     resume = sub.add_parser("resume", help="continue an interrupted run from its last completed phase")
     resume.add_argument("--run", required=True, help="run directory")
     resume.add_argument("--store", default=None, help="SQLite run store (default: runs/store.sqlite)")
-    resume = sub.add_parser("resume", help="continue an interrupted run from its last completed phase")
-    resume.add_argument("--run", required=True, help="run directory")
-    resume.add_argument("--store", default=None, help="SQLite run store (default: runs/store.sqlite)")
     runs = sub.add_parser("runs", help="list recorded runs")
     runs.add_argument("--store", default=None)
     sub.add_parser("graph", help="print the pipeline graph as Mermaid")
@@ -173,30 +170,6 @@ def cmd_resume(args: argparse.Namespace) -> int:
     return 1
 
 
-def cmd_resume(args: argparse.Namespace) -> int:
-    from pipeline.runner import execute, prepare_resume
-    from pipeline.store import RunStore, StoreError
-
-    prepared = prepare_resume(args.run)
-    try:
-        store = RunStore(args.store) if args.store else RunStore()
-    except StoreError as exc:
-        raise DataError(str(exc)) from None
-    print(prepared.state.notes[-1], file=sys.stderr)
-    cancel = threading.Event()
-    previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())
-    try:
-        state = execute(prepared, Path(args.run), store, Progress(prepared.budget_s or 60.0), cancel)
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    if state.status == "finished":
-        print(f"Finished after resuming: {state.training.best or ''}", file=sys.stderr)
-        print(str(Path(args.run)))
-        return 0
-    print(f"{state.status.capitalize()}: {state.error}", file=sys.stderr)
-    return 1
-
-
 def cmd_predict(args: argparse.Namespace) -> int:
     from pipeline.predict import predict_file
     from pipeline.store import write_atomic
@@ -224,8 +197,6 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_run(args)
         if args.command == "predict":
             return cmd_predict(args)
-        if args.command == "resume":
-            return cmd_resume(args)
         if args.command == "resume":
             return cmd_resume(args)
         if args.command == "runs":
