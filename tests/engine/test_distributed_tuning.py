@@ -1,0 +1,40 @@
+"""Scale-out tuning: tune-worker processes join the run's Optuna study through a shared SQLite storage."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import optuna
+
+from tests.engine.conftest import churn_frame
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_tune_workers_share_the_study_and_the_best_trial_is_used(tmp_path):
+    data = tmp_path / "churn.csv"
+    churn_frame(3000, seed=11).to_csv(data, index=False)
+    out = tmp_path / "run"
+    storage = f"sqlite:///{tmp_path / 'optuna.db'}"
+    env = {**os.environ, "OPTUNA_STORAGE": storage}
+    run = subprocess.Popen([sys.executable, "-m", "pipeline", "run", str(data), "--target", "churn", "--time-budget", "60",
+                            "--max-loops", "0", "--out", str(out), "--store", str(tmp_path / "store.sqlite")],
+                           cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    workers = [subprocess.Popen([sys.executable, "-m", "pipeline", "tune-worker", "--run", str(out), "--wait", "120"],
+                                cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+               for _ in range(2)]
+    _, run_err = run.communicate(timeout=180)
+    assert run.returncode == 0, run_err[-2000:]
+    worker_logs = [w.communicate(timeout=60)[1] for w in workers]
+    assert all(w.returncode == 0 for w in workers), worker_logs
+    state = json.loads((out / "run.json").read_text())["state"]
+    study_name = f"{state['run_id']}-it1"
+    study = optuna.load_study(study_name=study_name, storage=storage)
+    origins = {t.user_attrs.get("worker") for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE}
+    assert len(origins) >= 2, f"trials came from {origins}: the workers did not join"
+    best = study.best_trial
+    assert {k: state["training"]["best_params"].get(k) for k in best.params} == best.params
+    assert any("tune-workers on the shared study" in n for n in state["notes"])
