@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from app_pages import access
 from app_pages import components as C
 
 
@@ -26,6 +27,8 @@ def delete_run(run_id: str) -> str:
     if handle is not None and not handle.done:
         return "running"
     row = runner.store.get(run_id)
+    if row is None or not access.may_see(row.get("owner") or ""):
+        return "not yours"
     runner.store.delete(run_id)
     if row:
         run_dir = Path(row["run_dir"]).resolve()
@@ -63,6 +66,22 @@ def _facts(run: C.LoadedRun, metrics: list[str]) -> list[str]:
             + [C.fmt(s.evaluation.holdout_metrics.get(m)) for m in metrics])
 
 
+def save_template_form(run: C.LoadedRun) -> None:
+    """Save this run's recipe as a named template (replayed with `python -m pipeline run DATA --template NAME`)."""
+    from pipeline.data import DataError
+    from pipeline.templates import save_template
+
+    name_col, button_col = st.columns([2, 1])
+    name = name_col.text_input("Template name", key="template_name", placeholder="e.g. churn-recipe")
+    if button_col.button("Save as template", icon=":material/bookmark_add:", key="save_template", disabled=not name):
+        try:
+            path = save_template(run.run_dir, name, C.get_runner().home)
+        except DataError as exc:
+            st.error(C.md_escape(exc), icon=":material/error:")
+        else:
+            st.success(f"Saved template **{C.md_escape(name)}** (`{C.md_escape(path.name)}`).", icon=":material/bookmark:")
+
+
 def registry_section(picked: list[str], dataset_hash: str | None) -> None:
     """Registered models among the picked runs: lineage side by side, score against run, production mark."""
     from pipeline.registry import compare_table, score_frame
@@ -97,7 +116,7 @@ def registry_section(picked: list[str], dataset_hash: str | None) -> None:
 def main() -> None:
     st.title(":material/history: Runs")
     runner = C.get_runner()
-    rows = runner.store.list()
+    rows = runner.store.list(owner=access.owner_filter())
     if not rows:
         st.info("No runs yet. Start one in the Observatory.", icon=":material/radar:")
         return
@@ -155,6 +174,8 @@ def main() -> None:
                 C.render_header(run.state)
                 C.render_status(run)
                 C.render_downloads(run, key="runs_one")
+            if run.state.status == "finished":
+                save_template_form(run)
 
 
 main()

@@ -56,3 +56,17 @@ def test_runs_page_registry_filters_compares_and_marks_production(finished_run, 
     assert store.production(digest) == second
     at.run()
     assert any("production model" in s.value for s in at.success)
+
+
+def test_runs_page_saves_a_finished_run_as_template(finished_run, home):
+    at = app_test()
+    at.switch_page("app_pages/runs.py").run()
+    at.session_state["runs_pick"] = [finished_run["run_id"]]
+    at.run()
+    at.text_input(key="template_name").input("wine-recipe").run()
+    at.button(key="save_template").click().run()
+    assert not at.exception
+    from pipeline.templates import load_template
+
+    saved = load_template("wine-recipe", home)
+    assert saved["target"] == "cultivar" and saved["from_run"] == finished_run["run_id"]
