@@ -22,6 +22,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from app_pages import access
 from pipeline.graph import to_dot, will_rerun
 from pipeline.runner import RunHandle, Runner
 from pipeline.state import PHASE_TITLES, PHASES, RunState
@@ -138,12 +139,12 @@ def load_run(run_id: str) -> LoadedRun | None:
     if handle is not None:
         snap = handle.snapshot()
         if snap is not None:
-            return LoadedRun(snap, handle.run_dir, handle)
+            return LoadedRun(snap, handle.run_dir, handle) if access.may_see(snap.config.owner) else None
     try:
         row = runner.store.get(run_id)
     except Exception:
         row = None
-    if not row:
+    if not row or not access.may_see(row.get("owner") or ""):
         return None
     run_dir = Path(row["run_dir"])
     try:
@@ -620,8 +621,33 @@ def render_critic(state: RunState, run_dir: Path, key: str) -> None:
             for n in state.notes:
                 st.text("• " + n)
     if state.usage:
-        with st.expander("LLM usage"):
-            st.json(state.usage)
+        render_usage(state.usage)
+
+
+def render_usage(usage: dict[str, Any]) -> None:
+    """Tokens, dollars, fallbacks and repairs of a language-model brain, per phase and in total."""
+    total = usage.get("total", {})
+    st.markdown("##### Language model")
+    cols = st.columns(4)
+    cols[0].metric("Model", str(usage.get("model") or usage.get("brain", "—")))
+    cols[1].metric("Calls", total.get("calls", 0))
+    cols[2].metric("Tokens in / out", f"{total.get('tokens_in', 0):,} / {total.get('tokens_out', 0):,}")
+    cost = total.get("cost_usd")
+    cols[3].metric("Cost", f"${cost:.4f}" if cost is not None else "tokens only")
+    if usage.get("phases"):
+        st.dataframe(pd.DataFrame([{"phase": k, **v} for k, v in usage["phases"].items()]), hide_index=True,
+                     width="stretch")
+    for reason_key, label in (("provider_down", "Provider down"), ("budget_exhausted", "Cost limit reached")):
+        if usage.get(reason_key):
+            st.warning(f"{label}: {md_escape(usage[reason_key])} — the offline brain finished the work.")
+    if usage.get("fallbacks"):
+        st.markdown("Fallbacks to the offline brain")
+        st.dataframe(pd.DataFrame(usage["fallbacks"]).astype(str), hide_index=True, width="stretch")
+    if usage.get("repairs"):
+        st.markdown("Repair attempts")
+        st.dataframe(pd.DataFrame(usage["repairs"]).astype(str), hide_index=True, width="stretch")
+    with st.expander("Every call"):
+        st.dataframe(pd.DataFrame(usage.get("calls", [])).astype(str), hide_index=True, width="stretch")
 
 
 RENDERERS = {"profiler": render_profile, "features": render_features, "visualizer": render_plots,

@@ -332,3 +332,35 @@ def test_graph_status_marks_phases_the_critic_sends_back(finished_run):
     assert status["profiler"] == "done"
     assert all(status[p] == "rerun" for p in ("features", "visualizer", "trainer", "evaluator", "critic"))
     assert "will re-run" in to_dot(status, "", None)
+
+
+def test_llm_usage_is_shown_per_phase_with_fallbacks(finished_run, home):
+    """A real LLMBrain talks to a fake OpenAI-compatible server (real SDK); its ledger renders in the Critic tab."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "llm"))
+    from fakes import FakeLLMServer
+
+    from pipeline.brains import make_brain
+    from pipeline.brains.base import CodeFailure
+    from pipeline.state import RunConfig
+
+    server = FakeLLMServer("openai").start()
+    try:
+        brain = make_brain(RunConfig(data_path="x.csv", brain="openai"),
+                           {"OPENAI_API_KEY": "sk-test-usage", "OPENAI_BASE_URL": server.base_url, "LLM_MODEL": "fake-model"})
+        brain.repair_code(CodeFailure("features", "def transform(df):\n    return df.x\n", "run", "AttributeError: x"), None)
+        usage = brain.usage()
+    finally:
+        server.stop()
+    assert usage["total"]["calls"] >= 1 and usage["total"]["tokens_in"] > 0
+    run_id = _copy_run(finished_run["run_dir"], home, "finished", usage=usage)
+    at = app_test()
+    at.query_params["run"] = run_id
+    at.run()
+    assert not at.exception
+    assert "Language model" in _texts(at)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics.get("Tokens in / out") == f"{usage['total']['tokens_in']:,} / {usage['total']['tokens_out']:,}"
+    assert metrics.get("Model") == "fake-model"
+    assert "sk-test-usage" not in json.dumps(usage)
