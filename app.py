@@ -13,7 +13,10 @@ st.set_page_config(page_title="Neural Observatory · ml-pipeline", page_icon=":m
                    initial_sidebar_state="collapsed",
                    menu_items={"About": "Neural Observatory — an autonomous tabular ML pipeline you can watch."})
 
-from app_pages import components as C  # noqa: E402  (after set_page_config)
+from app_pages import access  # noqa: E402  (after set_page_config)
+from app_pages import components as C  # noqa: E402
+
+access.require_user()   # with [auth] or [access] in secrets, nothing below runs until someone signs in
 
 PAGES = [
     st.Page("app_pages/observatory.py", title="Observatory", icon=":material/radar:", default=True),
@@ -38,6 +41,7 @@ with st.sidebar:
     st.markdown("##### Appearance")
     st.caption("Dark “Neural Observatory” and a light variant: pick System, Light or Dark in the ⋮ menu. "
                "Graph and charts follow the choice.")
+    access.sign_out_button()
     st.markdown("##### Phases")
     for phase in C.PHASES:
         st.caption(f"{C.PHASE_MICONS[phase]} {C.PHASE_TITLES[phase]}")

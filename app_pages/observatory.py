@@ -6,6 +6,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from app_pages import access
 from app_pages import components as C
 from pipeline.data import DataError, infer_target
 from pipeline.runner import prepare
@@ -129,7 +130,7 @@ def new_run_form() -> None:
         if st.button("Run pipeline", type="primary", icon=":material/rocket_launch:", width="stretch", key="run_pipeline"):
             config = RunConfig(data_path=str(path), target=target, objective=objective, task=task, brain=brain,
                                model=model or None, time_budget_s=float(budget), max_loops=int(loops),
-                               dataset_name=name)
+                               dataset_name=name, owner=access.current_user() or "")
             try:
                 with st.spinner("Reading the data and locking the holdout…"):
                     prepared = prepare(config, secrets_for(brain, api_key, model, base_url))

@@ -6,6 +6,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from app_pages import access
 from app_pages import components as C
 from pipeline.data import DataError
 from pipeline.predict import load_model, predict_frame
@@ -19,7 +20,7 @@ def cached_model(run_dir: str, mtime: float):
 def main() -> None:
     st.title(":material/online_prediction: Predict")
     runner = C.get_runner()
-    finished = [r for r in runner.store.list() if r["status"] == "finished"
+    finished = [r for r in runner.store.list(owner=access.owner_filter()) if r["status"] == "finished"
                 and (Path(r["run_dir"]) / "model.joblib").is_file()]
     if not finished:
         st.info("No finished run with a model yet. Finish a run in the Observatory first.", icon=":material/radar:")
