@@ -44,11 +44,24 @@ out.columns = [str(c) for c in out.columns]
 k = min(len(train), 64)
 head = _check(user["transform"](train.head(k).copy()), k, "first")
 head.columns = [str(c) for c in head.columns]
-same = list(head.columns) == list(out.columns)
-if same:
-    a = out.head(k).astype(object).where(out.head(k).notna(), None).astype(str).to_numpy()
-    b = head.astype(object).where(head.notna(), None).astype(str).to_numpy()
-    same = bool((a == b).mean() > 0.999)
+def _same_rows(a, b):
+    """Whether two frames hold the same values (numbers within float noise, missing where missing)."""
+    if list(a.columns) != list(b.columns):
+        return False
+    cells = bad = 0
+    for col in a.columns:
+        x, y = a[col].reset_index(drop=True), b[col].reset_index(drop=True)
+        xn, yn = x.isna().to_numpy(), y.isna().to_numpy()
+        if pd.api.types.is_numeric_dtype(x) and pd.api.types.is_numeric_dtype(y):
+            xv, yv = x.to_numpy(dtype=float, na_value=np.nan), y.to_numpy(dtype=float, na_value=np.nan)
+            equal = np.isclose(xv, yv, rtol=1e-7, atol=1e-12, equal_nan=True)
+        else:
+            equal = (xn & yn) | (~xn & ~yn & (x.astype(object).astype(str).to_numpy() == y.astype(object).astype(str).to_numpy()))
+        cells += len(equal)
+        bad += int((~equal).sum())
+    return bad <= 0.001 * max(cells, 1)
+
+same = _same_rows(out.head(k), head)
 out.to_parquet("features_train.parquet")
 extra = {}
 for name in EXTRA_INPUTS:
@@ -63,7 +76,7 @@ if same and train.shape[1] <= 300:
         try:
             alone = user["transform"](train.head(k).drop(columns=[col]).copy())
             alone.columns = [str(c) for c in alone.columns]
-            if list(alone.columns) != list(head.columns) or not alone.reset_index(drop=True).equals(head):
+            if not _same_rows(alone, head):
                 required.append(col)
         except Exception:
             required.append(col)

@@ -32,3 +32,39 @@ def test_code_is_extracted_from_markdown_fences():
 def test_target_reference_is_detected_only_as_a_literal():
     assert target_referenced("def transform(df):\n    return df.drop(columns=['churn'])", "churn")
     assert not target_referenced("def transform(df):\n    churn_rate = 1\n    return df", "churn")
+
+
+def _harness_meta(tmp_path, code):
+    import json
+
+    import numpy as np
+    import pandas as pd
+
+    import sandbox
+    from pipeline.codegen import feature_harness
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.normal(size=300), "b": rng.choice(["x", "y", None], 300),
+                          "c": np.where(rng.random(300) < 0.2, np.nan, rng.integers(0, 9, 300))})
+    frame.to_parquet(tmp_path / "train_X.parquet")
+    result = sandbox.Executor(tmp_path, timeout_s=60).run(code, harness=feature_harness([]))
+    assert result.ok, result.error
+    return json.loads((tmp_path / "features_meta.json").read_text())
+
+
+def test_rowwise_check_accepts_row_wise_code_on_missing_values(tmp_path):
+    meta = _harness_meta(tmp_path, "def transform(df):\n    out = df.copy()\n    out['c2'] = out['c'] * 2\n"
+                                   "    out['b_missing'] = out['b'].isna().astype('int8')\n    return out\n")
+    assert meta["rowwise"] is True
+    assert set(meta["required"]) == {"a", "b", "c"}
+
+
+def test_rowwise_check_rejects_whole_table_statistics(tmp_path):
+    meta = _harness_meta(tmp_path, "def transform(df):\n    out = df.copy()\n    out['a_centred'] = out['a'] - out['a'].mean()\n"
+                                   "    return out\n")
+    assert meta["rowwise"] is False
+
+
+def test_required_columns_leave_out_what_the_code_drops(tmp_path):
+    meta = _harness_meta(tmp_path, "def transform(df):\n    return df.drop(columns=[c for c in ['b'] if c in df.columns])\n")
+    assert meta["rowwise"] is True and set(meta["required"]) == {"a", "c"}
