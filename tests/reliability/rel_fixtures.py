@@ -1,4 +1,6 @@
-"""Shared set-up for the reliability tests: the bad-file corpus is generated once per session.
+"""Shared set-up for the reliability tests (imported by each test module; not a conftest.py, because
+tests/app does `from conftest import app_test` and a second conftest module would shadow it).
+The bad-file corpus is generated once per session.
 
 The app tests share one Runner per process (st.cache_resource), so the runs home is only set here
 when no other conftest (tests/app) set it first.
@@ -14,8 +16,6 @@ from pathlib import Path
 
 import pytest
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
 if "MLPIPELINE_HOME" not in os.environ:
     _home = tempfile.mkdtemp(prefix="mlp-reliability-")
     atexit.register(shutil.rmtree, _home, True)

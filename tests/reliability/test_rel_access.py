@@ -2,6 +2,8 @@
 session (only the sign-in screen), and run ownership (list, open via ?run=, delete)."""
 from __future__ import annotations
 
+from rel_fixtures import corpus  # noqa: F401  (fixture; sets the runs home first)
+
 import hashlib
 import time
 from pathlib import Path

@@ -3,6 +3,8 @@ a clear st.error naming the problem or a usable preview; never an exception or a
 screen, never HTML/JS from the file reaching markdown; the next upload still works."""
 from __future__ import annotations
 
+from rel_fixtures import corpus  # noqa: F401  (fixture; sets the runs home first)
+
 import re
 import time
 from pathlib import Path

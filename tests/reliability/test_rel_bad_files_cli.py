@@ -6,6 +6,8 @@ through a real `python -m pipeline` subprocess with a hard timeout.
 """
 from __future__ import annotations
 
+from rel_fixtures import corpus  # noqa: F401  (fixture; sets the runs home first)
+
 import faulthandler
 import json
 import os

@@ -2,6 +2,8 @@
 run, a disk that fills up (RLIMIT_FSIZE) and an unwritable runs folder."""
 from __future__ import annotations
 
+from rel_fixtures import corpus  # noqa: F401  (fixture; sets the runs home first)
+
 import json
 import os
 import resource

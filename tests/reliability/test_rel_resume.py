@@ -2,6 +2,8 @@
 and resumes from its last completed phase: through the CLI verb and through the app's Resume button."""
 from __future__ import annotations
 
+from rel_fixtures import corpus  # noqa: F401  (fixture; sets the runs home first)
+
 import json
 import os
 import signal
