@@ -104,9 +104,16 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise DataError("--time-budget must be a positive number of seconds.")
     if args.max_loops < 0:
         raise DataError("--max-loops must be 0 or more.")
+    joined = None
+    if getattr(args, "joins", None):   # several files: join first (pipeline/joins.py), then run on the joined table
+        from pipeline.cli_extra import apply_joins
+
+        args.data, dataset_name, joined = apply_joins(args)
     config = RunConfig(data_path=str(args.data), target=args.target, objective=args.objective, task=args.task,
                        brain=args.brain, model=args.model, time_budget_s=args.time_budget, max_loops=args.max_loops,
                        holdout_fraction=args.holdout, seed=args.seed, max_trials=args.max_trials)
+    if joined is not None:
+        config.dataset_name = dataset_name
     template = None
     if getattr(args, "template", None):
         from pipeline.cli_extra import template_config
@@ -114,6 +121,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         config, template = template_config(args, config)
     progress = Progress(config.time_budget_s)
     prepared = prepare(config)
+    if joined is not None:
+        from pipeline.joins import check_target
+
+        check_target(joined, prepared.state.config.target)
     if template is not None:
         from pipeline.templates import TemplateBrain
 
