@@ -31,19 +31,35 @@ def attached_run_id() -> str:
     return rid
 
 
-def choose_data() -> tuple[Path | None, str, str | None]:
-    """Returns (path, display name, sample key)."""
+def choose_data() -> tuple[Path | None, str, str | None, list[str] | None]:
+    """Returns (path, display name, sample key, target choices: None for all columns).
+
+    Several uploads are joined onto the main table first (components.choose_joins); the path is then the
+    joined table's Parquet and the target choices are the main table's columns."""
     source = st.radio("Data source", [SOURCE_UPLOAD, SOURCE_SAMPLE], horizontal=True, key="source",
                       label_visibility="collapsed")
     if source == SOURCE_UPLOAD:
-        up = st.file_uploader("Drop a table here — CSV, TSV, Excel, Parquet or JSON", type=C.UPLOAD_TYPES,
-                              key="upload")
-        if up is None:
-            return None, "", None
-        return C.save_upload(up.name, up.getvalue()), up.name, None
+        ups = st.file_uploader("Drop a table here — CSV, TSV, Excel, Parquet or JSON (several files: they are "
+                               "joined on proposed keys)", type=C.UPLOAD_TYPES, key="upload",
+                               accept_multiple_files=True)
+        if not ups:
+            return None, "", None, None
+        if len(ups) == 1:
+            return C.save_upload(ups[0].name, ups[0].getvalue()), ups[0].name, None, None
+        return _joined_upload(ups)
     key = st.selectbox("Sample dataset", list(SAMPLES), format_func=lambda k: SAMPLES[k].title, key="sample")
     st.caption(SAMPLES[key].description)
-    return sample_path(key, C.home() / "samples"), f"{key}.csv", key
+    return sample_path(key, C.home() / "samples"), f"{key}.csv", key, None
+
+
+def _joined_upload(ups) -> tuple[Path | None, str, str | None, list[str] | None]:
+    files, seen = [], set()
+    for u in ups:
+        name = u.name if u.name not in seen else f"{Path(u.name).stem}-{len(seen)}{Path(u.name).suffix}"
+        seen.add(name)
+        files.append((C.save_upload(u.name, u.getvalue()), name))
+    path, name, columns = C.choose_joins(files)
+    return path, name, None, columns
 
 
 def preview(frame: pd.DataFrame) -> None:
@@ -84,7 +100,7 @@ def new_run_form() -> None:
     data_col, settings_col = st.columns([1.25, 1], gap="large")
     with data_col:
         st.markdown("#### 1 · Data")
-        path, name, sample = choose_data()
+        path, name, sample, target_choices = choose_data()
         frame = None
         if path is not None:
             try:
@@ -98,7 +114,7 @@ def new_run_form() -> None:
         if frame is None:
             st.caption("Choose a file or a sample to set the target.")
             return
-        columns = [str(c) for c in frame.columns]
+        columns = [str(c) for c in frame.columns if target_choices is None or str(c) in target_choices]
         suggested = SAMPLES[sample].target if sample else None
         try:
             suggested = suggested or infer_target(frame)
