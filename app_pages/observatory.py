@@ -117,7 +117,7 @@ def new_run_form() -> None:
         columns = [str(c) for c in frame.columns if target_choices is None or str(c) in target_choices]
         suggested = SAMPLES[sample].target if sample else None
         try:
-            suggested = suggested or infer_target(frame)
+            suggested = suggested or infer_target(frame[columns])
         except DataError:
             suggested = columns[-1]
         ident = C.hashlib.sha1(str(path).encode()).hexdigest()[:10]
