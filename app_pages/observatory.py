@@ -11,7 +11,7 @@ from app_pages import components as C
 from pipeline.data import DataError, infer_target
 from pipeline.runner import prepare
 from pipeline.samples import SAMPLES, sample_path
-from pipeline.state import RunConfig
+from pipeline.state import GATES, RunConfig
 
 SOURCE_UPLOAD, SOURCE_SAMPLE = "Upload a file", "Try a sample dataset"
 BRAINS = {"offline": "Offline (rule-based, no API key)", "auto": "Auto (LLM when a key is given)",
@@ -143,10 +143,12 @@ def new_run_form() -> None:
                                     key="budget")
             loops = b.number_input("Max loops", min_value=0, max_value=10, value=3, step=1, key="loops",
                                    help="How often the Critic may send the work back.")
+            gates = st.multiselect("Approval gates", list(GATES), key="gates", format_func=C.GATE_LABELS.get,
+                                   help="Pause the run for your approval before these steps (off by default).")
         if st.button("Run pipeline", type="primary", icon=":material/rocket_launch:", width="stretch", key="run_pipeline"):
             config = RunConfig(data_path=str(path), target=target, objective=objective, task=task, brain=brain,
                                model=model or None, time_budget_s=float(budget), max_loops=int(loops),
-                               dataset_name=name, owner=access.current_user() or "")
+                               dataset_name=name, owner=access.current_user() or "", gates=list(gates))
             try:
                 with st.spinner("Reading the data and locking the holdout…"):
                     prepared = prepare(config, secrets_for(brain, api_key, model, base_url))
@@ -203,6 +205,7 @@ def live_view(run_id: str) -> None:
             action.button("Resume", icon=":material/play_circle:", key="resume", on_click=resume_run,
                           args=(loaded.run_dir,), type="primary", width="stretch",
                           help="Continue from the last completed phase (the same data split and holdout).")
+        C.render_gate(loaded, key="live")
         C.render_run(loaded, key="live", show_downloads=not was_live, header=False)
         if was_live and loaded.state.status in C.TERMINAL:
             st.rerun(scope="app")  # stop polling; draw the downloads

@@ -65,6 +65,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", default=None, help="run directory (default: runs/runs/<run id>)")
     run.add_argument("--store", default=None, help="SQLite run store (default: runs/store.sqlite)")
     run.add_argument("--template", default=None, help="replay a saved template (python -m pipeline templates list)")
+    run.add_argument("--approve", default=None, metavar="GATES",
+                     help="pause for approval at these gates: features,training,finalize (or all)")
+    run.add_argument("--decisions", default=None, metavar="FILE",
+                     help='JSON answers for the gates: {"features": {"approve": false, "feedback": "drop column x"}}; '
+                          "a gate missing from the file is approved, a file's answer applies once")
     pred = sub.add_parser("predict", help="score new data with a finished run")
     pred.add_argument("--run", required=True, help="run directory")
     pred.add_argument("--data", required=True, help="file with new rows")
@@ -114,6 +119,13 @@ def cmd_run(args: argparse.Namespace) -> int:
                        holdout_fraction=args.holdout, seed=args.seed, max_trials=args.max_trials)
     if joined is not None:
         config.dataset_name = dataset_name
+    from pipeline import gates
+
+    try:
+        config.gates = gates.parse_gates(args.approve)
+        decisions = gates.load_decisions(args.decisions) if args.decisions else None
+    except ValueError as exc:
+        raise DataError(str(exc)) from None
     template = None
     if getattr(args, "template", None):
         from pipeline.cli_extra import template_config
@@ -121,6 +133,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         config, template = template_config(args, config)
     progress = Progress(config.time_budget_s)
     prepared = prepare(config)
+    interactive = decisions is None and sys.stdin.isatty()
+    if config.gates and decisions is None and not interactive:
+        prepared.state.notes.append(f"Approval gates ({', '.join(config.gates)}) were approved automatically: "
+                                    "no terminal to ask and no --decisions file.")
+    decide = gates.CliDecider(decisions, interactive)
     if joined is not None:
         from pipeline.joins import check_target
 
@@ -143,7 +160,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     cancel = threading.Event()
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())
     try:
-        state = execute(prepared, run_dir, store, progress, cancel)
+        state = execute(prepared, run_dir, store, progress, cancel, decide=decide)
     finally:
         signal.signal(signal.SIGINT, previous)
     if state.status == "finished":

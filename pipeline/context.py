@@ -59,6 +59,11 @@ class Budget:
     def elapsed(self) -> float:
         return time.monotonic() - self.start
 
+    def exclude(self, seconds: float) -> None:
+        """Take a pause out of the clock (time spent waiting at an approval gate does not count)."""
+        self.start += max(0.0, seconds)
+        self.deadline += max(0.0, seconds)
+
     def finish_reserve(self) -> float:
         """Time kept back for the final refit, report and export."""
         return 1.5 + 0.04 * self.seconds
@@ -80,6 +85,7 @@ class PhaseContext:
     holdout_predictions: dict[int, pd.DataFrame] = field(default_factory=dict)
     user_feedback: dict[str, str] = field(default_factory=dict)
     repair_attempts: int = 2
+    decide: Callable[..., Any] | None = None   # approval gates: decide(gate) -> (approve, feedback, by); blocks
 
     def check_cancelled(self) -> None:
         if self.cancel_event.is_set():

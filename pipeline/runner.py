@@ -138,8 +138,12 @@ def checkpoint(state: RunState, run_dir: Path, store: RunStore | None) -> None:
 
 
 def execute(prepared: PreparedRun, run_dir: Path, store: RunStore | None = None, listener: Listener | None = None,
-            cancel_event: threading.Event | None = None, publish: Callable[[RunState], None] | None = None) -> RunState:
-    """Run the whole graph and finalize. Never raises for a failed or cancelled run: the state says so."""
+            cancel_event: threading.Event | None = None, publish: Callable[[RunState], None] | None = None,
+            decide: Callable[..., Any] | None = None) -> RunState:
+    """Run the whole graph and finalize. Never raises for a failed or cancelled run: the state says so.
+
+    `decide(gate) -> (approve, feedback, by)` answers the approval gates in `state.config.gates` (blocking);
+    without it they are approved automatically."""
     state, split = prepared.state, prepared.split
     cancel_event = cancel_event or threading.Event()
     run_dir = Path(run_dir)
@@ -147,6 +151,7 @@ def execute(prepared: PreparedRun, run_dir: Path, store: RunStore | None = None,
     split.X_train.to_parquet(run_dir / "data" / "train_X.parquet")
     split.X_holdout.to_parquet(run_dir / "data" / "holdout_X.parquet")
     state.status = "running"
+    state.pending_gate = None        # a gate left open by a dead process is asked again when its phase re-runs
     budget = Budget(prepared.budget_s or state.config.time_budget_s)
     if hasattr(prepared.brain, "set_deadline"):   # LLM calls must not outlive the run's budget
         prepared.brain.set_deadline(budget.deadline)
@@ -171,7 +176,8 @@ def execute(prepared: PreparedRun, run_dir: Path, store: RunStore | None = None,
     ctx = PhaseContext(run_dir=run_dir, brain=prepared.brain, fallback=OfflineBrain(), code=code_runner, split=split,
                        budget=budget, emit=emit, publish=lambda: (_persist_context(ctx, run_dir),
                                                                   _checkpoint_quietly(state, run_dir, store), publish_state()),
-                       cancel_event=cancel_event, repair_attempts=getattr(prepared.brain, "repair_attempts", 2))
+                       cancel_event=cancel_event, repair_attempts=getattr(prepared.brain, "repair_attempts", 2),
+                       decide=decide)
     if prepared.start != "profiler":
         _restore_context(ctx, state, run_dir)
     emit("run_started", "", f"Run {state.run_id}: target {state.profile.target} ({state.profile.task}), "
@@ -357,6 +363,33 @@ class RunHandle:
         self.cancel_event = threading.Event()
         self.thread: threading.Thread | None = None
         self.queue_position = 0
+        self._gate_cond = threading.Condition()
+        self._gate_answers: dict[str, tuple[bool, str]] = {}
+
+    @property
+    def pending_gate(self):
+        snap = self.snapshot()
+        return snap.pending_gate if snap is not None else None
+
+    def answer_gate(self, gate_id: str, approve: bool, feedback: str = "") -> bool:
+        """Approve or reject the gate the run waits at (from any thread); False when that gate is not open."""
+        gate = self.pending_gate
+        if gate is None or gate.id != gate_id or gate.status != "waiting":
+            return False
+        with self._gate_cond:
+            self._gate_answers[gate_id] = (bool(approve), (feedback or "").strip())
+            self._gate_cond.notify_all()
+        return True
+
+    def wait_gate(self, gate) -> tuple[bool, str, str]:
+        """Called by the worker thread at a gate: block until `answer_gate` or Stop."""
+        with self._gate_cond:
+            while gate.id not in self._gate_answers:
+                if self.cancel_event.is_set():
+                    raise Cancelled()
+                self._gate_cond.wait(0.2)
+            approve, feedback = self._gate_answers.pop(gate.id)
+        return approve, feedback, "user"
 
     def publish(self, state: RunState) -> None:
         snap = copy.deepcopy(state)
@@ -426,7 +459,8 @@ class Runner:
         try:
             def listener(event: Event, state: RunState) -> None:
                 handle.add_event(event)
-            execute(prepared, handle.run_dir, self.store, listener, handle.cancel_event, handle.publish)
+            execute(prepared, handle.run_dir, self.store, listener, handle.cancel_event, handle.publish,
+                    decide=handle.wait_gate)
         finally:
             self._slots.release()
 

@@ -20,6 +20,7 @@ PHASE_TITLES: dict[str, str] = {
     "critic": "Critic",
 }
 CRITIC_ACTIONS: tuple[str, ...] = ("finalize", "refine_features", "retrain_model")
+GATES: tuple[str, ...] = ("features", "training", "finalize")   # optional human approval checkpoints
 
 
 @dataclass
@@ -40,6 +41,7 @@ class RunConfig:
     seed: int = 42
     dataset_name: str = ""
     owner: str = ""
+    gates: list[str] = field(default_factory=list)   # approval checkpoints switched on (subset of GATES)
 
 
 @dataclass
@@ -207,6 +209,24 @@ class Event:
 
 
 @dataclass
+class Gate:
+    """An approval checkpoint: what is about to happen, and what the human said."""
+
+    id: str                          # unique within the run, e.g. "features-it1-1"
+    name: str                        # one of GATES
+    iteration: int
+    title: str
+    summary: str = ""                # markdown: what approving does
+    details: dict[str, Any] = field(default_factory=dict)
+    status: str = "waiting"          # waiting, approved, rejected
+    feedback: str = ""
+    decided_by: str = ""             # user, decisions file, auto
+    opened_at: float = field(default_factory=time.time)
+    decided_at: float | None = None
+    waited_s: float = 0.0
+
+
+@dataclass
 class RunState:
     run_id: str
     config: RunConfig
@@ -226,6 +246,8 @@ class RunState:
     code_log: list[dict[str, Any]] = field(default_factory=list)
     usage: dict[str, Any] = field(default_factory=dict)
     selected_iteration: int | None = None
+    pending_gate: Gate | None = None     # the approval gate the run waits at, if any
+    gate_log: list[Gate] = field(default_factory=list)
     iteration: int = 1
     current_phase: str = ""
     created_at: float = field(default_factory=time.time)
@@ -253,6 +275,7 @@ _NESTED: dict[str, type] = {}
 
 def _convert(type_name: Any, value: Any) -> Any:
     text = type_name if isinstance(type_name, str) else getattr(type_name, "__name__", "")
+    text = text.removesuffix(" | None")
     for name, cls in _NESTED.items():
         if text == name:
             return _build(cls, value)
@@ -263,7 +286,7 @@ def _convert(type_name: Any, value: Any) -> Any:
 
 for _cls in (RunConfig, Objective, ColumnProfile, ProfileResult, FeatureAttempt, FeatureResult, PlotInfo,
              PlotResult, CandidateResult, TrainResult, EvalResult, CriticDecision, IterationSummary,
-             PhaseRecord, Event):
+             PhaseRecord, Event, Gate):
     _NESTED[_cls.__name__] = _cls
 
 

@@ -54,7 +54,7 @@ def build_template(run_dir: str | Path, name: str) -> dict[str, Any]:
     cfg = state.config
     return {"name": _safe(name), "saved_at": time.time(), "from_run": state.run_id,
             "config": {k: getattr(cfg, k) for k in CONFIG_FIELDS if hasattr(cfg, k)},
-            "gates": list(getattr(cfg, "approve", []) or []),
+            "gates": list(getattr(cfg, "gates", []) or []),
             "target": state.profile.target, "columns": lineage["dataset"]["columns"],
             "feature_code": lineage["feature_code"],
             "model": {"family": family, "name": lineage["model"], "params": tuned, "search_space": space,
@@ -93,8 +93,8 @@ def apply_template(config: RunConfig, template: dict[str, Any], keep: set[str] |
     changes = {k: v for k, v in template["config"].items() if k not in keep and hasattr(config, k)}
     if "target" not in keep:
         changes["target"] = template["target"]
-    if "approve" not in keep and hasattr(config, "approve") and template.get("gates"):
-        changes["approve"] = list(template["gates"])
+    if "gates" not in keep and hasattr(config, "gates") and template.get("gates"):
+        changes["gates"] = list(template["gates"])
     return dataclasses.replace(config, **changes)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from pipeline import gates
 from pipeline.brains.base import CriticRequest
 from pipeline.context import PhaseContext
 from pipeline.state import CRITIC_ACTIONS, CriticDecision, RunState
@@ -15,13 +16,20 @@ MIN_LOOP_SECONDS = 8.0
 
 
 def run(state: RunState, ctx: PhaseContext) -> CriticDecision:
+    """The critic's decision, then the optional finalize gate (a rejection routes the work back)."""
+    return gates.review_decision(state, ctx, _decide(state, ctx))
+
+
+def _decide(state: RunState, ctx: PhaseContext) -> CriticDecision:
     it = state.iteration
     loops_done = it - 1
     if loops_done >= state.config.max_loops:
         return CriticDecision(it, "finalize", f"Loop bound reached ({state.config.max_loops} loop(s)); "
                                               "keeping the best iteration by CV.", "rule")
     last_trainer = next((r for r in reversed(state.history) if r.phase == "trainer" and r.duration_s), None)
-    needed = max(MIN_LOOP_SECONDS, 0.6 * (last_trainer.duration_s if last_trainer else 0.0))
+    trained = (last_trainer.duration_s - sum(g.waited_s for g in state.gate_log if g.name == "training"
+                                             and g.iteration == last_trainer.iteration)) if last_trainer else 0.0
+    needed = max(MIN_LOOP_SECONDS, 0.6 * trained)   # time waiting at the training gate is not training time
     if ctx.budget.remaining() - ctx.budget.finish_reserve() < needed:
         return CriticDecision(it, "finalize", f"Not enough of the time budget left for another loop "
                                               f"({ctx.budget.remaining():.0f} s left); finalizing.", "rule")

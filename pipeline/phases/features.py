@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from pipeline import gates
 from pipeline.brains.base import FeatureRequest
 from pipeline.codegen import feature_harness, target_referenced
 from pipeline.context import FeatureSet, PhaseContext
@@ -105,10 +106,22 @@ def run(state: RunState, ctx: PhaseContext) -> FeatureResult:
     attempt.new_columns = [c for c in train.columns if c not in split.X_train.columns]
     attempt.dropped_columns = [c for c in split.X_train.columns if c not in train.columns]
     not_worse = previous.quick_cv is None or not is_better(previous.quick_cv, score, gib, QUICK_TOLERANCE * abs(previous.quick_cv))
-    if not_worse:
+    user_wish = bool(ctx.user_feedback.get("features")) and not not_worse   # the user's instructions win over CV
+    approved, wish = gates.feature_gate(state, ctx, outcome.code, outcome.source, previous.train, train,
+                                        attempt.new_columns, attempt.dropped_columns, metric, previous.quick_cv, score,
+                                        not_worse or user_wish)
+    if not approved:
+        attempt.reason = "Rejected at the approval gate" + (f" ({wish})" if wish else "") + "; generating the features again."
+        result.attempts.append(attempt)
+        ctx.user_feedback["features"] = gates.merge_feedback(ctx.user_feedback.get("features", ""), wish)
+        state.features = result
+        ctx.check_cancelled()
+        return run(state, ctx)
+    if not_worse or user_wish:
         attempt.kept = True
         attempt.reason = (f"Kept: quick CV {metric} {score:.4f} vs {previous.quick_cv:.4f} before "
-                          f"({len(attempt.new_columns)} new, {len(attempt.dropped_columns)} dropped columns).")
+                          f"({len(attempt.new_columns)} new, {len(attempt.dropped_columns)} dropped columns)."
+                          + (" Applied at the user's request although the score is worse." if user_wish else ""))
         ctx.features = FeatureSet(code=outcome.code, train=train, holdout=holdout,
                                   required_columns=meta.get("required", list(split.X_train.columns)), quick_cv=score)
         result.code = outcome.code

@@ -15,6 +15,7 @@ import numpy as np
 import optuna
 import pandas as pd
 
+from pipeline import gates
 from pipeline.brains.base import CandidateSpec, ModelPlan, ModelRequest
 from pipeline.context import PhaseContext
 from pipeline.cv import OutOfTime, make_folds, metrics_from_oof, oof_predictions
@@ -97,6 +98,8 @@ def run(state: RunState, ctx: PhaseContext) -> TrainResult:
         keep = {c.family for c in ranked[:2]}
         plan = ModelPlan([c for c in plan.candidates if c.family in keep] or plan.candidates, plan.class_weight,
                          plan.reasoning)
+    plan, waited = gates.review_plan(state, ctx, request, plan)   # user's family wishes; the optional training gate
+    started += waited                                            # time at the gate is not the trainer's
     result = TrainResult(metric=obj.metric, regularisation=regularisation)
     state.training = result
     ctx.publish()
