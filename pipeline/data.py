@@ -142,8 +142,13 @@ def _read_csv_fast(path: Path, head: bytes) -> pd.DataFrame | None:
         sample = head.decode("utf-8-sig")
     except UnicodeDecodeError:
         return None
+    import pyarrow.csv as pacsv
+
     try:
-        return pd.read_csv(path, sep=_sniff_delimiter(sample, path.suffix.lower()), engine="pyarrow")
+        table = pacsv.read_csv(path, parse_options=pacsv.ParseOptions(
+            delimiter=_sniff_delimiter(sample, path.suffix.lower())))
+        # split_blocks + self_destruct: columns move into pandas one by one instead of being copied twice
+        return table.to_pandas(split_blocks=True, self_destruct=True)
     except Exception:  # pyarrow raises its own error types for ragged rows, bad UTF-8...
         return None
 
@@ -276,7 +281,7 @@ def _coerce_numeric_text(df: pd.DataFrame) -> pd.DataFrame:
         s = df[col]
         if not (pd.api.types.is_object_dtype(s) or pd.api.types.is_string_dtype(s)):
             continue
-        sample = s.dropna().head(500).astype(str)
+        sample = s.head(5000).dropna().head(500).astype(str)
         if sample.empty:
             continue
         cleaned = sample.str.replace(r"(?<=\d),(?=\d{3}\b)", "", regex=True).str.strip()

@@ -1,0 +1,52 @@
+"""Loading benchmark: pipeline.data.read_table against pandas.read_csv(engine="pyarrow") on the same file.
+
+    python benchmarks/loading.py --rows 1000000 --repeats 5
+
+Both read the same generated CSV (the scale benchmark's table), alternating, several times; medians and
+the ratio are printed. read_table also sniffs the format and delimiter, validates names and converts
+"1,234"-style numbers, so it does more than the bare call it is compared with.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchmarks.scale import make_table  # noqa: E402
+from pipeline.data import read_table  # noqa: E402
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--file", default=None, help="an existing CSV to read instead of generating one")
+    args = ap.parse_args()
+    path = Path(args.file) if args.file else Path(tempfile.gettempdir()) / f"loading_{args.rows}.csv"
+    if not path.exists():
+        make_table(args.rows).to_csv(path, index=False)
+    ours, theirs = [], []
+    for _ in range(args.repeats):
+        t0 = time.perf_counter()
+        frame = read_table(path)
+        ours.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        plain = pd.read_csv(path, engine="pyarrow")
+        theirs.append(time.perf_counter() - t0)
+    assert frame.shape == plain.shape
+    a, b = statistics.median(ours), statistics.median(theirs)
+    print(f"file: {path.stat().st_size / 2**20:.1f} MB, {frame.shape[0]:,} rows × {frame.shape[1]} columns")
+    print(f"pipeline.data.read_table          median {a:.3f} s  (min {min(ours):.3f}, max {max(ours):.3f})")
+    print(f"pandas.read_csv(engine='pyarrow') median {b:.3f} s  (min {min(theirs):.3f}, max {max(theirs):.3f})")
+    print(f"ratio read_table / pyarrow: {a / b:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
