@@ -265,7 +265,8 @@ def render_status(loaded: LoadedRun) -> None:
         st.warning(f"**Cancelled:** {md_escape(state.error or 'stopped by the user.')}", icon=":material/stop_circle:")
     elif state.status == "interrupted":
         st.warning(f"**Interrupted:** {md_escape(state.error or 'the server stopped during this run.')}", icon=":material/warning:")
-    elif state.status == "queued" or (handle is not None and handle.queue_position > 0):
+    elif (handle is not None and handle.queue_position > 0) or (handle is None and state.status == "queued"):
+        # a live run that has left the queue is starting, even before its first snapshot says "running"
         pos = handle.queue_position if handle is not None else 0
         st.info(f"**Queued** — position {pos} in line; at most {max_concurrent()} runs at once on this server.",
                 icon=":material/hourglass_top:")

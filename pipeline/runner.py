@@ -424,10 +424,12 @@ class Runner:
         self.home = Path(home) if home else default_home()
         self.store = store or RunStore(self.home / "store.sqlite")
         self.store.mark_interrupted()
-        self._slots = threading.Semaphore(max_concurrent)
+        self._max = max(1, int(max_concurrent))
         self._lock = threading.Lock()
+        self._turn = threading.Condition(self._lock)   # FIFO queue: only the head may take a free slot
+        self._active = 0
         self._handles: dict[str, RunHandle] = {}
-        self._queue: list[str] = []
+        self._queue: list[str] = []                    # waiting run ids in arrival (ticket) order
 
     def start(self, prepared: PreparedRun, run_dir: Path | None = None) -> RunHandle:
         """Queue a run (a resumed one keeps its own directory)."""
@@ -448,28 +450,43 @@ class Runner:
             self._handles[rid].queue_position = i + 1
 
     def _work(self, handle: RunHandle, prepared: PreparedRun) -> None:
-        while not self._slots.acquire(timeout=0.2):
-            if handle.cancel_event.is_set():
-                prepared.state.status, prepared.state.error = "cancelled", "Cancelled before it started."
-                prepared.state.finished_at = time.time()
-                handle.publish(prepared.state)
-                self._dequeue(handle)
-                return
-        self._dequeue(handle)
+        if not self._wait_turn(handle):
+            prepared.state.status, prepared.state.error = "cancelled", "Cancelled before it started."
+            prepared.state.finished_at = time.time()
+            handle.publish(prepared.state)
+            return
         try:
             def listener(event: Event, state: RunState) -> None:
                 handle.add_event(event)
             execute(prepared, handle.run_dir, self.store, listener, handle.cancel_event, handle.publish,
                     decide=handle.wait_gate)
         finally:
-            self._slots.release()
+            with self._turn:
+                self._active -= 1
+                self._turn.notify_all()
 
-    def _dequeue(self, handle: RunHandle) -> None:
-        with self._lock:
-            if handle.run_id in self._queue:
-                self._queue.remove(handle.run_id)
-            handle.queue_position = 0
-            self._update_positions()
+    def _wait_turn(self, handle: RunHandle) -> bool:
+        """Block until this run is first in line and a slot is free (True), or it is cancelled while queued.
+
+        Strict FIFO: runs start in the order `start` queued them, whatever order their threads wake in."""
+        with self._turn:
+            while True:
+                if handle.cancel_event.is_set():
+                    self._dequeue_locked(handle)
+                    self._turn.notify_all()
+                    return False
+                if self._queue and self._queue[0] == handle.run_id and self._active < self._max:
+                    self._active += 1
+                    self._dequeue_locked(handle)
+                    self._turn.notify_all()      # the next in line may take a second free slot
+                    return True
+                self._turn.wait(0.2)             # Stop sets only the handle's event: look again soon
+
+    def _dequeue_locked(self, handle: RunHandle) -> None:
+        if handle.run_id in self._queue:
+            self._queue.remove(handle.run_id)
+        handle.queue_position = 0
+        self._update_positions()
 
     def get(self, run_id: str) -> RunHandle | None:
         with self._lock:
