@@ -1,0 +1,301 @@
+"""Load: five browser sessions at once against a real `streamlit run app.py` (concurrency limit 2).
+
+Five Playwright contexts in Debian's Chromium each upload a different table (distinct column names,
+class labels and file names per session, so any leak across sessions is visible), choose the target,
+set a short budget and press Run pipeline, one after the other; then all five are watched at once until
+each says Finished. Asserted: every run finishes; each page shows only its own run and its own data;
+the runs started in the order they were queued with at most two running at any moment (from the
+phase history in each run.json, and from the "Queued — position N" line each page showed); the summed
+RSS of the server process tree (sampled from /proc every 100 ms) stays under 3 GB. The wall time and the
+memory peaks are printed and written to test-artifacts/load.json.
+"""
+from __future__ import annotations
+
+from rel_fixtures import corpus  # noqa: F401  (fixture; sets the runs home first)
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+pytestmark = pytest.mark.load
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+SESSIONS = ["zqamber", "zqbirch", "zqcedar", "zqdune", "zqember"]   # column / label / file prefixes
+LIMIT = 2
+BUDGET = 12
+MEMORY_CAP = 3 * 1024 ** 3
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _table(prefix: str, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    n = 240 + 40 * seed
+    frame = pd.DataFrame({f"{prefix}_height": rng.normal(170, 10, n).round(1),
+                          f"{prefix}_weight": rng.normal(70, 12, n).round(1),
+                          f"{prefix}_visits": rng.integers(0, 30, n),
+                          f"{prefix}_colour": rng.choice([f"{prefix}red", f"{prefix}blue", f"{prefix}green"], n)})
+    score = (frame[f"{prefix}_height"] - 170) / 10 + frame[f"{prefix}_visits"] / 10 + rng.normal(0, 0.7, n)
+    frame[f"{prefix}_label"] = np.where(score > 1.4, f"{prefix}yes", f"{prefix}no")
+    return frame
+
+
+# --------------------------------------------------------------------------- memory of a process tree
+
+def _children_map() -> dict[int, list[int]]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(ppid, []).append(int(entry))
+    return children
+
+
+def _tree(root: int, children: dict[int, list[int]]) -> list[int]:
+    out, todo = [root], [root]
+    while todo:
+        for kid in children.get(todo.pop(), []):
+            out.append(kid)
+            todo.append(kid)
+    return out
+
+
+def _rss(pids: list[int]) -> int:
+    total = 0
+    for pid in pids:
+        try:
+            total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE_SIZE
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
+class MemorySampler(threading.Thread):
+    """Summed RSS of the server's process tree (and, for the record, of this process's other children:
+    the Playwright driver and Chromium) every 100 ms."""
+
+    def __init__(self, server_pid: int) -> None:
+        super().__init__(daemon=True)
+        self.server_pid = server_pid
+        self.stop = threading.Event()
+        self.server_peak = self.browser_peak = 0
+        self.server_peak_procs = 0
+        self.samples = 0
+
+    def run(self) -> None:
+        me = os.getpid()
+        while not self.stop.is_set():
+            children = _children_map()
+            server = _tree(self.server_pid, children)
+            rss = _rss(server)
+            if rss > self.server_peak:
+                self.server_peak, self.server_peak_procs = rss, len(server)
+            others = [p for p in _tree(me, children) if p != me and p not in set(server)]
+            self.browser_peak = max(self.browser_peak, _rss(others))
+            self.samples += 1
+            self.stop.wait(0.1)
+
+
+# --------------------------------------------------------------------------- server and browser
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    home = tmp_path_factory.mktemp("load-home")
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC", "OPENAI", "LLM_"))}
+    env.update(MLPIPELINE_HOME=str(home), MLPIPELINE_MAX_CONCURRENT=str(LIMIT), OPENBLAS_NUM_THREADS="1")
+    log = open(home / "server.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+                             "--server.port", str(port), "--server.address", "127.0.0.1",
+                             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    sampler = MemorySampler(proc.pid)
+    sampler.start()
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        proc.kill()
+        pytest.fail("streamlit did not start: " + (home / "server.log").read_text()[-2000:])
+    yield {"url": url, "home": home, "proc": proc, "sampler": sampler, "log": home / "server.log"}
+    sampler.stop.set()
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+def _wait_idle(page: Page) -> None:
+    page.wait_for_timeout(300)
+    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=60_000)
+
+
+def _choose(page: Page, label: str, option: str) -> None:
+    box = page.get_by_test_id("stSelectbox").filter(has=page.get_by_text(label, exact=True))
+    box.locator("[role=combobox]").first.click()
+    page.keyboard.type(option)  # the option list is virtualised: filter it down first
+    page.get_by_role("option", name=option, exact=True).click()
+    _wait_idle(page)
+
+
+def _set_number(page: Page, label: str, value: int) -> None:
+    field = page.get_by_role("spinbutton", name=label, exact=True)
+    field.fill(str(value))
+    field.press("Enter")
+    _wait_idle(page)
+
+
+def _prepare_session(page: Page, url: str, csv: Path, target: str) -> None:
+    page.goto(url)
+    page.locator("input[type=file]").first.set_input_files(str(csv))
+    expect(page.get_by_text("Target column", exact=True)).to_be_visible(timeout=60_000)
+    _wait_idle(page)
+    _choose(page, "Target column", target)
+    page.get_by_text("Settings", exact=True).click()
+    _set_number(page, "Time budget (s)", BUDGET)
+    _set_number(page, "Max loops", 1)
+
+
+def _status_line(page: Page) -> str:
+    alerts = page.get_by_test_id("stAlert")
+    return " | ".join(t.strip() for t in alerts.all_inner_texts())
+
+
+def test_five_browser_sessions_queue_in_order_stay_apart_and_finish(server, tmp_path):
+    sampler: MemorySampler = server["sampler"]
+    ARTIFACTS.mkdir(exist_ok=True)
+    t_start = time.monotonic()
+    tables = {}
+    for i, prefix in enumerate(SESSIONS):
+        frame = _table(prefix, i)
+        path = tmp_path / f"{prefix}.csv"
+        frame.to_csv(path, index=False)
+        tables[prefix] = (path, frame)
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        contexts = [browser.new_context(viewport={"width": 1440, "height": 1600}) for _ in SESSIONS]
+        pages = {prefix: ctx.new_page() for prefix, ctx in zip(SESSIONS, contexts)}
+        for page in pages.values():
+            page.set_default_timeout(60_000)
+        for prefix, page in pages.items():
+            _prepare_session(page, server["url"], tables[prefix][0], f"{prefix}_label")
+
+        # Press Run pipeline in all five, in order, as fast as the pages answer.
+        t_load = time.monotonic()
+        run_ids, first_status = {}, {}
+        for prefix, page in pages.items():
+            page.get_by_role("button", name="Run pipeline").click()
+            page.wait_for_url(re.compile(r"[?&]run="), timeout=60_000)
+            run_ids[prefix] = re.search(r"[?&]run=([\w-]+)", page.url).group(1)
+            expect(page.get_by_text(re.compile(r"^(Queued|Running|Finished)$")).first).to_be_visible(timeout=60_000)
+            first_status[prefix] = _status_line(page)
+
+        # Watch all five at once until each has ended.
+        ended: dict[str, str] = {}
+        deadline = time.monotonic() + 240
+        while len(ended) < len(pages) and time.monotonic() < deadline:
+            for prefix, page in pages.items():
+                if prefix in ended:
+                    continue
+                if page.get_by_text("Finished", exact=True).count():
+                    ended[prefix] = "finished"
+                elif page.get_by_text(re.compile(r"^(Failed:|Cancelled:|Interrupted:)$")).count():
+                    ended[prefix] = _status_line(page)
+            time.sleep(0.5)
+        t_all_done = time.monotonic()
+        assert ended == {prefix: "finished" for prefix in pages}, (ended, first_status)
+
+        # Each page: its own run and data only.
+        for prefix, page in pages.items():
+            _wait_idle(page)
+            page.screenshot(path=str(ARTIFACTS / f"load_{prefix}.png"))
+            html, text = page.content(), page.inner_text("body")
+            assert f"run={run_ids[prefix]}" in page.url
+            assert run_ids[prefix] in text
+            assert f"{prefix}.csv" in text and f"{prefix}_label" in text
+            for other in SESSIONS:
+                if other != prefix:
+                    assert other not in html, f"{other}'s data shows in {prefix}'s page"
+                    assert run_ids[other] not in html, f"{other}'s run shows in {prefix}'s page"
+        browser.close()
+    t_end = time.monotonic()
+    sampler.stop.set()
+    sampler.join(2)
+
+    # The recorded runs: every one finished, on its own data, started in queue order, at most 2 at once.
+    states = {}
+    for prefix, rid in run_ids.items():
+        doc = json.loads((server["home"] / "runs" / rid / "run.json").read_text())
+        state = doc["state"]
+        assert doc["status"] == "finished" and (server["home"] / "runs" / rid / "model.joblib").is_file()
+        assert state["config"]["dataset_name"] == f"{prefix}.csv"
+        assert state["config"]["target"] == f"{prefix}_label"
+        assert Path(state["config"]["data_path"]).read_text().startswith(f"{prefix}_height")
+        states[prefix] = state
+    starts = {p: s["history"][0]["started_at"] for p, s in states.items()}
+    ends = {p: s["finished_at"] for p, s in states.items()}
+    order = sorted(SESSIONS, key=starts.get)
+    assert order == SESSIONS, f"runs started in the order {order}, queued in {SESSIONS}"
+    edges = sorted([(starts[p], 1) for p in SESSIONS] + [(ends[p], -1) for p in SESSIONS], key=lambda e: (e[0], e[1]))
+    live = peak_running = 0
+    for _, step in edges:
+        live += step
+        peak_running = max(peak_running, live)
+    assert peak_running == LIMIT, peak_running
+    # Pages 3-5 were told their place in line when they pressed Run (runs 1 and 2 held both slots).
+    queued = {p: re.search(r"Queued — position (\d+)", first_status[p]) for p in SESSIONS}
+    assert [int(m.group(1)) if m else None for m in queued.values()] == [None, None, 1, 2, 3], first_status
+    assert all(re.search(r"Running|Finished", first_status[p]) for p in SESSIONS[:LIMIT]), first_status
+    assert "Traceback" not in server["log"].read_text()
+
+    peak = sampler.server_peak
+    assert sampler.samples > 100
+    assert peak < MEMORY_CAP, f"server tree peaked at {peak / 2**20:.0f} MB"
+    record = {
+        "sessions": len(SESSIONS), "max_concurrent": LIMIT, "budget_s": BUDGET,
+        "wall_s_total": round(t_end - t_start, 1),
+        "wall_s_first_click_to_all_finished": round(t_all_done - t_load, 1),
+        "server_tree_peak_rss_mb": round(peak / 2**20), "server_tree_processes_at_peak": sampler.server_peak_procs,
+        "browser_tree_peak_rss_mb": round(sampler.browser_peak / 2**20), "memory_samples": sampler.samples,
+        "start_order": order, "peak_running": peak_running,
+        "run_seconds": {p: round(ends[p] - starts[p], 1) for p in SESSIONS},
+        "start_offsets_s": {p: round(starts[p] - min(starts.values()), 1) for p in SESSIONS},
+        "end_offsets_s": {p: round(ends[p] - min(starts.values()), 1) for p in SESSIONS},
+        "queued_text": {p: first_status[p] for p in SESSIONS},
+    }
+    (ARTIFACTS / "load.json").write_text(json.dumps(record, indent=2))
+    print("load:", json.dumps(record))
