@@ -10,9 +10,10 @@ import dataclasses
 from pipeline import gates
 from pipeline.brains.base import CriticRequest
 from pipeline.context import PhaseContext
-from pipeline.state import CRITIC_ACTIONS, CriticDecision, RunState
+from pipeline.state import CRITIC_ACTIONS, PHASES, CriticDecision, RunState
 
 MIN_LOOP_SECONDS = 8.0
+LOOP_COST_SHARE = 0.75
 
 
 def run(state: RunState, ctx: PhaseContext) -> CriticDecision:
@@ -26,11 +27,7 @@ def _decide(state: RunState, ctx: PhaseContext) -> CriticDecision:
     if loops_done >= state.config.max_loops:
         return CriticDecision(it, "finalize", f"Loop bound reached ({state.config.max_loops} loop(s)); "
                                               "keeping the best iteration by CV.", "rule")
-    last_trainer = next((r for r in reversed(state.history) if r.phase == "trainer" and r.duration_s), None)
-    trained = (last_trainer.duration_s - sum(g.waited_s for g in state.gate_log if g.name == "training"
-                                             and g.iteration == last_trainer.iteration)) if last_trainer else 0.0
-    needed = max(MIN_LOOP_SECONDS, 0.6 * trained)   # time waiting at the training gate is not training time
-    if ctx.budget.remaining() - ctx.budget.finish_reserve() < needed:
+    if ctx.budget.remaining() - ctx.budget.finish_reserve() < MIN_LOOP_SECONDS:
         return CriticDecision(it, "finalize", f"Not enough of the time budget left for another loop "
                                               f"({ctx.budget.remaining():.0f} s left); finalizing.", "rule")
     blind_eval = dataclasses.replace(state.evaluation, holdout_metrics={}, confusion={}, curves={}, summary_md="")
@@ -47,4 +44,25 @@ def _decide(state: RunState, ctx: PhaseContext) -> CriticDecision:
     if decision.action not in CRITIC_ACTIONS:
         decision = ctx.fallback.critic_decision(request)
     decision.iteration = it
+    needed = loop_cost(state, decision.action)
+    left = ctx.budget.remaining() - ctx.budget.finish_reserve()
+    if decision.action == "refine_features" and left < needed and left >= loop_cost(state, "retrain_model"):
+        return CriticDecision(it, "retrain_model", f"{decision.reason} — but a feature loop would take about "
+                                                   f"{needed:.0f} s and {left:.0f} s are left, so the time goes to "
+                                                   "another round of model search instead.", decision.source)
+    if decision.action != "finalize" and left < needed:
+        return CriticDecision(it, "finalize", f"{decision.reason} — but another loop would take about {needed:.0f} s "
+                                              f"and {left:.0f} s are left, so the run finalizes.", decision.source)
     return decision
+
+
+def loop_cost(state: RunState, action: str) -> float:
+    """Seconds the phases a route re-runs took in this iteration (gate waits excluded), scaled for later
+    loops, which re-screen fewer candidates."""
+    start = {"refine_features": "features", "retrain_model": "trainer"}.get(action)
+    if start is None:
+        return 0.0
+    phases = set(PHASES[PHASES.index(start):-1])
+    spent = sum((r.duration_s or 0.0) for r in state.history if r.iteration == state.iteration and r.phase in phases)
+    waited = sum(g.waited_s for g in state.gate_log if g.iteration == state.iteration)
+    return max(MIN_LOOP_SECONDS, LOOP_COST_SHARE * max(0.0, spent - waited))
