@@ -12,6 +12,7 @@ from pipeline.data import DataError, infer_target
 from pipeline.runner import prepare
 from pipeline.samples import SAMPLES, sample_path
 from pipeline.state import GATES, RunConfig
+from pipeline.templates import TemplateBrain, apply_template, check_columns, list_templates, load_template
 
 SOURCE_UPLOAD, SOURCE_SAMPLE = "Upload a file", "Try a sample dataset"
 BRAINS = {"offline": "Offline (rule-based, no API key)", "auto": "Auto (LLM when a key is given)",
@@ -145,13 +146,26 @@ def new_run_form() -> None:
                                    help="How often the Critic may send the work back.")
             gates = st.multiselect("Approval gates", list(GATES), key="gates", format_func=C.GATE_LABELS.get,
                                    help="Pause the run for your approval before these steps (off by default).")
+            saved = [t["name"] for t in list_templates(C.get_runner().home)]
+            template_name = st.selectbox("Replay a template", ["(none)"] + saved, key="template",
+                                         disabled=not saved,
+                                         help="A finished run's recipe saved on the Runs page: objective, target, "
+                                              "budget, gates, feature code and model family. Settings above are "
+                                              "replaced by the template's.")
         if st.button("Run pipeline", type="primary", icon=":material/rocket_launch:", width="stretch", key="run_pipeline"):
             config = RunConfig(data_path=str(path), target=target, objective=objective, task=task, brain=brain,
                                model=model or None, time_budget_s=float(budget), max_loops=int(loops),
                                dataset_name=name, owner=access.current_user() or "", gates=list(gates))
             try:
+                template = None
+                if template_name != "(none)":
+                    template = load_template(template_name, C.get_runner().home)
+                    check_columns(template, [str(c) for c in frame.columns])
+                    config = apply_template(config, template, keep={"brain", "model"})
                 with st.spinner("Reading the data and locking the holdout…"):
                     prepared = prepare(config, secrets_for(brain, api_key, model, base_url))
+                if template is not None:
+                    prepared.brain = TemplateBrain(prepared.brain, template)
             except DataError as exc:
                 st.error(f"**Cannot start:** {C.md_escape(exc)}", icon=":material/error:")
                 return

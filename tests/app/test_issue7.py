@@ -70,3 +70,31 @@ def test_runs_page_saves_a_finished_run_as_template(finished_run, home):
 
     saved = load_template("wine-recipe", home)
     assert saved["target"] == "cultivar" and saved["from_run"] == finished_run["run_id"]
+
+
+def test_observatory_replays_a_saved_template(finished_run, home):
+    """A template saved from a finished wine run drives a new run started from the Observatory."""
+    import time
+
+    from app_pages import components as C
+    from pipeline.templates import load_template, save_template
+
+    save_template(finished_run["run_dir"], "wine-recipe", home)
+    template = load_template("wine-recipe", home)
+    at = app_test()
+    at.run()
+    at.radio(key="source").set_value("Try a sample dataset").run()
+    at.selectbox(key="sample").set_value("wine").run()
+    at.selectbox(key="template").set_value("wine-recipe").run()
+    at.button(key="run_pipeline").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    handle = C.get_runner().get(at.session_state["run_id"])
+    deadline = time.time() + 180
+    while not handle.done and time.time() < deadline:
+        time.sleep(0.3)
+    state = handle.snapshot()
+    assert state.status == "finished", state.error
+    assert state.config.time_budget_s == template["config"]["time_budget_s"]
+    assert state.config.max_loops == template["config"]["max_loops"]
+    assert state.features.attempts[0].code.strip() == template["feature_code"].strip()
+    assert any(c.name.endswith("(template)") for c in state.training.candidates)
