@@ -6,6 +6,7 @@ lock (`RunHandle.snapshot`), so a UI can poll from its own thread without seeing
 from __future__ import annotations
 
 import copy
+import errno
 import dataclasses
 import json
 import os
@@ -348,6 +349,11 @@ def _plain_reason(exc: Exception) -> str:
         return str(exc)
     if isinstance(exc, MemoryError):
         return "The run ran out of memory; try a smaller file or a shorter time budget."
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+        return ("The disk is full (or a file-size quota was reached) while writing the run's files; "
+                "free some space and start the run again.")
+    if isinstance(exc, OSError) and exc.errno in (errno.EACCES, errno.EROFS, errno.EPERM):
+        return f"The run's files cannot be written ({exc.strerror}); check the runs folder's permissions."
     return f"{type(exc).__name__}: {exc}"[:300]
 
 

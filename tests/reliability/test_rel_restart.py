@@ -125,3 +125,24 @@ def _csv(tmp_path: Path, name: str) -> Path:
     if not path.exists():
         sample_frame(name).to_csv(path, index=False)
     return path
+
+
+def test_disk_full_mid_run_fails_cleanly(tmp_path):
+    """A file-size quota hit while the run writes its files: one plain reason, no model, an intact store."""
+    import resource
+    import sqlite3
+
+    def quota() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (150_000, 150_000))
+
+    out, store = tmp_path / "run", tmp_path / "s.sqlite"
+    proc = subprocess.run([sys.executable, "-m", "pipeline", "run", str(_csv(tmp_path, "breast_cancer")), "--target",
+                           "diagnosis", "--time-budget", "20", "--max-loops", "0", "--out", str(out), "--store", str(store)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=180, preexec_fn=quota)
+    assert proc.returncode == 1
+    assert "Failed: The disk is full" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (out / "model.joblib").exists() and not (out / "metrics.json").exists()
+    with sqlite3.connect(store) as con:
+        assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert con.execute("SELECT status FROM runs").fetchall() == [("failed",)]
