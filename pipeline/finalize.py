@@ -4,16 +4,12 @@ The holdout scores written here were computed for display; the choice is made on
 """
 from __future__ import annotations
 
-import shutil
-import sys
 from pathlib import Path
 
 from pipeline.context import PhaseContext
 from pipeline.metrics import is_better
 from pipeline.state import PHASE_TITLES, IterationSummary, RunState
 from pipeline.store import write_atomic, write_json
-
-PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 
 PREDICT_PY = '''"""Score new data with this exported model: python predict.py INPUT OUTPUT.csv
 
@@ -79,36 +75,6 @@ def select_best(state: RunState) -> IterationSummary:
     if best is None:
         raise RuntimeError("no iteration produced a model")
     return best
-
-
-def _versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {"python": sys.version.split()[0]}
-    for name in ("pandas", "numpy", "scikit-learn", "lightgbm", "joblib", "pyarrow", "RestrictedPython", "openpyxl"):
-        try:
-            out[name] = version(name)
-        except PackageNotFoundError:
-            pass
-    return out
-
-
-def write_export(run_dir: Path, model_path: Path) -> Path:
-    """A folder that predicts without this app: model, runtime module, sandbox policy, predict.py, pins."""
-    export = run_dir / "export"
-    if export.exists():
-        shutil.rmtree(export)
-    (export / "pipeline").mkdir(parents=True)
-    shutil.copyfile(model_path, export / "model.joblib")
-    (export / "pipeline" / "__init__.py").write_text('"""Only the runtime the exported model needs."""\n')
-    shutil.copyfile(PACKAGE_ROOT / "pipeline" / "runtime.py", export / "pipeline" / "runtime.py")
-    shutil.copytree(PACKAGE_ROOT / "sandbox", export / "sandbox",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    (export / "predict.py").write_text(PREDICT_PY)
-    pins = _versions()
-    lines = [f"{name}=={ver}" for name, ver in pins.items() if name != "python"]
-    (export / "requirements.txt").write_text("# Python " + pins["python"] + "\n" + "\n".join(lines) + "\n")
-    return export
 
 
 def report_markdown(state: RunState, best: IterationSummary) -> str:
