@@ -134,7 +134,7 @@ def new_run_form() -> None:
             brain = st.selectbox("Brain", list(BRAINS), format_func=BRAINS.get, key="brain")
             llm = brain != "offline"
             model = st.text_input("Model", key="llm_model", disabled=not llm,
-                                  placeholder="provider default, e.g. claude-sonnet-4-5 / gpt-4o-mini")
+                                  placeholder="provider default, e.g. claude-sonnet-4-6 / gpt-4.1-mini")
             api_key = st.text_input("API key", type="password", key="api_key", disabled=not llm,
                                     help="Kept in this browser session only; never written to disk.")
             base_url = st.text_input("OpenAI-compatible base URL (optional)", key="base_url",

@@ -323,7 +323,8 @@ def infer_task(y: pd.Series, requested: str = "auto") -> str:
     numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
     if not numeric:
         return "multiclass"
-    integral = bool(np.all(np.mod(values.to_numpy(dtype=float), 1) == 0))
+    numbers = values.to_numpy(dtype=float)
+    integral = bool(np.all(np.isfinite(numbers)) and np.all(np.mod(numbers, 1) == 0))
     if integral and n_unique <= max(20, int(0.01 * len(values))) and n_unique <= 50:
         return "multiclass"
     return "regression"

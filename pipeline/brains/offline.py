@@ -121,8 +121,8 @@ def transform(df):
         when = pd.to_datetime(out[col], errors="coerce", format="mixed")
         out[col + "__year"] = when.dt.year
         out[col + "__month"] = when.dt.month
-        out[col + "__dayofweek"] = when.dt.dayofweek
-        out[col + "__dayofyear"] = when.dt.dayofyear
+        out[col + "__dayofweek"] = when.dt.day_of_week
+        out[col + "__dayofyear"] = when.dt.day_of_year
         out = out.drop(columns=[col])
     for col in TEXTS:
         text = out[col].fillna("").astype(str)

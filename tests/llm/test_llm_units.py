@@ -83,7 +83,7 @@ def test_make_brain_uses_the_secrets_key_the_model_flag_and_records_the_model(fa
 
 def test_default_models_and_local_server_discovery(fake_server, monkeypatch):
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-xxxxxxxx")
-    assert make_brain(_config("anthropic")).model == "claude-sonnet-4-5"
+    assert make_brain(_config("anthropic")).model == "claude-sonnet-4-6"
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-xxxxxxxxxx")
     assert make_brain(_config("openai")).model == "gpt-4.1-mini"
     server = fake_server("openai", model="llama3.2:3b")
