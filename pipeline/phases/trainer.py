@@ -29,6 +29,7 @@ SCREEN_ROWS = 50_000
 TUNE_ROWS = 200_000
 MIN_TRIAL_SECONDS = 0.5
 SCREEN_SHARE = 0.45
+MIN_CANDIDATES = 3
 COST_FACTOR = {"lightgbm": 1.0, "linear": 0.3, "hist_gb": 1.2, "random_forest": 2.0, "extra_trees": 1.5}
 ENSEMBLE_MEMBERS = 3
 TARGET_TRIALS = 8
@@ -116,10 +117,13 @@ def run(state: RunState, ctx: PhaseContext) -> TrainResult:
     oofs: dict[str, np.ndarray] = {}
     screen_deadline = started + SCREEN_SHARE * budget
     first_seconds = None
-    for spec in plan.candidates:
+    for index, spec in enumerate(plan.candidates):
         ctx.check_cancelled()
         estimate = (first_seconds or 0.0) * COST_FACTOR.get(spec.family, 1.0)
-        if result.candidates and time.monotonic() + estimate > screen_deadline:
+        # the first MIN_CANDIDATES families are always compared unless they would not fit what is left of the run
+        run_left = time.monotonic() + ctx.budget.remaining() - ctx.budget.finish_reserve()
+        deadline = max(started + budget, run_left) if index < MIN_CANDIDATES else screen_deadline
+        if result.candidates and time.monotonic() + estimate > deadline:
             result.candidates.append(CandidateResult(spec.name, spec.family, spec.params, iteration=state.iteration,
                                                      error="skipped: screening time budget used up"))
             continue
@@ -127,7 +131,7 @@ def run(state: RunState, ctx: PhaseContext) -> TrainResult:
         try:
             oof = oof_predictions(lambda Xt, s=spec: make_pipeline(s.family, task, s.params, Xt, plan.class_weight, seed),
                                   Xs, ys, screen_folds, task, split.classes,
-                                  deadline=screen_deadline if result.candidates else None)
+                                  deadline=deadline if result.candidates else None)
             metrics, _ = _score(ys, oof, state, ctx)
             cand = CandidateResult(spec.name, spec.family, spec.params, metrics, metrics.get(obj.metric),
                                    round(time.monotonic() - t0, 3), state.iteration)
