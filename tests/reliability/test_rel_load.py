@@ -16,12 +16,8 @@ from rel_fixtures import corpus  # noqa: F401  (fixture; sets the runs home firs
 import json
 import os
 import re
-import socket
-import subprocess
-import sys
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -29,24 +25,17 @@ import pandas as pd
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
+from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, choose, kill_server, start_streamlit, wait_idle
+
 pytestmark = pytest.mark.load
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
 SESSIONS = ["zqamber", "zqbirch", "zqcedar", "zqdune", "zqember"]   # column / label / file prefixes
 LIMIT = 2
 BUDGET = 12
 MEMORY_CAP = 3 * 1024 ** 3
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _table(prefix: str, seed: int) -> pd.DataFrame:
@@ -126,64 +115,29 @@ class MemorySampler(threading.Thread):
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     home = tmp_path_factory.mktemp("load-home")
-    port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC", "OPENAI", "LLM_"))}
-    env.update(MLPIPELINE_HOME=str(home), MLPIPELINE_MAX_CONCURRENT=str(LIMIT), OPENBLAS_NUM_THREADS="1")
-    log = open(home / "server.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-                             "--server.port", str(port), "--server.address", "127.0.0.1",
-                             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    env.update(MLPIPELINE_MAX_CONCURRENT=str(LIMIT))
+    proc, url, log = start_streamlit(home, env)
     sampler = MemorySampler(proc.pid)
     sampler.start()
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail("streamlit did not start: " + (home / "server.log").read_text()[-2000:])
-    yield {"url": url, "home": home, "proc": proc, "sampler": sampler, "log": home / "server.log"}
+    yield {"url": url, "home": home, "proc": proc, "sampler": sampler, "log": log}
     sampler.stop.set()
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
-
-
-def _wait_idle(page: Page) -> None:
-    page.wait_for_timeout(300)
-    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=60_000)
-
-
-def _choose(page: Page, label: str, option: str) -> None:
-    box = page.get_by_test_id("stSelectbox").filter(has=page.get_by_text(label, exact=True))
-    box.locator("[role=combobox]").first.click()
-    page.keyboard.type(option)  # the option list is virtualised: filter it down first
-    page.get_by_role("option", name=option, exact=True).click()
-    _wait_idle(page)
+    kill_server(proc)
 
 
 def _set_number(page: Page, label: str, value: int) -> None:
     field = page.get_by_role("spinbutton", name=label, exact=True)
     field.fill(str(value))
     field.press("Enter")
-    _wait_idle(page)
+    wait_idle(page, 60_000)
 
 
 def _prepare_session(page: Page, url: str, csv: Path, target: str) -> None:
     page.goto(url)
     page.locator("input[type=file]").first.set_input_files(str(csv))
     expect(page.get_by_text("Target column", exact=True)).to_be_visible(timeout=60_000)
-    _wait_idle(page)
-    _choose(page, "Target column", target)
+    wait_idle(page, 60_000)
+    choose(page, "Target column", target, 60_000)
     page.get_by_text("Settings", exact=True).click()
     _set_number(page, "Time budget (s)", BUDGET)
     _set_number(page, "Max loops", 1)
@@ -206,7 +160,7 @@ def test_five_browser_sessions_queue_in_order_stay_apart_and_finish(server, tmp_
         tables[prefix] = (path, frame)
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         contexts = [browser.new_context(viewport={"width": 1440, "height": 1600}) for _ in SESSIONS]
         pages = {prefix: ctx.new_page() for prefix, ctx in zip(SESSIONS, contexts)}
         for page in pages.values():
@@ -241,7 +195,7 @@ def test_five_browser_sessions_queue_in_order_stay_apart_and_finish(server, tmp_
 
         # Each page: its own run and data only.
         for prefix, page in pages.items():
-            _wait_idle(page)
+            wait_idle(page, 60_000)
             page.screenshot(path=str(ARTIFACTS / f"load_{prefix}.png"))
             html, text = page.content(), page.inner_text("body")
             assert f"run={run_ids[prefix]}" in page.url

@@ -9,54 +9,17 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 from playwright.sync_api import expect, sync_playwright
 
 from pipeline.samples import sample_frame
+from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, kill_server, start_streamlit, wait_idle
 
 ROOT = Path(__file__).resolve().parents[2]
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _start(home: Path) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
-    env = dict(os.environ, MLPIPELINE_HOME=str(home), OPENBLAS_NUM_THREADS="1")
-    log = open(home / f"server-{port}.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-                             "--server.port", str(port), "--server.address", "127.0.0.1",
-                             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return proc, url
-        except OSError:
-            time.sleep(0.3)
-    os.killpg(proc.pid, signal.SIGKILL)
-    raise AssertionError("streamlit did not start")
-
-
-def _idle(page) -> None:
-    page.wait_for_timeout(300)
-    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=30_000)
-
-
 def test_server_killed_mid_run_then_restarted(tmp_path):
     home = tmp_path / "home"
     home.mkdir()
@@ -65,21 +28,21 @@ def test_server_killed_mid_run_then_restarted(tmp_path):
                           env=dict(os.environ, MLPIPELINE_HOME=str(home)), timeout=180)
     assert done.returncode == 0, done.stderr[-1500:]
     finished_dir = Path(done.stdout.strip().splitlines()[-1])
-    proc, url = _start(home)
+    proc, url, _ = start_streamlit(home)
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=ARGS)
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1440, "height": 900})
             page.set_default_timeout(30_000)
             page.goto(url)
             page.locator("input[type=file]").first.set_input_files(str(_csv(tmp_path, "breast_cancer")))
             expect(page.get_by_text("Target column", exact=True)).to_be_visible()
-            _idle(page)
+            wait_idle(page)
             page.get_by_text("Settings", exact=True).click()
             budget = page.get_by_label("Time budget (s)")
             budget.fill("90")
             budget.press("Enter")
-            _idle(page)
+            wait_idle(page)
             page.get_by_role("button", name="Run pipeline").click()
             expect(page.get_by_text("Running", exact=False).first).to_be_visible()
             run_id = re.search(r"[?&]run=([\w-]+)", page.url).group(1)
@@ -95,10 +58,9 @@ def test_server_killed_mid_run_then_restarted(tmp_path):
                     break
                 time.sleep(0.2)
             assert "features" in phases
-            os.killpg(proc.pid, signal.SIGKILL)                       # the server dies mid-run
-            proc.wait(10)
+            kill_server(proc)                                         # the server dies mid-run
             assert json.loads(run_json.read_text())["status"] == "running"
-            proc, url = _start(home)                                  # ... and comes back
+            proc, url, _ = start_streamlit(home)                      # ... and comes back
             page.goto(f"{url}/?run={run_id}")
             expect(page.get_by_text("interrupted", exact=False).first).to_be_visible()
             page.get_by_role("button", name="Resume").click()
@@ -117,7 +79,7 @@ def test_server_killed_mid_run_then_restarted(tmp_path):
             assert (finished_dir / "model.joblib").is_file() and (finished_dir / "report.md").is_file()
             browser.close()
     finally:
-        os.killpg(proc.pid, signal.SIGKILL)
+        kill_server(proc)
 
 
 def _csv(tmp_path: Path, name: str) -> Path:
