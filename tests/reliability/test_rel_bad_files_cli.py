@@ -104,4 +104,4 @@ def test_cli_real_subprocess(name, budget, corpus, tmp_path):
         assert proc.stdout.strip().splitlines()[-1] == str(out)
     _check_outcome(case, proc.returncode, proc.stderr, out)
     if case.expect != "ok":
-        assert elapsed < 15, f"refusing {name} took {elapsed:.1f} s (imports included)"
+        assert elapsed < 30, f"refusing {name} took {elapsed:.1f} s (imports included)"
