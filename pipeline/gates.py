@@ -220,7 +220,7 @@ def feature_gate(state: RunState, ctx: PhaseContext, code: str, source: str, bef
 def review_plan(state: RunState, ctx: PhaseContext, request: Any, plan: Any) -> tuple[Any, float]:
     """The training gate; also keeps the user's family wishes ('do not use lightgbm') on every loop.
     Returns the plan and the seconds spent waiting at the gate."""
-    from pipeline.phases.trainer import _ensure_plan
+    from pipeline.phases.trainer import ask_plan
 
     t0 = time.monotonic()
 
@@ -243,12 +243,7 @@ def review_plan(state: RunState, ctx: PhaseContext, request: Any, plan: Any) -> 
         if feedback:
             ctx.user_feedback["training"] = merge_feedback(ctx.user_feedback.get("training", ""), feedback)
             request.user_feedback = ctx.user_feedback["training"]
-        offline = ctx.fallback.model_plan(request)
-        try:
-            plan = _ensure_plan(ctx.brain.model_plan(request), offline)
-        except Exception as exc:  # a brain that cannot plan is replaced by the offline plan
-            state.notes.append(f"Model plan from {ctx.brain.name} failed ({type(exc).__name__}); using the offline plan.")
-            plan = offline
+        plan = ask_plan(state, ctx, request)
         plan, note = filter_plan(plan, ctx.user_feedback.get("training", ""))
         if note:
             state.notes.append(note)

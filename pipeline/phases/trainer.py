@@ -57,6 +57,16 @@ def _ensure_plan(plan: ModelPlan | None, fallback: ModelPlan) -> ModelPlan:
     return ModelPlan(candidates=valid[:6], class_weight=plan.class_weight, reasoning=plan.reasoning)
 
 
+def ask_plan(state: RunState, ctx: PhaseContext, request: ModelRequest) -> ModelPlan:
+    """The brain's candidate plan, completed from the offline plan; the offline plan if the brain fails."""
+    offline = ctx.fallback.model_plan(request)
+    try:
+        return _ensure_plan(ctx.brain.model_plan(request), offline)
+    except Exception as exc:  # a brain that cannot plan is replaced by the offline plan
+        state.notes.append(f"Model plan from {ctx.brain.name} failed ({type(exc).__name__}); using the offline plan.")
+        return offline
+
+
 def _job(state: RunState, ctx: PhaseContext, spec: CandidateSpec | None = None, plan: ModelPlan | None = None,
          seconds: float = 0.0) -> TuningJob:
     split, obj = ctx.split, state.objective
@@ -87,12 +97,7 @@ def run(state: RunState, ctx: PhaseContext) -> TrainResult:
                            critic_feedback=state.decisions[-1].reason if state.decisions else "",
                            previous=previous or TrainResult(regularisation=regularisation),
                            user_feedback=ctx.user_feedback.get("training", ""))
-    offline_plan = ctx.fallback.model_plan(request)
-    try:
-        plan = _ensure_plan(ctx.brain.model_plan(request), offline_plan)
-    except Exception as exc:  # a brain that cannot plan is replaced by the offline plan
-        state.notes.append(f"Model plan from {ctx.brain.name} failed ({type(exc).__name__}); using the offline plan.")
-        plan = offline_plan
+    plan = ask_plan(state, ctx, request)
     if previous and previous.candidates:  # later loops re-screen only the families that did best
         ranked = sorted((c for c in previous.candidates if c.cv_score is not None),
                         key=lambda c: -c.cv_score if obj.greater_is_better else c.cv_score)
