@@ -121,6 +121,38 @@ def read_preview(path: Path) -> pd.DataFrame:
     return read_cached(str(path), path.stat().st_mtime)
 
 
+MAX_IMAGE_WIDTH = 1460  # Streamlit's widest image (2 × 730 px): st.image resizes wider ones on every rerun
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def image_bytes(path: str, mtime: float) -> bytes:
+    """The bytes st.image would send for a picture file, worked out once per (path, mtime).
+
+    st.image decodes a file on every rerun, resizes it when it is wider than MAX_IMAGE_WIDTH and re-encodes
+    it (PNG when it has an alpha channel, else JPEG); the plots are 150-DPI PNGs up to 2,400 px wide, so that
+    cost a few hundred milliseconds a render. Same rule, same bytes, so st.image passes them through as they are.
+    """
+    from PIL import Image
+
+    data = Path(path).read_bytes()
+    with Image.open(io.BytesIO(data)) as img:
+        fmt = "GIF" if img.format == "GIF" else "PNG" if img.mode in ("RGBA", "LA", "P") else "JPEG"
+        if img.width <= MAX_IMAGE_WIDTH and img.format == fmt:
+            return data
+        out = img
+        if img.width > MAX_IMAGE_WIDTH:
+            out = img.resize((MAX_IMAGE_WIDTH, int(1.0 * img.height * MAX_IMAGE_WIDTH / img.width)),
+                             resample=Image.BILINEAR)
+        buf = io.BytesIO()
+        out.save(buf, format=fmt, quality=90)
+        return buf.getvalue()
+
+
+def show_image(path: Path, target: Any = st, **kwargs: Any) -> None:
+    """st.image of a file, with the decoding and resizing cached (see image_bytes)."""
+    target.image(image_bytes(str(path), path.stat().st_mtime), **kwargs)
+
+
 # --------------------------------------------------------------------------- loading a run
 
 @dataclass
@@ -433,7 +465,7 @@ def render_plots(state: RunState, run_dir: Path, key: str) -> None:
         cols = st.columns(2)
         for col, plot in zip(cols, plots[i:i + 2]):
             with col:
-                st.image(str(run_dir / plot.path), width="stretch")
+                show_image(run_dir / plot.path, width="stretch")
                 st.caption(f"**{md_escape(plot.title)}** — {md_escape(plot.insight)}")
     if state.plots.sample_note:
         st.caption(md_escape(state.plots.sample_note))
@@ -592,7 +624,7 @@ def render_evaluation(state: RunState, run_dir: Path, key: str) -> None:
         with st.expander("Static evaluation plots (as in the report)"):
             cols = st.columns(min(3, len(pngs)))
             for col, plot in zip(cols * 3, pngs):
-                col.image(str(run_dir / plot.path), caption=plot.title, width="stretch")
+                show_image(run_dir / plot.path, col, caption=plot.title, width="stretch")
 
 
 def render_critic(state: RunState, run_dir: Path, key: str) -> None:
