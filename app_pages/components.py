@@ -7,11 +7,14 @@ markdown it is escaped with `md_escape`, otherwise it goes into dataframes, char
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
 import os
+import pickle
 import re
+import threading
 import time
 import zipfile
 from dataclasses import dataclass
@@ -153,6 +156,55 @@ def show_image(path: Path, target: Any = st, **kwargs: Any) -> None:
     target.image(image_bytes(str(path), path.stat().st_mtime), **kwargs)
 
 
+# --------------------------------------------------------------------------- charts as cached Vega-Lite specs
+# st.altair_chart builds the Vega-Lite spec with Chart.to_dict(), which validates it against the JSON schema on
+# every rerun: a few hundred milliseconds a render for the seven charts of a finished run. The charts are built
+# by @st.cache_data functions keyed on the frames they show (a live run's charts follow their data) and drawn
+# with st.vega_lite_chart: the same spec, the same Arrow data and the same Streamlit theme as before.
+
+try:  # st.altair_chart holds this lock while it switches Altair's global theme and data transformer
+    from streamlit.elements.vega_charts import _altair_globals_lock as _ALTAIR_LOCK
+except ImportError:  # another Streamlit version: at least our own conversions do not interleave
+    _ALTAIR_LOCK = threading.Lock()
+
+
+def _arrow_dataset(data: Any, datasets: dict[str, Any]) -> dict[str, str]:
+    """Altair data transformer, as st.altair_chart's: the frame as Arrow IPC bytes named by a content hash."""
+    from streamlit import dataframe_util
+
+    raw = dataframe_util.convert_anything_to_arrow_bytes(data)
+    name = hashlib.blake2b(raw, digest_size=16).hexdigest()
+    datasets[name] = raw
+    return {"name": name}
+
+
+alt.data_transformers.register("mlpipeline_arrow", _arrow_dataset)
+
+
+def vega_spec(chart: alt.TopLevelMixin) -> dict[str, Any]:
+    """The Vega-Lite dict st.altair_chart would send for `chart`, without the schema validation."""
+    datasets: dict[str, Any] = {}
+    with _ALTAIR_LOCK:
+        # no Altair default width/height (Streamlit sizes the chart), as st.altair_chart does
+        theme = alt.theme.enable("none") if alt.theme.active == "default" else contextlib.nullcontext()
+        with theme, alt.data_transformers.enable("mlpipeline_arrow", datasets=datasets):
+            spec = chart.to_dict(validate=False)
+    spec["datasets"] = {**(spec.get("datasets") or {}), **datasets}
+    return spec
+
+
+def show_chart(spec: dict[str, Any], target: Any = st) -> None:
+    target.vega_lite_chart(spec=spec, width="stretch")
+
+
+def _frame_digest(frame: pd.DataFrame) -> str:
+    """Cache key of a chart's frame: its pickle's digest (Streamlit's own frame hashing costs ~4 ms a frame)."""
+    return hashlib.blake2b(pickle.dumps(frame, protocol=5), digest_size=16).hexdigest()
+
+
+cached_spec = st.cache_data(show_spinner=False, max_entries=32, hash_funcs={pd.DataFrame: _frame_digest})
+
+
 # --------------------------------------------------------------------------- loading a run
 
 @dataclass
@@ -252,6 +304,16 @@ def render_timeline(state: RunState) -> None:
         st.caption("The timeline fills in as phases start.")
         frame = pd.DataFrame({"phase": order, "start": 0.0, "end": 0.0, "seconds": 0.0, "iteration": 0,
                               "status": "waiting", "label": "", "key": list(PHASES)})
+    show_chart(_timeline_spec(frame))
+    status = phase_status(state)
+    again = [PHASE_TITLES[p] for p in PHASES if status[p] == "rerun"]
+    if again:
+        st.caption("↺ will re-run: " + ", ".join(again))
+
+
+@cached_spec
+def _timeline_spec(frame: pd.DataFrame) -> dict[str, Any]:
+    order = [PHASE_TITLES[p] for p in PHASES]
     colors = alt.Scale(domain=order, range=[PHASE_COLORS[p] for p in PHASES])
     base = alt.Chart(frame).encode(
         y=alt.Y("phase:N", sort=order, title=None, scale=alt.Scale(domain=order)),
@@ -265,11 +327,7 @@ def render_timeline(state: RunState) -> None:
         strokeDash=alt.condition(alt.datum.status == "running", alt.value([4, 2]), alt.value([0])),
         stroke=alt.condition(alt.datum.status == "failed", alt.value("#ef4444"), alt.value(None)))
     text = base.mark_text(align="left", dx=4, fontSize=10, color="#9aa3c7").encode(x="end:Q", text="label:N")
-    st.altair_chart((bars + text).properties(height=alt.Step(26)), width="stretch")
-    status = phase_status(state)
-    again = [PHASE_TITLES[p] for p in PHASES if status[p] == "rerun"]
-    if again:
-        st.caption("↺ will re-run: " + ", ".join(again))
+    return vega_spec((bars + text).properties(height=alt.Step(26)))
 
 
 # --------------------------------------------------------------------------- status line
@@ -391,12 +449,8 @@ def render_profile(state: RunState, run_dir: Path, key: str) -> None:
     with right:
         if prof.class_balance:
             cb = pd.DataFrame({"class": list(map(str, prof.class_balance)), "rows": list(prof.class_balance.values())})
-            chart = alt.Chart(cb).mark_bar(cornerRadius=3).encode(
-                x=alt.X("rows:Q", title="training rows"), y=alt.Y("class:N", sort="-x", title=None),
-                color=alt.Color("class:N", legend=None, scale=alt.Scale(range=PALETTE)),
-                tooltip=["class:N", "rows:Q"]).properties(height=alt.Step(26))
             st.markdown("##### Class balance")
-            st.altair_chart(chart, width="stretch")
+            show_chart(_class_balance_spec(cb))
         else:
             target = next((cp for cp in prof.columns if cp.name == prof.target), None)
             if target is not None and target.stats:
@@ -418,6 +472,14 @@ def render_profile(state: RunState, run_dir: Path, key: str) -> None:
                          "missing %": st.column_config.ProgressColumn(format="%.1f%%", min_value=0, max_value=100),
                          "association": st.column_config.ProgressColumn(
                              "association with target", format="%.2f", min_value=0, max_value=1)})
+
+
+@cached_spec
+def _class_balance_spec(cb: pd.DataFrame) -> dict[str, Any]:
+    return vega_spec(alt.Chart(cb).mark_bar(cornerRadius=3).encode(
+        x=alt.X("rows:Q", title="training rows"), y=alt.Y("class:N", sort="-x", title=None),
+        color=alt.Color("class:N", legend=None, scale=alt.Scale(range=PALETTE)),
+        tooltip=["class:N", "rows:Q"]).properties(height=alt.Step(26)))
 
 
 def render_features(state: RunState, run_dir: Path, key: str) -> None:
@@ -496,33 +558,15 @@ def render_model(state: RunState, run_dir: Path, key: str) -> None:
     with left:
         scored = cands.dropna(subset=["cv"]) if not cands.empty else cands
         if not scored.empty:
-            chart = alt.Chart(scored).mark_bar(cornerRadius=3).encode(
-                x=alt.X("cv:Q", title=f"CV {metric}", scale=alt.Scale(zero=False)),
-                y=alt.Y("candidate:N", sort="-x" if state.objective.greater_is_better else "x", title=None,
-                        axis=alt.Axis(labelLimit=260)),
-                color=alt.Color("iteration:O", scale=alt.Scale(range=PALETTE), title="iteration"),
-                tooltip=["model:N", "iteration:O", alt.Tooltip("cv:Q", format=".4f"),
-                         alt.Tooltip("fit seconds:Q", format=".1f"), "params:N"],
-            ).properties(height=alt.Step(30))
             st.markdown("##### Candidates (cross-validation)")
-            st.altair_chart(chart, width="stretch")
+            show_chart(_candidates_spec(scored, metric, state.objective.greater_is_better))
     with right:
         trials = pd.DataFrame(tr.trials)
         if not trials.empty and "value" in trials:
             trials["params"] = trials.get("params", pd.Series([{}] * len(trials))).map(
                 lambda p: json.dumps(p, default=str))
-            done = trials[trials["value"].notna()].copy()
-            better = state.objective.greater_is_better
-            done["best so far"] = done["value"].cummax() if better else done["value"].cummin()
-            points = alt.Chart(trials.dropna(subset=["value"])).mark_circle(size=70, opacity=0.85).encode(
-                x=alt.X("number:Q", title="trial"), y=alt.Y("value:Q", title=f"CV {metric}", scale=alt.Scale(zero=False)),
-                color=alt.Color("state:N", scale=alt.Scale(domain=["COMPLETE", "PRUNED", "FAIL"],
-                                                           range=["#22d3ee", "#f472b6", "#ef4444"])),
-                tooltip=["number:Q", "state:N", alt.Tooltip("value:Q", format=".4f"), "params:N"])
-            line = alt.Chart(done).mark_line(color="#facc15", interpolate="step-after").encode(
-                x="number:Q", y="best so far:Q")
             st.markdown("##### Optuna trials")
-            st.altair_chart((points + line).properties(height=280), width="stretch")
+            show_chart(_trials_spec(trials, metric, state.objective.greater_is_better))
             st.caption(f"{len(trials)} trials: {int((trials['state'] == 'COMPLETE').sum())} complete, "
                        f"{int((trials['state'] == 'PRUNED').sum())} pruned.")
         elif tr.feature_importance:
@@ -538,17 +582,46 @@ def render_model(state: RunState, run_dir: Path, key: str) -> None:
             st.json(tr.best_params)
 
 
+@cached_spec
+def _candidates_spec(scored: pd.DataFrame, metric: str, better: bool) -> dict[str, Any]:
+    return vega_spec(alt.Chart(scored).mark_bar(cornerRadius=3).encode(
+        x=alt.X("cv:Q", title=f"CV {metric}", scale=alt.Scale(zero=False)),
+        y=alt.Y("candidate:N", sort="-x" if better else "x", title=None, axis=alt.Axis(labelLimit=260)),
+        color=alt.Color("iteration:O", scale=alt.Scale(range=PALETTE), title="iteration"),
+        tooltip=["model:N", "iteration:O", alt.Tooltip("cv:Q", format=".4f"),
+                 alt.Tooltip("fit seconds:Q", format=".1f"), "params:N"],
+    ).properties(height=alt.Step(30)))
+
+
+@cached_spec
+def _trials_spec(trials: pd.DataFrame, metric: str, better: bool) -> dict[str, Any]:
+    done = trials[trials["value"].notna()].copy()
+    done["best so far"] = done["value"].cummax() if better else done["value"].cummin()
+    points = alt.Chart(trials.dropna(subset=["value"])).mark_circle(size=70, opacity=0.85).encode(
+        x=alt.X("number:Q", title="trial"), y=alt.Y("value:Q", title=f"CV {metric}", scale=alt.Scale(zero=False)),
+        color=alt.Color("state:N", scale=alt.Scale(domain=["COMPLETE", "PRUNED", "FAIL"],
+                                                   range=["#22d3ee", "#f472b6", "#ef4444"])),
+        tooltip=["number:Q", "state:N", alt.Tooltip("value:Q", format=".4f"), "params:N"])
+    line = alt.Chart(done).mark_line(color="#facc15", interpolate="step-after").encode(
+        x="number:Q", y="best so far:Q")
+    return vega_spec((points + line).properties(height=280))
+
+
 def _importance_chart(items: list[dict[str, Any]]) -> None:
     imp = pd.DataFrame(items).head(20)
     if imp.empty or "feature" not in imp:
         return
-    chart = alt.Chart(imp).mark_bar(cornerRadius=3, color="#facc15").encode(
+    st.markdown("##### Feature importance (top 20)")
+    show_chart(_importance_spec(imp))
+
+
+@cached_spec
+def _importance_spec(imp: pd.DataFrame) -> dict[str, Any]:
+    return vega_spec(alt.Chart(imp).mark_bar(cornerRadius=3, color="#facc15").encode(
         x=alt.X("importance:Q", title="importance"),
         y=alt.Y("feature:N", sort="-x", title=None, axis=alt.Axis(labelLimit=260)),
         tooltip=["feature:N", alt.Tooltip("importance:Q", format=".4f")],
-    ).properties(height=alt.Step(20))
-    st.markdown("##### Feature importance (top 20)")
-    st.altair_chart(chart, width="stretch")
+    ).properties(height=alt.Step(20)))
 
 
 def render_evaluation(state: RunState, run_dir: Path, key: str) -> None:
@@ -567,52 +640,26 @@ def render_evaluation(state: RunState, run_dir: Path, key: str) -> None:
     if curves.get("roc"):
         roc = pd.concat([pd.DataFrame({"fpr": v["fpr"], "tpr": v["tpr"], "class": str(k)})
                          for k, v in curves["roc"].items()], ignore_index=True)
-        diag = alt.Chart(pd.DataFrame({"fpr": [0, 1], "tpr": [0, 1]})).mark_line(strokeDash=[4, 4], color="#6b7499").encode(
-            x="fpr:Q", y="tpr:Q")
-        lines = alt.Chart(roc).mark_line(strokeWidth=2.5, interpolate="step-after").encode(
-            x=alt.X("fpr:Q", title="false positive rate"), y=alt.Y("tpr:Q", title="true positive rate"),
-            color=alt.Color("class:N", scale=alt.Scale(range=PALETTE)),
-            tooltip=["class:N", alt.Tooltip("fpr:Q", format=".3f"), alt.Tooltip("tpr:Q", format=".3f")])
-        charts.append(("ROC (holdout)", (diag + lines).properties(height=300)))
+        charts.append(("ROC (holdout)", _roc_spec(roc)))
     if curves.get("pr"):
         pr = pd.concat([pd.DataFrame({"recall": v["recall"], "precision": v["precision"], "class": str(k)})
                         for k, v in curves["pr"].items()], ignore_index=True)
-        charts.append(("Precision–recall (holdout)", alt.Chart(pr).mark_line(strokeWidth=2.5).encode(
-            x=alt.X("recall:Q"), y=alt.Y("precision:Q", scale=alt.Scale(zero=False)),
-            color=alt.Color("class:N", scale=alt.Scale(range=PALETTE)),
-            tooltip=["class:N", alt.Tooltip("recall:Q", format=".3f"), alt.Tooltip("precision:Q", format=".3f")],
-        ).properties(height=300)))
+        charts.append(("Precision–recall (holdout)", _pr_spec(pr)))
     if ev.confusion.get("matrix"):
         labels = [str(x) for x in ev.confusion.get("labels", [])]
         cells = [{"actual": labels[i], "predicted": labels[j], "rows": v}
                  for i, row in enumerate(ev.confusion["matrix"]) for j, v in enumerate(row)]
-        cm = pd.DataFrame(cells)
-        heat = alt.Chart(cm).mark_rect(cornerRadius=3).encode(
-            x=alt.X("predicted:N", sort=labels), y=alt.Y("actual:N", sort=labels),
-            color=alt.Color("rows:Q", scale=alt.Scale(scheme="purples"), legend=None),
-            tooltip=["actual:N", "predicted:N", "rows:Q"])
-        txt = alt.Chart(cm).mark_text(fontSize=13, fontWeight="bold").encode(
-            x=alt.X("predicted:N", sort=labels), y=alt.Y("actual:N", sort=labels), text="rows:Q",
-            color=alt.condition(alt.datum.rows > cm["rows"].max() / 2, alt.value("#ffffff"), alt.value("#1f2340")))
-        charts.append(("Confusion matrix (holdout)", (heat + txt).properties(height=300)))
+        charts.append(("Confusion matrix (holdout)", _confusion_spec(pd.DataFrame(cells), labels)))
     if curves.get("pred_vs_actual"):
         pva = pd.DataFrame(curves["pred_vs_actual"])
-        lo, hi = float(min(pva.min())), float(max(pva.max()))
-        ref = alt.Chart(pd.DataFrame({"actual": [lo, hi], "predicted": [lo, hi]})).mark_line(
-            strokeDash=[4, 4], color="#6b7499").encode(x="actual:Q", y="predicted:Q")
-        pts = alt.Chart(pva).mark_circle(size=45, opacity=0.7, color="#22d3ee").encode(
-            x=alt.X("actual:Q", scale=alt.Scale(zero=False)), y=alt.Y("predicted:Q", scale=alt.Scale(zero=False)),
-            tooltip=[alt.Tooltip("actual:Q", format=".3f"), alt.Tooltip("predicted:Q", format=".3f")])
-        charts.append(("Predicted vs actual (holdout)", (ref + pts).properties(height=300)))
+        charts.append(("Predicted vs actual (holdout)", _pred_vs_actual_spec(pva)))
         pva["residual"] = pva["predicted"] - pva["actual"]
-        charts.append(("Residuals (holdout)", alt.Chart(pva).mark_bar(color="#a78bfa").encode(
-            x=alt.X("residual:Q", bin=alt.Bin(maxbins=30)), y=alt.Y("count():Q", title="rows"),
-        ).properties(height=300)))
+        charts.append(("Residuals (holdout)", _residuals_spec(pva)))
     for i in range(0, len(charts), 2):
         cols = st.columns(2)
-        for col, (title, chart) in zip(cols, charts[i:i + 2]):
+        for col, (title, spec) in zip(cols, charts[i:i + 2]):
             col.markdown(f"##### {title}")
-            col.altair_chart(chart, width="stretch")
+            show_chart(spec, col)
     if ev.holdout_metrics:
         table = pd.DataFrame([{"metric": k, "holdout": v, "cv": state.training.cv_metrics.get(k)}
                               for k, v in ev.holdout_metrics.items()])
@@ -625,6 +672,56 @@ def render_evaluation(state: RunState, run_dir: Path, key: str) -> None:
             cols = st.columns(min(3, len(pngs)))
             for col, plot in zip(cols * 3, pngs):
                 show_image(run_dir / plot.path, col, caption=plot.title, width="stretch")
+
+
+@cached_spec
+def _roc_spec(roc: pd.DataFrame) -> dict[str, Any]:
+    diag = alt.Chart(pd.DataFrame({"fpr": [0, 1], "tpr": [0, 1]})).mark_line(strokeDash=[4, 4], color="#6b7499").encode(
+        x="fpr:Q", y="tpr:Q")
+    lines = alt.Chart(roc).mark_line(strokeWidth=2.5, interpolate="step-after").encode(
+        x=alt.X("fpr:Q", title="false positive rate"), y=alt.Y("tpr:Q", title="true positive rate"),
+        color=alt.Color("class:N", scale=alt.Scale(range=PALETTE)),
+        tooltip=["class:N", alt.Tooltip("fpr:Q", format=".3f"), alt.Tooltip("tpr:Q", format=".3f")])
+    return vega_spec((diag + lines).properties(height=300))
+
+
+@cached_spec
+def _pr_spec(pr: pd.DataFrame) -> dict[str, Any]:
+    return vega_spec(alt.Chart(pr).mark_line(strokeWidth=2.5).encode(
+        x=alt.X("recall:Q"), y=alt.Y("precision:Q", scale=alt.Scale(zero=False)),
+        color=alt.Color("class:N", scale=alt.Scale(range=PALETTE)),
+        tooltip=["class:N", alt.Tooltip("recall:Q", format=".3f"), alt.Tooltip("precision:Q", format=".3f")],
+    ).properties(height=300))
+
+
+@cached_spec
+def _confusion_spec(cm: pd.DataFrame, labels: list[str]) -> dict[str, Any]:
+    heat = alt.Chart(cm).mark_rect(cornerRadius=3).encode(
+        x=alt.X("predicted:N", sort=labels), y=alt.Y("actual:N", sort=labels),
+        color=alt.Color("rows:Q", scale=alt.Scale(scheme="purples"), legend=None),
+        tooltip=["actual:N", "predicted:N", "rows:Q"])
+    txt = alt.Chart(cm).mark_text(fontSize=13, fontWeight="bold").encode(
+        x=alt.X("predicted:N", sort=labels), y=alt.Y("actual:N", sort=labels), text="rows:Q",
+        color=alt.condition(alt.datum.rows > cm["rows"].max() / 2, alt.value("#ffffff"), alt.value("#1f2340")))
+    return vega_spec((heat + txt).properties(height=300))
+
+
+@cached_spec
+def _pred_vs_actual_spec(pva: pd.DataFrame) -> dict[str, Any]:
+    lo, hi = float(min(pva.min())), float(max(pva.max()))
+    ref = alt.Chart(pd.DataFrame({"actual": [lo, hi], "predicted": [lo, hi]})).mark_line(
+        strokeDash=[4, 4], color="#6b7499").encode(x="actual:Q", y="predicted:Q")
+    pts = alt.Chart(pva).mark_circle(size=45, opacity=0.7, color="#22d3ee").encode(
+        x=alt.X("actual:Q", scale=alt.Scale(zero=False)), y=alt.Y("predicted:Q", scale=alt.Scale(zero=False)),
+        tooltip=[alt.Tooltip("actual:Q", format=".3f"), alt.Tooltip("predicted:Q", format=".3f")])
+    return vega_spec((ref + pts).properties(height=300))
+
+
+@cached_spec
+def _residuals_spec(pva: pd.DataFrame) -> dict[str, Any]:
+    return vega_spec(alt.Chart(pva).mark_bar(color="#a78bfa").encode(
+        x=alt.X("residual:Q", bin=alt.Bin(maxbins=30)), y=alt.Y("count():Q", title="rows"),
+    ).properties(height=300))
 
 
 def render_critic(state: RunState, run_dir: Path, key: str) -> None:

@@ -21,3 +21,33 @@ def test_wide_plot_is_resized_once_to_the_widest_streamlit_image(tmp_path):
         assert img.format == "PNG" and img.mode == "RGBA"
         assert img.size == (C.MAX_IMAGE_WIDTH, int(525 * C.MAX_IMAGE_WIDTH / 2384)), "same aspect ratio"
     assert C.image_bytes(str(narrow), narrow.stat().st_mtime) == narrow.read_bytes(), "narrow plots pass as they are"
+
+
+def test_cached_chart_specs_are_what_altair_chart_sends():
+    """The charts skip Altair's schema validation but send the very spec and Arrow data st.altair_chart would."""
+    import json
+
+    import pandas as pd
+    from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec
+
+    from app_pages import components as C
+
+    original, sent = C.vega_spec, []
+
+    def both(chart):
+        sent.append((original(chart), _convert_altair_to_vega_lite_spec(chart)))
+        return sent[-1][0]
+
+    cm = pd.DataFrame({"actual": ["a", "a", "b", "b"], "predicted": ["a", "b", "a", "b"], "rows": [5, 1, 2, 7]})
+    pva = pd.DataFrame({"actual": [1.0, 2.0, 3.5, 4.0], "predicted": [1.2, 1.9, 3.0, 4.4]})
+    C.vega_spec = both
+    try:
+        C._confusion_spec.__wrapped__(cm, ["a", "b"])          # layered, with a condition on the data
+        C._pred_vs_actual_spec.__wrapped__(pva)                # two layers, two datasets
+        C._residuals_spec.__wrapped__(pva.assign(residual=pva["predicted"] - pva["actual"]))  # binned count
+    finally:
+        C.vega_spec = original
+    assert len(sent) == 3
+    for ours, streamlit in sent:
+        assert json.dumps(ours, sort_keys=True, default=repr) == json.dumps(streamlit, sort_keys=True, default=repr)
+        assert ours["datasets"] and all(isinstance(v, bytes) for v in ours["datasets"].values()), "Arrow data"
