@@ -8,6 +8,7 @@ markdown it is escaped with `md_escape`, otherwise it goes into dataframes, char
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import io
 import json
@@ -817,15 +818,18 @@ def render_downloads(loaded: LoadedRun, key: str) -> None:
     files = [(":material/neurology: Model", "model.joblib", "application/octet-stream"),
              (":material/description: Report", "report.md", "text/markdown"),
              (":material/table_view: Holdout predictions", "holdout_predictions.csv", "text/csv")]
+    # The files are read when a button is pressed, not on every render: the holdout predictions of a 1M-row
+    # run are 9 MB, and reading and hashing them for the media store took tens of milliseconds a rerun.
     cols = st.columns(4)
     for col, (label, name, mime) in zip(cols, files):
         path = run_dir / name
         if path.is_file():
-            col.download_button(label, path.read_bytes(), file_name=f"{state.run_id}_{name}", mime=mime,
+            col.download_button(label, path.read_bytes, file_name=f"{state.run_id}_{name}", mime=mime,
                                 key=f"{key}_dl_{name}", on_click="ignore", width="stretch")
     export = run_dir / "export"
     if export.is_dir():
-        cols[3].download_button(":material/inventory_2: Export bundle (.zip)", export_zip(str(export), export.stat().st_mtime),
+        cols[3].download_button(":material/inventory_2: Export bundle (.zip)",
+                                functools.partial(export_zip, str(export), export.stat().st_mtime),
                                 file_name=f"{state.run_id}_export.zip", mime="application/zip",
                                 key=f"{key}_dl_export", on_click="ignore", width="stretch")
 

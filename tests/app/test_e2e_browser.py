@@ -7,6 +7,7 @@ Screenshots go to test-artifacts/ (gitignored) for people to look at.
 from __future__ import annotations
 
 import re
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -103,6 +104,16 @@ def test_upload_run_finish_reload(server, browser, tmp_path, task, sample, targe
     assert (server["home"] / "runs" / run_id / "model.joblib").is_file()
     for label in ("Model", "Report", "Holdout predictions", "Export bundle (.zip)"):
         expect(page.get_by_role("button", name=re.compile(re.escape(label)))).to_be_visible()
+    # The files are read when a button is pressed (deferred downloads): the browser gets them whole.
+    run_dir = server["home"] / "runs" / run_id
+    with page.expect_download() as got:
+        page.get_by_role("button", name=re.compile("Holdout predictions")).click()
+    assert got.value.suggested_filename == f"{run_id}_holdout_predictions.csv"
+    assert Path(got.value.path()).read_bytes() == (run_dir / "holdout_predictions.csv").read_bytes()
+    with page.expect_download() as got:
+        page.get_by_role("button", name=re.compile(re.escape("Export bundle (.zip)"))).click()
+    with zipfile.ZipFile(got.value.path()) as bundle:
+        assert "export/predict.py" in bundle.namelist()
     _check_panels(page, f"{task}_2")
     page.reload()
     expect(page.get_by_text("Finished", exact=True).first).to_be_visible(timeout=30_000)
