@@ -159,9 +159,10 @@ def show_image(path: Path, target: Any = st, **kwargs: Any) -> None:
 
 # --------------------------------------------------------------------------- charts as cached Vega-Lite specs
 # st.altair_chart builds the Vega-Lite spec with Chart.to_dict(), which validates it against the JSON schema on
-# every rerun: a few hundred milliseconds a render for the seven charts of a finished run. The charts are built
-# by @st.cache_data functions keyed on the frames they show (a live run's charts follow their data) and drawn
-# with st.vega_lite_chart: the same spec, the same Arrow data and the same Streamlit theme as before.
+# every rerun: with building the charts, 40 ms to several hundred a render (by machine load) for the seven charts
+# of a finished run. The charts are built by @st.cache_data functions keyed on the frames they show (a live run's
+# charts follow their data) and drawn with st.vega_lite_chart: the same spec, the same Arrow data and the same
+# Streamlit theme as before.
 
 try:  # st.altair_chart holds this lock while it switches Altair's global theme and data transformer
     from streamlit.elements.vega_charts import _altair_globals_lock as _ALTAIR_LOCK
