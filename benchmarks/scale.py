@@ -98,24 +98,34 @@ def run_once(n: int, budget: float, fmt: str, work: Path) -> dict:
         frame = make_table(n)
         frame.to_csv(data, index=False) if fmt == "csv" else frame.to_parquet(data)
     out = work / f"run_{n}_{fmt}"
-    t0 = time.monotonic()
+    t0, started_unix = time.monotonic(), time.time()
     proc = subprocess.Popen([sys.executable, "-m", "pipeline", "run", str(data), "--target", "target", "--time-budget",
                              str(budget), "--out", str(out), "--store", str(work / "store.sqlite")], cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     mem = TreeMemory(proc.pid)
     proc.wait()
-    wall = time.monotonic() - t0
+    wall, ended_unix = time.monotonic() - t0, time.time()
     peak = mem.stop()
     state = json.loads((out / "run.json").read_text())["state"]
     peak_phase = next((r["phase"] for r in state["history"]
                        if r["started_at"] <= mem.peak_at <= (r["ended_at"] or float("inf"))), "loading/finishing")
     phases: dict[str, float] = {}
+    fitting: dict[str, float] = {}
     for record in state["history"]:
         phases[record["phase"]] = phases.get(record["phase"], 0.0) + (record["duration_s"] or 0.0)
+        fitting[record["phase"]] = fitting.get(record["phase"], 0.0) + record.get("fit_s", 0.0)
+    history = state["history"]
+    startup = history[0]["started_at"] - started_unix if history else wall
+    finishing = ended_unix - max((r["ended_at"] or 0.0) for r in history) if history else 0.0
+    fit_total = sum(fitting.values())
     metrics = json.loads((out / "metrics.json").read_text()) if (out / "metrics.json").exists() else {}
     return {"rows": n, "format": fmt, "status": state["status"], "wall_s": round(wall, 1), "budget_s": budget,
             "wall_over_budget": round(wall / budget, 3), "peak_rss_mb": round(peak / 2**20), "peak_phase": peak_phase,
             "phases_s": {k: round(v, 1) for k, v in phases.items()},
+            "fit_s": {k: round(v, 1) for k, v in fitting.items()},
+            "startup_s": round(startup, 1), "finishing_s": round(finishing, 1),
+            "outside_fitting_pct": round(100 * (wall - fit_total) / wall, 1),
+            "iterations": max((r["iteration"] for r in history), default=0),
             "dominant_phase": max(phases, key=phases.get) if phases else "",
             "holdout": metrics.get("holdout", {}).get(metrics.get("metric", ""), None),
             "file_mb": round(data.stat().st_size / 2**20, 1)}
@@ -127,6 +137,7 @@ def main() -> int:
     ap.add_argument("--budget", type=float, default=600.0)
     ap.add_argument("--format", default="csv", choices=["csv", "parquet"])
     ap.add_argument("--work", default=None, help="folder for the generated tables (kept between calls)")
+    ap.add_argument("--results", default=None, help="append each result as a JSON line to this file")
     args = ap.parse_args()
     work = Path(args.work or tempfile.mkdtemp(prefix="scale-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -135,12 +146,23 @@ def main() -> int:
         row = run_once(n, args.budget, args.format, work)
         rows.append(row)
         print(json.dumps(row), flush=True)
-    print("\n| rows | file MB | wall s | wall/budget | peak RSS MB (tree) | peak during | dominant phase | phase split (s) |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("\n| rows | format | file MB | wall s | wall/budget | peak RSS MB (tree) | peak during | dominant phase | "
+          "loops | outside model fitting |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        split = ", ".join(f"{k} {v}" for k, v in r["phases_s"].items())
-        print(f"| {r['rows']:,} | {r['file_mb']} | {r['wall_s']} | {r['wall_over_budget']} | {r['peak_rss_mb']} | "
-              f"{r['peak_phase']} | {r['dominant_phase']} | {split} |")
+        print(f"| {r['rows']:,} | {r['format']} | {r['file_mb']} | {r['wall_s']} | {r['wall_over_budget']} | "
+              f"{r['peak_rss_mb']:,} | {r['peak_phase']} | {r['dominant_phase']} | {r['iterations']} | "
+              f"{r['outside_fitting_pct']} % |")
+    for r in rows:
+        print(f"\nSplit at {r['rows']:,} rows ({r['format']}), seconds (of which fitting models):")
+        print(f"  start-up and loading {r['startup_s']}")
+        for phase, seconds in r["phases_s"].items():
+            print(f"  {phase:<12} {seconds:7.1f}  ({r['fit_s'].get(phase, 0.0):.1f})")
+        print(f"  finishing (report, export, exit) {r['finishing_s']}")
+    if args.results:
+        with open(args.results, "a") as fh:
+            for r in rows:
+                fh.write(json.dumps(r) + "\n")
     return 0
 
 

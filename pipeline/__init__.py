@@ -4,3 +4,9 @@ import os
 # LightGBM's OpenMP threads busy-wait by default; on a shared 2-core machine (two runs at once, or a
 # sandbox child beside the trainer) that made fits ~10x slower. Passive waiting costs little when idle.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+# When this process began importing the engine: the CLI's --time-budget counts from here, so that
+# start-up (imports, reading the file) is inside the budget the user asked for.
+import time as _time
+
+STARTED_AT = _time.monotonic()

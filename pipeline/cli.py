@@ -12,6 +12,7 @@ import threading
 import time
 from pathlib import Path
 
+from pipeline import STARTED_AT
 from pipeline.data import DataError
 from pipeline.state import PHASE_TITLES, PHASES, Event, RunConfig, RunState
 
@@ -21,8 +22,8 @@ ARTEFACTS = ("run.json", "metrics.json", "model.joblib", "report.md", "holdout_p
 class Progress:
     """One line per transition on stderr (rewritten in place on a terminal), with elapsed time and budget."""
 
-    def __init__(self, budget: float, stream=sys.stderr) -> None:
-        self.start = time.monotonic()
+    def __init__(self, budget: float, stream=sys.stderr, start: float | None = None) -> None:
+        self.start = time.monotonic() if start is None else start
         self.budget = budget
         self.stream = stream
         self.tty = stream.isatty()
@@ -131,8 +132,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         from pipeline.cli_extra import template_config
 
         config, template = template_config(args, config)
-    progress = Progress(config.time_budget_s)
+    progress = Progress(config.time_budget_s, start=STARTED_AT)
     prepared = prepare(config)
+    prepared.started_at = STARTED_AT
     interactive = decisions is None and sys.stdin.isatty()
     if config.gates and decisions is None and not interactive:
         prepared.state.notes.append(f"Approval gates ({', '.join(config.gates)}) were approved automatically: "

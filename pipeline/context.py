@@ -43,6 +43,7 @@ class FeatureSet:
     holdout: pd.DataFrame
     required_columns: list[str]
     quick_cv: float | None = None
+    quick_cost: float | None = None      # seconds per row of the quick CV: the trainer sizes its screening from it
 
 
 class Budget:

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import KFold, StratifiedKFold
 
+from pipeline.fitclock import fitting
 from pipeline.metrics import classification_metrics, regression_metrics
 from pipeline.models import make_pipeline
 
@@ -40,14 +41,15 @@ def oof_predictions(build: Callable[[pd.DataFrame], Any], X: pd.DataFrame, y: pd
     for i, (tr, va) in enumerate(folds):
         if deadline is not None and i and time.monotonic() > deadline:
             raise OutOfTime()
-        model = build(X.iloc[tr])
-        model.fit(X.iloc[tr], y.iloc[tr])
-        if task == "regression":
-            out[va] = model.predict(X.iloc[va])
-        else:
-            proba = model.predict_proba(X.iloc[va])
-            cols = [classes.index(c) for c in model.classes_]
-            out[np.ix_(va, cols)] = proba
+        with fitting():
+            model = build(X.iloc[tr])
+            model.fit(X.iloc[tr], y.iloc[tr])
+            if task == "regression":
+                out[va] = model.predict(X.iloc[va])
+            else:
+                proba = model.predict_proba(X.iloc[va])
+                cols = [classes.index(c) for c in model.classes_]
+                out[np.ix_(va, cols)] = proba
         if on_fold is not None:
             on_fold(i, va, out)
     return out

@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from typing import Callable
 
+from pipeline import fitclock
 from pipeline.context import Cancelled, PhaseContext
 from pipeline.phases import critic, evaluator, features, profiler, trainer, visualizer
 from pipeline.state import PHASE_TITLES, PHASES, IterationSummary, PhaseRecord, RunState
@@ -82,7 +83,7 @@ def walk(state: RunState, ctx: PhaseContext, start: str = "profiler") -> None:
         state.current_phase = phase
         ctx.emit("phase_started", phase, f"{PHASE_TITLES[phase]} (iteration {state.iteration})")
         ctx.publish()
-        t0 = time.monotonic()
+        t0, fit0 = time.monotonic(), fitclock.seconds()
         try:
             value = func(state, ctx)
         except Cancelled:
@@ -99,6 +100,7 @@ def walk(state: RunState, ctx: PhaseContext, start: str = "profiler") -> None:
         state.usage = ctx.brain.usage()
         record.status, record.ended_at = "done", time.time()
         record.duration_s = round(time.monotonic() - t0, 3)
+        record.fit_s = round(fitclock.seconds() - fit0, 3)
         message = f"{PHASE_TITLES[phase]} done in {record.duration_s:.1f} s"
         if phase == "critic":
             decision = state.decisions[-1]

@@ -46,6 +46,7 @@ class PreparedRun:
     brain: Any
     start: str = "profiler"          # where the graph walk begins ("end": straight to finalize, on resume)
     budget_s: float | None = None    # a resumed run gets what is left of its budget
+    started_at: float | None = None  # time.monotonic() the budget counts from (the CLI: process start)
 
 
 def _normalise_types(X: pd.DataFrame) -> pd.DataFrame:
@@ -153,7 +154,7 @@ def execute(prepared: PreparedRun, run_dir: Path, store: RunStore | None = None,
     split.X_holdout.to_parquet(run_dir / "data" / "holdout_X.parquet")
     state.status = "running"
     state.pending_gate = None        # a gate left open by a dead process is asked again when its phase re-runs
-    budget = Budget(prepared.budget_s or state.config.time_budget_s)
+    budget = Budget(prepared.budget_s or state.config.time_budget_s, prepared.started_at)
     if hasattr(prepared.brain, "set_deadline"):   # LLM calls must not outlive the run's budget
         prepared.brain.set_deadline(budget.deadline)
     threading.Thread(target=sandbox.prewarm, daemon=True).start()  # zygote start-up overlaps profiling

@@ -195,6 +195,7 @@ class PhaseRecord:
     started_at: float
     ended_at: float | None = None
     duration_s: float | None = None
+    fit_s: float = 0.0               # of which fitting and predicting models (pipeline.fitclock)
     error: str = ""
 
 

@@ -216,8 +216,8 @@ def transform(df):
             gain = (history[-1] - prev_best) * (1 if gib else -1)
             if gain <= MIN_GAIN * max(abs(prev_best), 1e-9):
                 return CriticDecision(it, "finalize",
-                                      f"The last loop did not improve CV {request.objective.metric} "
-                                      f"({history[-1]:.4f} vs best {prev_best:.4f}); finalizing.")
+                                      f"The last loop did not improve CV {request.objective.metric} by at least "
+                                      f"{MIN_GAIN:.1%} ({history[-1]:.4f} vs best {prev_best:.4f} before); finalizing.")
         gap = request.evaluation.overfit_gap
         if gap is not None and gap > OVERFIT_GAP and request.training.regularisation < 2:
             return CriticDecision(it, "retrain_model",

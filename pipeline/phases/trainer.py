@@ -18,6 +18,8 @@ import pandas as pd
 from pipeline import gates
 from pipeline.brains.base import CandidateSpec, ModelPlan, ModelRequest
 from pipeline.context import PhaseContext
+from pipeline.phases.critic import MIN_LOOP_SECONDS
+from pipeline.fitclock import fitting
 from pipeline.cv import OutOfTime, make_folds, metrics_from_oof, oof_predictions
 from pipeline.tuning import TuningJob, create_study, cv_params, finish_job, make_objective, publish_job, score_oof
 from pipeline.metrics import is_better
@@ -26,11 +28,13 @@ from pipeline.runtime import BlendedModel, TabularModel
 from pipeline.state import CandidateResult, RunState, TrainResult
 
 SCREEN_ROWS = 50_000
+SCREEN_MIN_ROWS = 5_000
+QUICK_TO_SCREEN = 1.1    # a screening fit (300 trees) costs about 1.1 quick-CV fits (150 trees) per row
 TUNE_ROWS = 200_000
 MIN_TRIAL_SECONDS = 0.5
 SCREEN_SHARE = 0.45
 MIN_CANDIDATES = 3
-COST_FACTOR = {"lightgbm": 1.0, "linear": 0.3, "hist_gb": 1.2, "random_forest": 2.0, "extra_trees": 1.5}
+COST_FACTOR = {"lightgbm": 1.0, "linear": 1.7, "hist_gb": 1.4, "random_forest": 2.0, "extra_trees": 1.5}
 ENSEMBLE_MEMBERS = 3
 TARGET_TRIALS = 8
 TRAIN_SCORE_ROWS = 50_000
@@ -38,11 +42,26 @@ REFIT_SLACK = 1.5
 
 
 def trainer_budget(state: RunState, ctx: PhaseContext) -> float:
-    """Seconds this trainer run may use: most of what is left on the last loop, about half before."""
+    """Seconds this trainer run may use: most of what is left on the last loop, about half before.
+
+    Half is kept back only when it could pay for another loop (the critic's estimate of a retrain is
+    three quarters of this one); otherwise it would be left unused at the end of the run.
+    """
     remaining = ctx.budget.remaining() - ctx.budget.finish_reserve()
     loops_left = state.config.max_loops - (state.iteration - 1)
-    share = 0.8 if loops_left <= 0 else 0.5  # the rest pays for evaluation (predicting the holdout) and the critic
+    another_loop_fits = 0.5 * remaining >= MIN_LOOP_SECONDS + 0.75 * 0.5 * remaining
+    share = 0.5 if loops_left > 0 and another_loop_fits else 0.8  # the rest pays for evaluation and the critic
     return max(1.0, remaining * share)
+
+
+def screen_rows(n: int, budget: float, quick_cost: float | None, families: list[str], folds: int) -> int:
+    """Rows to screen candidates on: as many as let the first families' CV fit in SCREEN_SHARE of the
+    trainer's time (from the Feature Engineer's measured quick-CV cost), between SCREEN_MIN_ROWS and SCREEN_ROWS."""
+    cap = min(n, SCREEN_ROWS)
+    if not quick_cost:
+        return cap
+    per_row = quick_cost * QUICK_TO_SCREEN * (folds - 1) / 2 * sum(COST_FACTOR.get(f, 1.0) for f in families[:MIN_CANDIDATES])
+    return int(min(cap, max(min(n, SCREEN_MIN_ROWS), SCREEN_SHARE * budget / per_row)))
 
 
 def _ensure_plan(plan: ModelPlan | None, fallback: ModelPlan) -> ModelPlan:
@@ -112,11 +131,15 @@ def run(state: RunState, ctx: PhaseContext) -> TrainResult:
 
     # 1. screening (on a sample for large tables)
     n = len(X)
-    if n > SCREEN_ROWS:
-        rows = np.sort(np.random.default_rng(seed).choice(n, SCREEN_ROWS, replace=False))
+    families = [c.family for c in plan.candidates]
+    full_rows = screen_rows(n, budget, ctx.features.quick_cost, families, len(split.folds))
+    n_screen = full_rows if full_rows >= n else screen_rows(n, budget, ctx.features.quick_cost, families,
+                                                            min(state.config.cv_folds, 3))
+    if n_screen < n:
+        rows = np.sort(np.random.default_rng(seed).choice(n, n_screen, replace=False))
         Xs, ys = X.iloc[rows].reset_index(drop=True), y.iloc[rows].reset_index(drop=True)
         screen_folds = make_folds(ys, task, min(state.config.cv_folds, 3), seed)
-        state.notes.append(f"Candidates were screened on a uniform sample of {SCREEN_ROWS:,} of {n:,} training rows.")
+        state.notes.append(f"Candidates were screened on a uniform sample of {n_screen:,} of {n:,} training rows.")
     else:
         Xs, ys, screen_folds = X, y, split.folds
     oofs: dict[str, np.ndarray] = {}
@@ -166,7 +189,7 @@ def run(state: RunState, ctx: PhaseContext) -> TrainResult:
     time_left = budget - (time.monotonic() - started) - refit_best
     tune_k = min(state.config.cv_folds, 3)
     affordable = int(time_left / max(TARGET_TRIALS * tune_k * per_row, 1e-9))
-    if n <= SCREEN_ROWS or affordable <= len(Xs):
+    if len(Xs) == n or affordable <= len(Xs):
         Xt, yt, tune_folds = Xs, ys, screen_folds
     else:
         rows = np.sort(np.random.default_rng(seed + 1).choice(n, min(n, affordable, TUNE_ROWS), replace=False))
@@ -221,8 +244,9 @@ def run(state: RunState, ctx: PhaseContext) -> TrainResult:
     ctx.check_cancelled()
     fitted = []
     for family, params, _ in members:
-        pipe = make_pipeline(family, task, params, X, plan.class_weight, seed)
-        pipe.fit(X, y)
+        with fitting():
+            pipe = make_pipeline(family, task, params, X, plan.class_weight, seed)
+            pipe.fit(X, y)
         fitted.append(pipe)
         ctx.check_cancelled()
     final = fitted[0] if len(fitted) == 1 else BlendedModel(fitted, weights, task)
@@ -230,10 +254,13 @@ def run(state: RunState, ctx: PhaseContext) -> TrainResult:
     rows = np.arange(n) if n <= TRAIN_SCORE_ROWS else np.sort(np.random.default_rng(seed + 2).choice(n, TRAIN_SCORE_ROWS, replace=False))
     Xi, yi = X.iloc[rows], y.iloc[rows].reset_index(drop=True)
     if task == "regression":
-        result.train_metrics = metrics_from_oof(yi, final.predict(Xi), task, None)
+        with fitting():
+            in_sample = final.predict(Xi)
+        result.train_metrics = metrics_from_oof(yi, in_sample, task, None)
     else:
         aligned = np.zeros((len(Xi), len(split.classes)))
-        aligned[:, [split.classes.index(c) for c in final.classes_]] = final.predict_proba(Xi)
+        with fitting():
+            aligned[:, [split.classes.index(c) for c in final.classes_]] = final.predict_proba(Xi)
         result.train_metrics = metrics_from_oof(yi, aligned, task, split.classes, threshold, split.positive_index)
     result.feature_importance = feature_importance(fitted[0])
     model = TabularModel(feature_code=ctx.features.code, pipeline=final, task=task, target=state.profile.target,

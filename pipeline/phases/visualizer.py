@@ -28,6 +28,9 @@ def _validate(workdir, code) -> str | None:
 
 def run(state: RunState, ctx: PhaseContext) -> PlotResult:
     split, profile = ctx.split, state.profile
+    if state.iteration > 1 and not any(a.kept for a in state.features.attempts if a.iteration == state.iteration):
+        state.notes.append(f"Iteration {state.iteration}: the feature set did not change, so the plots were not redrawn.")
+        return PlotResult(plots=list(state.plots.plots), sample_note=state.plots.sample_note)
     frame = ctx.features.train if state.iteration > 1 else split.X_train.reset_index(drop=True)
     top = [c.name for c in sorted(profile.columns, key=lambda c: -(c.target_association or 0))
            if c.kind == "numeric" and c.name in frame.columns]
