@@ -172,6 +172,7 @@ class CriticDecision:
     action: str                      # one of CRITIC_ACTIONS
     reason: str
     source: str = "offline"
+    extra_tuning: bool = False       # a retrain that spends budget left over when the critic would finalize
 
 
 @dataclass

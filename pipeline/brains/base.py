@@ -44,6 +44,7 @@ class PlotRequest:
     objective: Objective
     columns: list[str]
     top_features: list[str]
+    new_features: list[str] = field(default_factory=list)  # later loops: plot only what the loop added
 
 
 @dataclass

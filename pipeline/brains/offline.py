@@ -143,7 +143,8 @@ def transform(df):
 '''
 
     def plot_code(self, request: PlotRequest) -> str:
-        return PLOT_TEMPLATE.replace("__TOP__", repr(request.top_features[:6]))
+        top = request.new_features or request.top_features
+        return PLOT_TEMPLATE.replace("__TOP__", repr(top[:6])).replace("__ONLY_NEW__", repr(bool(request.new_features)))
 
     def repair_code(self, failure: CodeFailure, request: Any) -> str | None:
         return None
@@ -251,23 +252,26 @@ import matplotlib.pyplot as plt
 import seaborn as sns
 
 TOP = __TOP__
+ONLY_NEW = __ONLY_NEW__  # a later loop: only the features it added are drawn; the earlier plots stay
+PREFIX = "new_features_" if ONLY_NEW else ""
 
 
 def make_plots(df, target, task):
     plots = []
     numeric = [c for c in TOP if c in df.columns and pd.api.types.is_numeric_dtype(df[c])]
-    fig, ax = plt.subplots(figsize=(7, 4))
-    if task == "regression":
-        sns.histplot(df[target].dropna(), kde=True, ax=ax)
-        ax.set_title(f"Target distribution: {target}")
-        insight = f"Median {df[target].median():.3g}, skew {df[target].skew():.2f}."
-    else:
-        counts = df[target].astype(str).value_counts()
-        sns.barplot(x=list(counts.index), y=counts.to_numpy(), ax=ax, hue=list(counts.index), legend=False)
-        ax.set_title(f"Class counts: {target}")
-        ax.set_ylabel("rows")
-        insight = f"Most common class {counts.index[0]} ({counts.iloc[0] / counts.sum():.0%} of rows)."
-    plots.append(("target", fig, insight))
+    if not ONLY_NEW:
+        fig, ax = plt.subplots(figsize=(7, 4))
+        if task == "regression":
+            sns.histplot(df[target].dropna(), kde=True, ax=ax)
+            ax.set_title(f"Target distribution: {target}")
+            insight = f"Median {df[target].median():.3g}, skew {df[target].skew():.2f}."
+        else:
+            counts = df[target].astype(str).value_counts()
+            sns.barplot(x=list(counts.index), y=counts.to_numpy(), ax=ax, hue=list(counts.index), legend=False)
+            ax.set_title(f"Class counts: {target}")
+            ax.set_ylabel("rows")
+            insight = f"Most common class {counts.index[0]} ({counts.iloc[0] / counts.sum():.0%} of rows)."
+        plots.append(("target", fig, insight))
 
     if numeric:
         cols = numeric[:6]
@@ -282,21 +286,22 @@ def make_plots(df, target, task):
         fig.tight_layout()
         skews = {c: float(df[c].skew()) for c in cols}
         worst = max(skews, key=lambda c: abs(skews[c]) if skews[c] == skews[c] else 0.0)
-        plots.append(("histograms", fig, f"Most skewed of the top features: {worst} (skew {skews[worst]:.2f})."))
+        plots.append((PREFIX + "histograms", fig, f"Most skewed of the top features: {worst} (skew {skews[worst]:.2f})."))
 
-    corr_cols = [c for c in df.columns if pd.api.types.is_numeric_dtype(df[c]) and df[c].nunique() > 1][:15]
-    if len(corr_cols) >= 2:
-        corr = df[corr_cols].corr()
-        fig, ax = plt.subplots(figsize=(7, 6))
-        sns.heatmap(corr, cmap="vlag", center=0, ax=ax, square=True, cbar_kws={"shrink": 0.7})
-        ax.set_title("Correlation heatmap")
-        values = np.nan_to_num(np.abs(np.triu(corr.to_numpy(), 1)))
-        i, j = np.unravel_index(np.argmax(values), values.shape)
-        if values[i, j] > 0:
-            insight = f"Strongest pair: {corr.index[i]} and {corr.columns[j]} (r = {corr.iloc[i, j]:.2f})."
-        else:
-            insight = "No correlated pairs."
-        plots.append(("correlations", fig, insight))
+    if not ONLY_NEW:
+        corr_cols = [c for c in df.columns if pd.api.types.is_numeric_dtype(df[c]) and df[c].nunique() > 1][:15]
+        if len(corr_cols) >= 2:
+            corr = df[corr_cols].corr()
+            fig, ax = plt.subplots(figsize=(7, 6))
+            sns.heatmap(corr, cmap="vlag", center=0, ax=ax, square=True, cbar_kws={"shrink": 0.7})
+            ax.set_title("Correlation heatmap")
+            values = np.nan_to_num(np.abs(np.triu(corr.to_numpy(), 1)))
+            i, j = np.unravel_index(np.argmax(values), values.shape)
+            if values[i, j] > 0:
+                insight = f"Strongest pair: {corr.index[i]} and {corr.columns[j]} (r = {corr.iloc[i, j]:.2f})."
+            else:
+                insight = "No correlated pairs."
+            plots.append(("correlations", fig, insight))
 
     if numeric:
         cols = numeric[:4]
@@ -309,9 +314,9 @@ def make_plots(df, target, task):
             ax.set_title(col)
         fig.tight_layout()
         kind = "against the target" if task == "regression" else "by class"
-        plots.append(("by_target", fig, f"The strongest features {kind}; look for separation."))
+        plots.append((PREFIX + "by_target", fig, f"The strongest features {kind}; look for separation."))
 
-    if len(numeric) >= 2:
+    if len(numeric) >= 2 and not ONLY_NEW:
         cols = numeric[:4]
         sample = df.sample(min(len(df), 500), random_state=0)
         frame = sample[cols].copy()

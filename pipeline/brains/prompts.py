@@ -137,7 +137,7 @@ Answer with one ```python block defining make_plots(df, target, task).
 {columns}
 
 {top_features}
-
+{extra}
 {profile}"""
 
 REPAIR = """Your {kind} code failed at the {stage} stage. Fix it and answer with the complete corrected code in one
@@ -260,6 +260,8 @@ def plots_prompt(request: Any) -> str:
     return PLOTS.format(contract=PLOT_CONTRACT,
                         task=data("target_and_task", {"target": request.profile.target, "task": request.profile.task}),
                         columns=data("columns", request.columns), top_features=data("top_features", request.top_features),
+                        extra=("\nThe earlier plots stay; draw 1 to 3 plots of only these columns, new in this loop:\n"
+                               + data("new_features", request.new_features) + "\n") if request.new_features else "",
                         profile=data("profile", profile_view(request.profile, request.columns)))
 
 

@@ -53,6 +53,10 @@ def _decide(state: RunState, ctx: PhaseContext) -> CriticDecision:
     if decision.action != "finalize" and left < needed:
         return CriticDecision(it, "finalize", f"{decision.reason} — but another loop would take about {needed:.0f} s "
                                               f"and {left:.0f} s are left, so the run finalizes.", decision.source)
+    if decision.action == "finalize" and not state.config.max_trials and left >= loop_cost(state, "retrain_model"):
+        return CriticDecision(it, "retrain_model", f"{decision.reason} — {left:.0f} s of the time budget are left, so "
+                                                   "they go to tuning the best model family further (the best "
+                                                   "iteration by CV is kept).", decision.source, extra_tuning=True)
     return decision
 
 

@@ -33,6 +33,7 @@ QUICK_TO_SCREEN = 1.1    # a screening fit (300 trees) costs about 1.1 quick-CV 
 TUNE_ROWS = 200_000
 MIN_TRIAL_SECONDS = 0.5
 SCREEN_SHARE = 0.45
+EXTRA_SCREEN_SHARE = 0.2
 MIN_CANDIDATES = 3
 COST_FACTOR = {"lightgbm": 1.0, "linear": 1.7, "hist_gb": 1.4, "random_forest": 2.0, "extra_trees": 1.5}
 ENSEMBLE_MEMBERS = 3
@@ -50,18 +51,25 @@ def trainer_budget(state: RunState, ctx: PhaseContext) -> float:
     remaining = ctx.budget.remaining() - ctx.budget.finish_reserve()
     loops_left = state.config.max_loops - (state.iteration - 1)
     another_loop_fits = 0.5 * remaining >= MIN_LOOP_SECONDS + 0.75 * 0.5 * remaining
-    share = 0.5 if loops_left > 0 and another_loop_fits else 0.8  # the rest pays for evaluation and the critic
+    keep_half = loops_left > 0 and another_loop_fits and not extra_tuning(state)
+    share = 0.5 if keep_half else 0.8  # the rest pays for evaluation and the critic
     return max(1.0, remaining * share)
 
 
-def screen_rows(n: int, budget: float, quick_cost: float | None, families: list[str], folds: int) -> int:
+def extra_tuning(state: RunState) -> bool:
+    """Whether this trainer run spends time the critic left over (one family, the rest of the budget)."""
+    return bool(state.decisions and state.decisions[-1].action == "retrain_model" and state.decisions[-1].extra_tuning)
+
+
+def screen_rows(n: int, budget: float, quick_cost: float | None, families: list[str], folds: int,
+                share: float = SCREEN_SHARE) -> int:
     """Rows to screen candidates on: as many as let the first families' CV fit in SCREEN_SHARE of the
     trainer's time (from the Feature Engineer's measured quick-CV cost), between SCREEN_MIN_ROWS and SCREEN_ROWS."""
     cap = min(n, SCREEN_ROWS)
     if not quick_cost:
         return cap
     per_row = quick_cost * QUICK_TO_SCREEN * (folds - 1) / 2 * sum(COST_FACTOR.get(f, 1.0) for f in families[:MIN_CANDIDATES])
-    return int(min(cap, max(min(n, SCREEN_MIN_ROWS), SCREEN_SHARE * budget / per_row)))
+    return int(min(cap, max(min(n, SCREEN_MIN_ROWS), share * budget / per_row)))
 
 
 def _ensure_plan(plan: ModelPlan | None, fallback: ModelPlan) -> ModelPlan:
@@ -107,8 +115,9 @@ def run(state: RunState, ctx: PhaseContext) -> TrainResult:
     budget = trainer_budget(state, ctx)
     X, y = ctx.features.train, split.y_train.reset_index(drop=True)
     previous = state.training if state.training.best else None
+    extra = extra_tuning(state)
     regularisation = (previous.regularisation if previous else 0) + (
-        1 if state.decisions and state.decisions[-1].action == "retrain_model" else 0)
+        1 if state.decisions and state.decisions[-1].action == "retrain_model" and not extra else 0)
     if previous:
         previous = TrainResult(**{**previous.__dict__, "regularisation": regularisation})
     request = ModelRequest(profile=state.profile, objective=obj, n_rows=len(X), n_features=X.shape[1],
@@ -120,7 +129,7 @@ def run(state: RunState, ctx: PhaseContext) -> TrainResult:
     if previous and previous.candidates:  # later loops re-screen only the families that did best
         ranked = sorted((c for c in previous.candidates if c.cv_score is not None),
                         key=lambda c: -c.cv_score if obj.greater_is_better else c.cv_score)
-        keep = {c.family for c in ranked[:2]}
+        keep = {c.family for c in ranked[:1 if extra else 2]}
         plan = ModelPlan([c for c in plan.candidates if c.family in keep] or plan.candidates, plan.class_weight,
                          plan.reasoning)
     plan, waited = gates.review_plan(state, ctx, request, plan)   # user's family wishes; the optional training gate
@@ -132,9 +141,10 @@ def run(state: RunState, ctx: PhaseContext) -> TrainResult:
     # 1. screening (on a sample for large tables)
     n = len(X)
     families = [c.family for c in plan.candidates]
-    full_rows = screen_rows(n, budget, ctx.features.quick_cost, families, len(split.folds))
+    share = EXTRA_SCREEN_SHARE if extra else SCREEN_SHARE   # extra tuning: most of the time goes to Optuna
+    full_rows = screen_rows(n, budget, ctx.features.quick_cost, families, len(split.folds), share)
     n_screen = full_rows if full_rows >= n else screen_rows(n, budget, ctx.features.quick_cost, families,
-                                                            min(state.config.cv_folds, 3))
+                                                            min(state.config.cv_folds, 3), share)
     if n_screen < n:
         rows = np.sort(np.random.default_rng(seed).choice(n, n_screen, replace=False))
         Xs, ys = X.iloc[rows].reset_index(drop=True), y.iloc[rows].reset_index(drop=True)

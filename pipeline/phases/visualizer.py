@@ -28,14 +28,21 @@ def _validate(workdir, code) -> str | None:
 
 def run(state: RunState, ctx: PhaseContext) -> PlotResult:
     split, profile = ctx.split, state.profile
-    if state.iteration > 1 and not any(a.kept for a in state.features.attempts if a.iteration == state.iteration):
-        state.notes.append(f"Iteration {state.iteration}: the feature set did not change, so the plots were not redrawn.")
-        return PlotResult(plots=list(state.plots.plots), sample_note=state.plots.sample_note)
-    frame = ctx.features.train if state.iteration > 1 else split.X_train.reset_index(drop=True)
+    new: list[str] = []
+    if state.iteration > 1:
+        kept = [a for a in state.features.attempts if a.kept and a.iteration == state.iteration]
+        earlier = {c for a in state.features.attempts if a.kept and a.iteration < state.iteration for c in a.new_columns}
+        frame = ctx.features.train
+        new = [c for c in (kept[-1].new_columns if kept else []) if c not in earlier and c in frame.columns
+               and pd.api.types.is_numeric_dtype(frame[c])]
+        if not new:
+            state.notes.append(f"Iteration {state.iteration}: no new numeric features were kept, so the plots were "
+                               "not redrawn.")
+            return PlotResult(plots=list(state.plots.plots), sample_note=state.plots.sample_note)
+    else:
+        frame = split.X_train.reset_index(drop=True)
     top = [c.name for c in sorted(profile.columns, key=lambda c: -(c.target_association or 0))
            if c.kind == "numeric" and c.name in frame.columns]
-    if state.iteration > 1:
-        top = [c for c in frame.columns if c not in split.X_train.columns][:3] + top
     data = frame.copy()
     data[profile.target] = split.y_train.to_numpy()
     note = ""
@@ -46,7 +53,8 @@ def run(state: RunState, ctx: PhaseContext) -> PlotResult:
     data = data.loc[:, ~data.columns.duplicated()]
     sample_path = ctx.run_dir / "data" / f"plot_sample_it{state.iteration}.parquet"
     _to_parquet(data, sample_path)
-    request = PlotRequest(profile=profile, objective=state.objective, columns=list(data.columns), top_features=top[:6])
+    request = PlotRequest(profile=profile, objective=state.objective, columns=list(data.columns), top_features=top[:6],
+                          new_features=new[:6])
     outcome = ctx.code.generate("plots", state.iteration, request, ctx.brain, ctx.fallback,
                                 lambda: plot_harness(profile.target, profile.task, PALETTE),
                                 {"plot_sample.parquet": sample_path}, _validate, repair_attempts=ctx.repair_attempts,
