@@ -16,7 +16,7 @@ from pipeline import gates
 from pipeline.brains.base import FeatureRequest
 from pipeline.codegen import feature_harness, target_referenced
 from pipeline.context import FeatureSet, PhaseContext
-from pipeline.cv import QUICK_SAMPLE, quick_score
+from pipeline.cv import quick_rows, quick_score
 from pipeline.metrics import is_better
 from pipeline.state import FeatureAttempt, FeatureResult, RunState
 
@@ -68,11 +68,12 @@ def run(state: RunState, ctx: PhaseContext) -> FeatureResult:
     split, profile = ctx.split, state.profile
     result = FeatureResult(code=state.features.code, attempts=list(state.features.attempts),
                            columns=list(state.features.columns))
+    sample = quick_rows(state.config.time_budget_s)
     if ctx.features is None:
         ctx.features = baseline_features(state, ctx)
         score, metric, seconds = quick_score(ctx.features.train, split.y_train, profile.task, split.classes,
-                                             state.config.seed)
-        ctx.features.quick_cv, ctx.features.quick_cost = score, seconds / min(len(ctx.features.train), QUICK_SAMPLE)
+                                             state.config.seed, sample)
+        ctx.features.quick_cv, ctx.features.quick_cost = score, seconds / min(len(ctx.features.train), sample)
         state.notes.append(f"Baseline feature set ({ctx.features.train.shape[1]} raw columns after dropping flagged ones): "
                            f"quick CV {metric} {score:.4f}.")
     previous = ctx.features
@@ -100,7 +101,7 @@ def run(state: RunState, ctx: PhaseContext) -> FeatureResult:
     train = pd.read_parquet(outcome.workdir / "features_train.parquet")
     holdout = pd.read_parquet(outcome.workdir / "features_holdout_X.parquet")
     meta = json.loads((outcome.workdir / "features_meta.json").read_text())
-    score, metric, seconds = quick_score(train, split.y_train, profile.task, split.classes, state.config.seed)
+    score, metric, seconds = quick_score(train, split.y_train, profile.task, split.classes, state.config.seed, sample)
     gib = metric != "log_loss" and metric != "rmse"
     attempt.cv_after = score
     attempt.shape_after = [len(train), train.shape[1]]
@@ -125,7 +126,7 @@ def run(state: RunState, ctx: PhaseContext) -> FeatureResult:
                           + (" Applied at the user's request although the score is worse." if user_wish else ""))
         ctx.features = FeatureSet(code=outcome.code, train=train, holdout=holdout,
                                   required_columns=meta.get("required", list(split.X_train.columns)), quick_cv=score,
-                                  quick_cost=seconds / min(len(train), QUICK_SAMPLE))
+                                  quick_cost=seconds / min(len(train), sample))
         result.code = outcome.code
     else:
         attempt.reason = (f"Rejected: quick CV {metric} got worse ({score:.4f} vs {previous.quick_cv:.4f}); "

@@ -207,8 +207,8 @@ def run(state: RunState, ctx: PhaseContext) -> TrainResult:
         tune_folds = make_folds(yt, task, tune_k, seed)
     others = sorted((c for c in scored if c is not best_cand), key=lambda c: -c.cv_score if obj.greater_is_better else c.cv_score)
     refit_allowance = REFIT_SLACK * refit_best  # tuning may pick a slower configuration, up to this
-    refit_estimate = refit_allowance + (sum(c.fit_seconds / max(len(screen_folds), 1) / max(len(Xs), 1) * 1.3 * len(X)
-                                       for c in others[:ENSEMBLE_MEMBERS - 1]) if Xt is Xs else 0.0)
+    refit_estimate = refit_allowance + (sum(_refit_seconds(c, len(screen_folds), len(Xs), n)
+                                            for c in others[:ENSEMBLE_MEMBERS - 1]) if Xt is Xs else 0.0)
     tune_time = budget - (time.monotonic() - started) - refit_estimate
     trial_seconds = per_row * len(Xt) * len(tune_folds)
     best_params, best_score, best_oof = dict(best_spec.params), None, None
@@ -229,7 +229,11 @@ def run(state: RunState, ctx: PhaseContext) -> TrainResult:
     weights = [1.0]
     if Xt is Xs and len(oofs) > 1:
         pool = {best_spec.name + " (tuned)": best_oof}
-        pool.update({c.name: oofs[c.name] for c in others[:ENSEMBLE_MEMBERS - 1] if c.name in oofs})
+        left = budget - (time.monotonic() - started) - refit_best   # members join only if their refit still fits
+        for cand in others[:ENSEMBLE_MEMBERS - 1]:
+            cost = _refit_seconds(cand, len(screen_folds), len(Xs), n)
+            if cand.name in oofs and cost <= left:
+                pool[cand.name], left = oofs[cand.name], left - cost
         chosen = _greedy_blend(pool, yt, state, ctx)
         if len(chosen) > 1:
             specs = {c.name: c for c in plan.candidates}
@@ -284,6 +288,11 @@ def run(state: RunState, ctx: PhaseContext) -> TrainResult:
     ctx.models[state.iteration] = model
     result.model_path = str(path.relative_to(ctx.run_dir))
     return result
+
+
+def _refit_seconds(cand: CandidateResult, folds: int, screen_rows_: int, n: int) -> float:
+    """Expected seconds to refit a screened candidate on all n training rows (from its per-row screening cost)."""
+    return cand.fit_seconds / max(folds, 1) / max(screen_rows_, 1) * 1.3 * n
 
 
 def _greedy_blend(pool: dict[str, np.ndarray], y: pd.Series, state: RunState, ctx: PhaseContext,

@@ -1,0 +1,99 @@
+"""Budget benchmark: is `--time-budget B` honoured, and does a bigger budget ever give a worse CV score?
+
+Runs `python -m pipeline run` on one generated table (the scale benchmark's 30-column table) once per
+budget, one after the other, and prints wall time against budget and the selected model's CV and
+holdout scores. Wall time is measured around the whole command, start-up included.
+
+    python benchmarks/budget.py --rows 50000 --budgets 30,60,120,300,600 --results /tmp/budget.jsonl
+    python benchmarks/budget.py --budgets 3600 --results /tmp/budget.jsonl     # appends
+    python benchmarks/budget.py --report /tmp/budget.jsonl                     # the table for all of them
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.scale import make_table  # noqa: E402  (after the path insert)
+
+
+def run_once(data: Path, budget: float, work: Path) -> dict:
+    out = work / f"run_{int(budget)}s"
+    load_before = os.getloadavg()[0]
+    t0 = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "pipeline", "run", str(data), "--target", "target", "--time-budget",
+                           str(budget), "--out", str(out), "--store", str(work / "store.sqlite")], cwd=ROOT,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    wall = time.monotonic() - t0
+    state = json.loads((out / "run.json").read_text())["state"]
+    selected = next((s for s in state["iterations"] if s["iteration"] == state["selected_iteration"]), {})
+    metric = state["objective"]["metric"]
+    trials = len(state["training"]["trials"])
+    return {"budget_s": budget, "wall_s": round(wall, 1), "wall_over_budget": round(wall / budget, 3),
+            "status": state["status"], "exit": proc.returncode, "metric": metric,
+            "cv": selected.get("cv_score"), "holdout": selected.get("holdout_metrics", {}).get(metric),
+            "model": selected.get("model", ""), "loops": len(state["iterations"]), "trials_last_loop": trials,
+            "load_before": round(load_before, 1), "load_after": round(os.getloadavg()[0], 1), "data": data.name}
+
+
+def report(rows: list[dict]) -> None:
+    rows = sorted(rows, key=lambda r: r["budget_s"])
+    print("| budget s | wall s | wall / budget | CV | holdout | loops | selected model | load (before → after) |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        cv = f"{r['cv']:.4f}" if r["cv"] is not None else "—"
+        ho = f"{r['holdout']:.4f}" if r["holdout"] is not None else "—"
+        print(f"| {r['budget_s']:.0f} | {r['wall_s']} | {r['wall_over_budget']} | {cv} | {ho} | {r['loops']} | "
+              f"{r['model']} | {r['load_before']} → {r['load_after']} |")
+    ratios = [r["wall_over_budget"] for r in rows]
+    print(f"\nwall / budget: min {min(ratios):.3f}, max {max(ratios):.3f}; within 10 %: "
+          f"{sum(1 for x in ratios if x <= 1.10)}/{len(ratios)}")
+    best_so_far, worse = None, []
+    for r in rows:
+        if r["cv"] is None:
+            continue
+        if best_so_far is not None and r["cv"] < best_so_far[1]:
+            worse.append(f"{r['budget_s']:.0f} s ({r['cv']:.4f}) < {best_so_far[0]:.0f} s ({best_so_far[1]:.4f})")
+        if best_so_far is None or r["cv"] >= best_so_far[1]:
+            best_so_far = (r["budget_s"], r["cv"])
+    print("bigger budget never worse CV: " + ("yes" if not worse else "no — " + "; ".join(worse)))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rows", type=int, default=50_000)
+    ap.add_argument("--budgets", default="30,60,120,300,600")
+    ap.add_argument("--work", default=None, help="folder for the table and the runs (kept between calls)")
+    ap.add_argument("--results", default=None, help="append each result as a JSON line to this file")
+    ap.add_argument("--report", default=None, help="only print the table for a results file")
+    args = ap.parse_args()
+    if args.report:
+        report([json.loads(line) for line in Path(args.report).read_text().splitlines() if line.strip()])
+        return 0
+    work = Path(args.work or tempfile.mkdtemp(prefix="budget-"))
+    work.mkdir(parents=True, exist_ok=True)
+    data = work / f"table_{args.rows}.csv"
+    if not data.exists():
+        make_table(args.rows, seed=1).to_csv(data, index=False)
+    rows = []
+    for budget in [float(b) for b in args.budgets.split(",")]:
+        row = run_once(data, budget, work)
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+        if args.results:
+            with open(args.results, "a") as fh:
+                fh.write(json.dumps(row) + "\n")
+    report(rows)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
