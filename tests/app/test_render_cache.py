@@ -51,3 +51,23 @@ def test_cached_chart_specs_are_what_altair_chart_sends():
     for ours, streamlit in sent:
         assert json.dumps(ours, sort_keys=True, default=repr) == json.dumps(streamlit, sort_keys=True, default=repr)
         assert ours["datasets"] and all(isinstance(v, bytes) for v in ours["datasets"].values()), "Arrow data"
+
+
+def test_timeline_spec_is_built_once_and_the_rows_go_with_it():
+    """A live run's timeline changes every second; its spec does not: it is the chart's spec for any rows."""
+    import json
+
+    import pandas as pd
+
+    from app_pages import components as C
+
+    frame = pd.DataFrame([{"phase": "Data Profiler", "key": "profiler", "iteration": 1, "start": 0.1, "end": 3.2,
+                           "seconds": 3.1, "status": "done", "label": "it1"},
+                          {"phase": "Visualizer", "key": "visualizer", "iteration": 1, "start": 3.2, "end": 7.9,
+                           "seconds": 4.7, "status": "running", "label": "it1"}])
+    assert list(frame.columns) == C.TIMELINE_COLUMNS
+    with_rows = C.vega_spec(C._timeline_chart(frame))
+    assert with_rows.pop("datasets") and with_rows.pop("data")
+    spec = C._timeline_spec()
+    assert "data" not in spec and "datasets" not in spec
+    assert json.dumps(spec, sort_keys=True) == json.dumps(with_rows, sort_keys=True)
