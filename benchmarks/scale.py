@@ -131,6 +131,34 @@ def run_once(n: int, budget: float, fmt: str, work: Path) -> dict:
             "file_mb": round(data.stat().st_size / 2**20, 1)}
 
 
+def plot_growth(results: Path, png: Path) -> None:
+    """Log-log plot of wall time and peak memory against rows, one line per file format."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [json.loads(line) for line in results.read_text().splitlines() if line.strip()]
+    latest = {(r["rows"], r["format"]): r for r in rows}           # the last measurement of each size and format
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4))
+    for fmt, marker in (("csv", "o"), ("parquet", "s")):
+        points = sorted((r for key, r in latest.items() if key[1] == fmt), key=lambda r: r["rows"])
+        if not points:
+            continue
+        n = [p["rows"] for p in points]
+        axes[0].plot(n, [p["wall_s"] for p in points], marker=marker, label=fmt)
+        axes[1].plot(n, [p["wall_s"] * p["outside_fitting_pct"] / 100 for p in points], marker=marker, label=fmt)
+        axes[2].plot(n, [p["peak_rss_mb"] for p in points], marker=marker, label=fmt)
+    axes[2].axhline(2560, ls="--", color="grey", label="2.5 GB target")
+    for ax, title, unit in ((axes[0], "Wall time (budget-bound)", "seconds"),
+                            (axes[1], "Time outside model fitting", "seconds"),
+                            (axes[2], "Peak memory, whole process tree", "MiB")):
+        ax.set(xscale="log", yscale="log", title=title, xlabel="rows", ylabel=unit)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(png, dpi=110)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", default="10000,100000,1000000")
@@ -138,7 +166,11 @@ def main() -> int:
     ap.add_argument("--format", default="csv", choices=["csv", "parquet"])
     ap.add_argument("--work", default=None, help="folder for the generated tables (kept between calls)")
     ap.add_argument("--results", default=None, help="append each result as a JSON line to this file")
+    ap.add_argument("--plot", default=None, help="only draw the log-log growth plot of --results into this PNG")
     args = ap.parse_args()
+    if args.plot:
+        plot_growth(Path(args.results), Path(args.plot))
+        return 0
     work = Path(args.work or tempfile.mkdtemp(prefix="scale-"))
     work.mkdir(parents=True, exist_ok=True)
     rows = []

@@ -14,6 +14,7 @@ from pipeline.state import CRITIC_ACTIONS, PHASES, CriticDecision, RunState
 
 MIN_LOOP_SECONDS = 8.0
 LOOP_COST_SHARE = 0.75
+EXTRA_TUNING_SHARE = 0.4
 
 
 def run(state: RunState, ctx: PhaseContext) -> CriticDecision:
@@ -53,20 +54,21 @@ def _decide(state: RunState, ctx: PhaseContext) -> CriticDecision:
     if decision.action != "finalize" and left < needed:
         return CriticDecision(it, "finalize", f"{decision.reason} — but another loop would take about {needed:.0f} s "
                                               f"and {left:.0f} s are left, so the run finalizes.", decision.source)
-    if decision.action == "finalize" and not state.config.max_trials and left >= loop_cost(state, "retrain_model"):
+    spare_tuning = loop_cost(state, "retrain_model", EXTRA_TUNING_SHARE)
+    if decision.action == "finalize" and not state.config.max_trials and left >= spare_tuning:
         return CriticDecision(it, "retrain_model", f"{decision.reason} — {left:.0f} s of the time budget are left, so "
                                                    "they go to tuning the best model family further (the best "
                                                    "iteration by CV is kept).", decision.source, extra_tuning=True)
     return decision
 
 
-def loop_cost(state: RunState, action: str) -> float:
-    """Seconds the phases a route re-runs took in this iteration (gate waits excluded), scaled for later
-    loops, which re-screen fewer candidates."""
+def loop_cost(state: RunState, action: str, share: float = LOOP_COST_SHARE) -> float:
+    """Seconds the phases a route re-runs took in this iteration (gate waits excluded), scaled by `share`:
+    later loops re-screen fewer candidates, and spare-time tuning screens one family and then fits any time."""
     start = {"refine_features": "features", "retrain_model": "trainer"}.get(action)
     if start is None:
         return 0.0
     phases = set(PHASES[PHASES.index(start):-1])
     spent = sum((r.duration_s or 0.0) for r in state.history if r.iteration == state.iteration and r.phase in phases)
     waited = sum(g.waited_s for g in state.gate_log if g.iteration == state.iteration)
-    return max(MIN_LOOP_SECONDS, LOOP_COST_SHARE * max(0.0, spent - waited))
+    return max(MIN_LOOP_SECONDS, share * max(0.0, spent - waited))

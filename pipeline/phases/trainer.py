@@ -40,6 +40,8 @@ ENSEMBLE_MEMBERS = 3
 TARGET_TRIALS = 8
 TRAIN_SCORE_ROWS = 50_000
 REFIT_SLACK = 1.5
+REFIT_FLOOR_S = 3.0      # a refit this short always fits (the finish reserve absorbs it), however slow its trial ran
+BLEND_SHARE = 0.25       # tuning on more rows than screening: blend there too if it costs at most this of tuning
 
 
 def trainer_budget(state: RunState, ctx: PhaseContext) -> float:
@@ -211,6 +213,13 @@ def run(state: RunState, ctx: PhaseContext) -> TrainResult:
                                             for c in others[:ENSEMBLE_MEMBERS - 1]) if Xt is Xs else 0.0)
     tune_time = budget - (time.monotonic() - started) - refit_estimate
     trial_seconds = per_row * len(Xt) * len(tune_folds)
+    blend_on_tune_rows = False
+    if Xt is not Xs:  # the other families can join a blend on the tuning rows if that costs little of the tuning time
+        scale = len(Xt) / len(Xs) * len(tune_folds) / max(len(screen_folds), 1)
+        blend_cost = sum(c.fit_seconds * scale + _refit_seconds(c, len(screen_folds), len(Xs), n)
+                         for c in others[:ENSEMBLE_MEMBERS - 1] if c.name in oofs)
+        if 0 < blend_cost <= BLEND_SHARE * tune_time:
+            tune_time, blend_on_tune_rows = tune_time - blend_cost, True
     best_params, best_score, best_oof = dict(best_spec.params), None, None
     if Xt is Xs:  # screening already scored the default parameters on exactly these rows
         best_oof, best_score = oofs[best_cand.name], best_cand.cv_score
@@ -227,13 +236,24 @@ def run(state: RunState, ctx: PhaseContext) -> TrainResult:
                            f"{n:,} training rows; the final model is refit on all of them.")
     members = [(best_spec.family, best_params, best_spec.name)]
     weights = [1.0]
-    if Xt is Xs and len(oofs) > 1:
+    if (Xt is Xs or blend_on_tune_rows) and len(oofs) > 1:
         pool = {best_spec.name + " (tuned)": best_oof}
         left = budget - (time.monotonic() - started) - refit_best   # members join only if their refit still fits
         for cand in others[:ENSEMBLE_MEMBERS - 1]:
             cost = _refit_seconds(cand, len(screen_folds), len(Xs), n)
-            if cand.name in oofs and cost <= left:
+            if cand.name not in oofs or cost > left:
+                continue
+            if Xt is Xs:
                 pool[cand.name], left = oofs[cand.name], left - cost
+                continue
+            spec = next(s for s in plan.candidates if s.name == cand.name)
+            try:   # the member's out-of-fold predictions on the tuning rows, stopped if its refit would not fit
+                pool[cand.name] = oof_predictions(
+                    lambda Xf, s=spec: make_pipeline(s.family, task, s.params, Xf, plan.class_weight, seed),
+                    Xt, yt, tune_folds, task, split.classes, deadline=started + budget - refit_best - cost)
+                left = budget - (time.monotonic() - started) - refit_best - cost
+            except OutOfTime:
+                break
         chosen = _greedy_blend(pool, yt, state, ctx)
         if len(chosen) > 1:
             specs = {c.name: c for c in plan.candidates}
@@ -330,7 +350,7 @@ def _tune(state: RunState, ctx: PhaseContext, spec: CandidateSpec, plan: ModelPl
 
     def refit_fits(trial_seconds: float) -> bool:
         """A configuration is only worth choosing if refitting it on every row fits the time kept for that."""
-        return trial_seconds / max(len(folds), 1) * 1.3 * refit_scale <= refit_allowance
+        return trial_seconds / max(len(folds), 1) * 1.3 * refit_scale <= max(refit_allowance, REFIT_FLOOR_S)
 
     def keep_if_better(params: dict[str, Any], score: float, oof: np.ndarray, seconds: float) -> None:
         if is_better(score, holder["score"], obj.greater_is_better) and refit_fits(seconds):
