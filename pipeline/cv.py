@@ -73,12 +73,13 @@ def quick_rows(time_budget_s: float) -> int:
 
 
 def quick_score(X: pd.DataFrame, y: pd.Series, task: str, classes: list[Any] | None, seed: int,
-                sample: int = QUICK_SAMPLE) -> tuple[float, str, float]:
+                sample: int = QUICK_SAMPLE, deadline: float | None = None) -> tuple[float, str, float]:
     """A fast, fixed LightGBM CV score used to decide whether a feature set is kept.
 
     Returns (score, metric, seconds). The metric is threshold-free (ROC AUC, log loss or RMSE) so
     two feature sets are compared on ranking quality, not on a tuned cut-off. Tables longer than
     `sample` rows are scored on a seeded sample (the same rows for every feature set of a run).
+    Past `deadline` (time.monotonic) between folds, OutOfTime is raised.
     """
     t0 = time.monotonic()
     if len(X) > sample:
@@ -87,7 +88,8 @@ def quick_score(X: pd.DataFrame, y: pd.Series, task: str, classes: list[Any] | N
         X, y = X.iloc[rows].reset_index(drop=True), y.iloc[rows].reset_index(drop=True)
     folds = make_folds(y, task, 3, seed)
     params = {"n_estimators": 150, "learning_rate": 0.08, "num_leaves": 31}
-    oof = oof_predictions(lambda Xt: make_pipeline("lightgbm", task, params, Xt, None, seed), X, y, folds, task, classes)
+    oof = oof_predictions(lambda Xt: make_pipeline("lightgbm", task, params, Xt, None, seed), X, y, folds, task, classes,
+                          deadline=deadline)
     metrics = metrics_from_oof(y, oof, task, classes)
     metric = {"binary": "roc_auc", "multiclass": "log_loss", "regression": "rmse"}[task]
     return metrics[metric], metric, time.monotonic() - t0

@@ -7,6 +7,7 @@ only when a fixed quick model's CV score does not get worse.
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import numpy as np
@@ -16,11 +17,14 @@ from pipeline import gates
 from pipeline.brains.base import FeatureRequest
 from pipeline.codegen import feature_harness, target_referenced
 from pipeline.context import FeatureSet, PhaseContext
-from pipeline.cv import quick_rows, quick_score
+from pipeline.cv import OutOfTime, quick_rows, quick_score
 from pipeline.metrics import is_better
 from pipeline.state import FeatureAttempt, FeatureResult, RunState
 
 QUICK_TOLERANCE = 0.001
+QUICK_SHARE = 0.1
+QUICK_MIN_SECONDS = 2.0
+QUICK_FOLDS = 3
 
 
 def baseline_features(state: RunState, ctx: PhaseContext) -> FeatureSet:
@@ -71,11 +75,22 @@ def run(state: RunState, ctx: PhaseContext) -> FeatureResult:
     sample = quick_rows(state.config.time_budget_s)
     if ctx.features is None:
         ctx.features = baseline_features(state, ctx)
-        score, metric, seconds = quick_score(ctx.features.train, split.y_train, profile.task, split.classes,
-                                             state.config.seed, sample)
+        started = time.monotonic()
+        try:
+            score, metric, seconds = quick_score(ctx.features.train, split.y_train, profile.task, split.classes,
+                                                 state.config.seed, sample, quick_deadline(ctx))
+        except OutOfTime:   # a slow machine or a short budget: the raw features go to the trainer untried
+            ctx.features.quick_cost = QUICK_FOLDS * (time.monotonic() - started) / min(len(ctx.features.train), sample)
+            state.notes.append("The quick CV of the raw features did not finish in its share of the time budget, so no "
+                               "feature code was tried in this run; the raw features are used.")
+            _finish(result, ctx)
+            return result
         ctx.features.quick_cv, ctx.features.quick_cost = score, seconds / min(len(ctx.features.train), sample)
         state.notes.append(f"Baseline feature set ({ctx.features.train.shape[1]} raw columns after dropping flagged ones): "
                            f"quick CV {metric} {score:.4f}.")
+    elif ctx.features.quick_cv is None:   # the baseline could not be scored in time: nothing to compare against
+        _finish(result, ctx)
+        return result
     previous = ctx.features
     feedback = state.decisions[-1].reason if state.decisions and state.decisions[-1].action == "refine_features" else ""
     request = FeatureRequest(profile=profile, objective=state.objective, feature_columns=list(split.X_train.columns),
@@ -101,7 +116,15 @@ def run(state: RunState, ctx: PhaseContext) -> FeatureResult:
     train = pd.read_parquet(outcome.workdir / "features_train.parquet")
     holdout = pd.read_parquet(outcome.workdir / "features_holdout_X.parquet")
     meta = json.loads((outcome.workdir / "features_meta.json").read_text())
-    score, metric, seconds = quick_score(train, split.y_train, profile.task, split.classes, state.config.seed, sample)
+    try:
+        score, metric, seconds = quick_score(train, split.y_train, profile.task, split.classes, state.config.seed,
+                                             sample, quick_deadline(ctx))
+    except OutOfTime:
+        attempt.reason = ("The quick CV of the new features did not finish in its share of the time budget; "
+                          "the previous feature set stays.")
+        result.attempts.append(attempt)
+        _finish(result, ctx)
+        return result
     gib = metric != "log_loss" and metric != "rmse"
     attempt.cv_after = score
     attempt.shape_after = [len(train), train.shape[1]]
@@ -134,6 +157,12 @@ def run(state: RunState, ctx: PhaseContext) -> FeatureResult:
     result.attempts.append(attempt)
     _finish(result, ctx)
     return result
+
+
+def quick_deadline(ctx: PhaseContext) -> float:
+    """When a quick CV must stop: it may take QUICK_SHARE of the run's budget, so that slow machines and
+    short budgets still leave the trainer its time."""
+    return time.monotonic() + max(QUICK_MIN_SECONDS, QUICK_SHARE * ctx.budget.seconds)
 
 
 def _finish(result: FeatureResult, ctx: PhaseContext) -> None:

@@ -6,6 +6,7 @@ expensive checks, saying so in `sample_note`.
 from __future__ import annotations
 
 import re
+import time
 import warnings
 
 import numpy as np
@@ -19,6 +20,8 @@ from pipeline.state import ColumnProfile, ProfileResult, RunState
 PROFILE_SAMPLE = 100_000
 LEAK_SAMPLE = 20_000
 LEAK_SCORE = 0.99
+PROFILE_SHARE = 0.08          # the per-column checks may use this much of the run's budget
+PROFILE_MIN_SECONDS = 2.0
 ID_NAME = re.compile(r"(^|_|\b)(id|uuid|guid|key|index|row|record)(_|\b|$)|Id$|ID$", re.I)
 
 
@@ -143,8 +146,12 @@ def _single_column_score(x: pd.Series, y: pd.Series, kind: str, task: str, seed:
     return float(np.mean(scores))
 
 
-def profile_frame(X: pd.DataFrame, y: pd.Series, target: str, task: str, seed: int = 0) -> ProfileResult:
-    """Profile the training features and target (pure function; the phase wraps it)."""
+def profile_frame(X: pd.DataFrame, y: pd.Series, target: str, task: str, seed: int = 0,
+                  deadline: float | None = None) -> ProfileResult:
+    """Profile the training features and target (pure function; the phase wraps it).
+
+    Past `deadline` (time.monotonic), the per-column association and leakage checks stop and the
+    result says for how many columns they ran."""
     n = len(X)
     result = ProfileResult(n_rows=n, n_cols=X.shape[1] + 1, target=target, task=task)
     sample_X, sample_y = X, y
@@ -169,7 +176,7 @@ def profile_frame(X: pd.DataFrame, y: pd.Series, target: str, task: str, seed: i
             cp.stats = {k: float(val) for k, val in
                         {"mean": v.mean(), "std": v.std(), "min": v.min(), "max": v.max(), "median": v.median(),
                          "skew": v.skew()}.items() if pd.notna(val)}
-        if kind in ("numeric", "boolean", "categorical"):
+        if kind in ("numeric", "boolean", "categorical") and not _past(deadline):
             assoc = _association(sample_X[col], sample_y, kind, task)
             cp.target_association = None if assoc is None or np.isnan(assoc) else round(float(assoc), 4)
         result.columns.append(cp)
@@ -178,7 +185,10 @@ def profile_frame(X: pd.DataFrame, y: pd.Series, target: str, task: str, seed: i
     if task != "regression":
         counts = y.astype(str).value_counts()
         result.class_balance = {str(k): int(v) for k, v in counts.items()}
-    result.leakage_suspects = _leakage(sample_X, sample_y, result, task, seed)
+    result.leakage_suspects, checked, total = _leakage(sample_X, sample_y, result, task, seed, deadline)
+    if checked < total:
+        result.sample_note = (result.sample_note + " " if result.sample_note else "") + (
+            f"The time budget allowed the single-column leakage check for {checked} of {total} columns.")
     numeric = [c.name for c in result.columns if c.kind == "numeric"][:40]
     if len(numeric) >= 2:
         corr = sample_X[numeric].astype(float).corr().abs()
@@ -187,7 +197,13 @@ def profile_frame(X: pd.DataFrame, y: pd.Series, target: str, task: str, seed: i
     return result
 
 
-def _leakage(X: pd.DataFrame, y: pd.Series, profile: ProfileResult, task: str, seed: int) -> list[dict]:
+def _past(deadline: float | None) -> bool:
+    return deadline is not None and time.monotonic() > deadline
+
+
+def _leakage(X: pd.DataFrame, y: pd.Series, profile: ProfileResult, task: str, seed: int,
+             deadline: float | None = None) -> tuple[list[dict], int, int]:
+    """Leakage suspects, and for how many of the candidate columns the check ran before the deadline."""
     suspects = []
     if len(X) > LEAK_SAMPLE:
         idx = np.sort(np.random.default_rng(seed + 1).choice(len(X), LEAK_SAMPLE, replace=False))
@@ -195,20 +211,25 @@ def _leakage(X: pd.DataFrame, y: pd.Series, profile: ProfileResult, task: str, s
     ranked = sorted(profile.columns, key=lambda c: -(c.target_association or 0))
     candidates = [c for c in ranked if c.kind in ("numeric", "boolean", "categorical")][:60]
     candidates += [c for c in profile.columns if c.kind == "id"]
+    checked = 0
     for cp in candidates:
+        if _past(deadline):
+            break
+        checked += 1
         score = _single_column_score(X[cp.name], y, cp.kind, task, seed)
         if score is not None and score >= LEAK_SCORE:
             what = "an ID that" if cp.kind == "id" else "a single column that"
             label = "R²" if task == "regression" else "balanced accuracy"
             suspects.append({"column": cp.name, "score": round(score, 4),
                              "reason": f"{what} alone predicts the target with CV {label} {score:.3f}."})
-    return suspects
+    return suspects, checked, len(candidates)
 
 
 def run(state: RunState, ctx: PhaseContext) -> ProfileResult:
     split = ctx.split
+    deadline = time.monotonic() + max(PROFILE_MIN_SECONDS, PROFILE_SHARE * ctx.budget.seconds)
     profile = profile_frame(split.X_train, split.y_train, state.config.target or "", state.profile.task or "",
-                            state.config.seed)
+                            state.config.seed, deadline)
     profile.n_rows = len(split.X_train) + len(split.X_holdout)
     profile.findings_md = ctx.brain.profile_summary(profile, state.objective)
     profile.summary = (f"{profile.n_rows:,} rows ({len(split.X_train):,} for training and CV, "

@@ -14,6 +14,8 @@ from pipeline.state import PlotInfo, PlotResult, RunState
 from pipeline.theme import PALETTE
 
 PLOT_SAMPLE = 5_000
+PLOTS_MIN_LEFT = 0.3          # plots are drawn only while this share of the budget is still left
+PLOTS_MIN_TIMEOUT_S = 15.0
 
 
 def _validate(workdir, code) -> str | None:
@@ -28,6 +30,10 @@ def _validate(workdir, code) -> str | None:
 
 def run(state: RunState, ctx: PhaseContext) -> PlotResult:
     split, profile = ctx.split, state.profile
+    if ctx.budget.remaining() - ctx.budget.finish_reserve() < PLOTS_MIN_LEFT * ctx.budget.seconds:
+        state.notes.append(f"Iteration {state.iteration}: plots were skipped; less than {PLOTS_MIN_LEFT:.0%} of the "
+                           "time budget was left, and it goes to the trainer.")
+        return PlotResult(plots=list(state.plots.plots), sample_note=state.plots.sample_note)
     new: list[str] = []
     if state.iteration > 1:
         kept = [a for a in state.features.attempts if a.kept and a.iteration == state.iteration]
@@ -58,7 +64,7 @@ def run(state: RunState, ctx: PhaseContext) -> PlotResult:
     outcome = ctx.code.generate("plots", state.iteration, request, ctx.brain, ctx.fallback,
                                 lambda: plot_harness(profile.target, profile.task, PALETTE),
                                 {"plot_sample.parquet": sample_path}, _validate, repair_attempts=ctx.repair_attempts,
-                                timeout_s=min(90.0, max(20.0, ctx.budget.remaining() * 0.25)))
+                                timeout_s=min(90.0, max(PLOTS_MIN_TIMEOUT_S, ctx.budget.remaining() * 0.25)))
     result = PlotResult(plots=list(state.plots.plots), sample_note=note)
     if not outcome.ok:
         state.notes.append(f"Plots could not be drawn this iteration: {outcome.error}")

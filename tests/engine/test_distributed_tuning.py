@@ -20,7 +20,7 @@ def test_tune_workers_share_the_study_and_the_best_trial_is_used(tmp_path):
     out = tmp_path / "run"
     storage = f"sqlite:///{tmp_path / 'optuna.db'}"
     env = {**os.environ, "OPTUNA_STORAGE": storage}
-    run = subprocess.Popen([sys.executable, "-m", "pipeline", "run", str(data), "--target", "churn", "--time-budget", "60",
+    run = subprocess.Popen([sys.executable, "-m", "pipeline", "run", str(data), "--target", "churn", "--time-budget", "90",
                             "--max-loops", "0", "--out", str(out), "--store", str(tmp_path / "store.sqlite")],
                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     workers = [subprocess.Popen([sys.executable, "-m", "pipeline", "tune-worker", "--run", str(out), "--wait", "120"],

@@ -57,7 +57,7 @@ def test_all_three_critic_routes_in_one_run(churn_csv, tmp_path):
     # a later loop draws only the numeric features it added (or nothing, and says so); earlier plots stay
     later = [p for p in state.plots.plots if p.path.startswith("plots/it2_")]
     assert all(p.name.startswith("new_features_") for p in later)
-    assert later or any("plots were not redrawn" in n for n in state.notes)
+    assert later or any("plots were" in n for n in state.notes)   # not redrawn, or skipped for time
     assert any(p.path.startswith("plots/it1_") for p in state.plots.plots)
     for record in state.history:   # model fitting is told apart from overhead in every phase
         assert 0.0 <= record.fit_s <= record.duration_s + 1e-3
