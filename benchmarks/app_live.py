@@ -13,7 +13,10 @@ page's own clock (performance.now):
 - every WebSocket frame in and out; the driver decodes the same frames (Streamlit's protobufs) in the same order,
   so each auto-rerun request of the fragment can be paired with its script_finished: the fragment's round trip.
 - main-thread health: a 50 ms setInterval heartbeat (the largest gap between its callbacks is the longest stall a
-  timer saw), requestAnimationFrame gaps, and PerformanceObserver 'longtask' entries (tasks over 50 ms).
+  timer saw) and PerformanceObserver 'longtask' entries (tasks over 50 ms); and CPU time, which unlike wall time
+  hardly depends on what else the machine runs: the page's main thread (DevTools Performance metrics in thread
+  ticks: script, style, layout, other) and all of Chromium's processes (/proc), per second of the live run. These
+  probes cost the page about 20 ms of main-thread CPU a second by themselves (measured on an idle page).
 - interactions: every ~10 s the next phase tab is clicked at once, as a person would (a real input event through
   the DevTools protocol, without Playwright's wait for the tab to be enabled: Streamlit disables stale tabs while a
   rerun is in flight, and a click on one is lost). Whether it took effect, the time from the click event to the
@@ -21,7 +24,8 @@ page's own clock (performance.now):
   delay + handlers + next paint, what INP uses), and 3 s later whether the tab is still the selected one. The
   share of 100 ms samples in which the phase tabs were disabled is counted too.
 
-Prints the figures; exits 1 if the run never showed as Running or was not seen to finish.
+Prints the figures; exits 1 if the run never showed as Running or was not seen to finish. With --json the figures
+are appended as a JSON line; `--summary FILE` prints the medians of the main figures over all lines of FILE.
 """
 from __future__ import annotations
 
@@ -48,10 +52,9 @@ RUNNING = re.compile(r"(\d+) s of a (\d+) s budget")
 # Injected before any page script runs. Everything is timed with performance.now() (ms since navigation start).
 PROBE = r"""
 (() => {
-  const B = window.__bench = {changes: [], terminal: null, runningSeen: null, beats: 0, maxBeatGap: 0,
-                              beatGaps: [], frames: 0, frameGaps: [], longtasks: [], events: [], wsIn: [],
-                              wsOut: [], clicks: [], visibility: [],
-                              tabSamples: 0, tabDisabled: 0};
+  const B = window.__bench = {changes: [], terminal: null, runningSeen: null, maxBeatGap: 0, beatGaps: [],
+                              longtasks: [], events: [], wsIn: [], wsOut: [], clicks: [], tabSamples: 0,
+                              tabDisabled: 0};
   const Orig = window.WebSocket;
   window.WebSocket = class extends Orig {
     constructor(...a) {
@@ -73,18 +76,10 @@ PROBE = r"""
   let lastBeat = performance.now();
   setInterval(() => {
     const now = performance.now(), gap = now - lastBeat;
-    lastBeat = now; B.beats++;
+    lastBeat = now;
     if (gap > B.maxBeatGap) B.maxBeatGap = gap;
     if (gap > 100) B.beatGaps.push([now, gap]);
   }, 50);
-  let lastFrame = performance.now();
-  const frame = (t) => {
-    const gap = t - lastFrame;
-    lastFrame = t; B.frames++;
-    if (gap > 50) B.frameGaps.push([t, gap]);
-    requestAnimationFrame(frame);
-  };
-  requestAnimationFrame(frame);
   // The status banner, sampled every 100 ms (textContent: no layout forced).
   let last = null;
   setInterval(() => {
@@ -104,7 +99,6 @@ PROBE = r"""
     if (running !== null && running !== last) { B.changes.push([now, running]); last = running; }
     if (terminal !== null && B.terminal === null && B.runningSeen !== null) B.terminal = [now, terminal];
   }, 100);
-  document.addEventListener('visibilitychange', () => B.visibility.push([performance.now(), document.visibilityState]));
   // A phase-tab click: from the input event to the first frame that shows the tab selected and its panel.
   B.armClick = (name) => {
     const rec = {name, start: null, shown: null};
@@ -231,13 +225,57 @@ def start_run(page, url: str, csv: Path, rows: int, budget: int) -> None:
     page.get_by_role("button", name="Run pipeline").click()
 
 
-def watch(page, budget: int, click_every: float) -> dict:
+def browser_cpu() -> dict[str, float]:
+    """CPU seconds (user + system) so far of this process's Chromium processes, by kind (renderer, gpu-process, …).
+
+    CPU time, unlike wall time, hardly depends on what else the machine runs: per second of a live run it is what
+    the live view costs the browser."""
+    parents, info = {}, {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            pid = int(stat.parent.name)
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            parents[pid] = int(fields[1])
+            info[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError, IndexError):
+            continue
+    out: dict[str, float] = {}
+    for pid, cpu in info.items():
+        up, seen = parents.get(pid), 0
+        while up not in (None, 0, 1, os.getpid()) and seen < 50:
+            up, seen = parents.get(up), seen + 1
+        if up != os.getpid():
+            continue
+        try:
+            cmd = (Path("/proc") / str(pid) / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if len(cmd) <= 2:  # Chromium's children rewrite their title: one string with spaces
+            cmd = b" ".join(cmd).split()
+        if not cmd or b"chrom" not in cmd[0]:
+            continue
+        kind = next((a.split(b"=", 1)[1].decode() for a in cmd if a.startswith(b"--type=")), "browser")
+        out[kind] = out.get(kind, 0.0) + cpu
+    return out
+
+
+def main_thread_cpu(cdp) -> dict[str, float]:
+    """The page's main-thread CPU seconds so far (DevTools Performance metrics in thread ticks), by kind."""
+    m = {x["name"]: x["value"] for x in cdp.send("Performance.getMetrics")["metrics"]}
+    out = {"script": m["ScriptDuration"], "style": m["RecalcStyleDuration"], "layout": m["LayoutDuration"],
+           "compile": m["V8CompileDuration"]}
+    out["other"] = m["TaskDuration"] - m.get("DevToolsCommandDuration", 0.0) - sum(out.values())
+    return out
+
+
+def watch(page, cdp, budget: int, click_every: float) -> dict:
     """Wait while the run is live; click a phase tab every `click_every` s. Returns the page's records."""
     deadline = time.monotonic() + 120
     while page.evaluate("window.__bench.runningSeen") is None:
         if time.monotonic() > deadline:
             raise SystemExit("the run never showed as Running within 120 s of pressing Run pipeline")
         page.wait_for_timeout(200)
+    cpu0, main0, wall0 = browser_cpu(), main_thread_cpu(cdp), time.monotonic()
     deadline = time.monotonic() + budget + 300
     next_click, n = time.monotonic() + 3, 1
     while page.evaluate("window.__bench.terminal") is None and time.monotonic() < deadline:
@@ -252,19 +290,21 @@ def watch(page, budget: int, click_every: float) -> dict:
             try:
                 tab.click(force=True, timeout=5_000)
                 page.wait_for_timeout(3_000)  # three fragment reruns later: which tab is selected?
-                page.evaluate("() => { const c = window.__bench.clicks; c[c.length - 1].after = window.__bench.selected(); }")
+                page.evaluate("() => { const B = window.__bench; B.clicks[B.clicks.length - 1].after = B.selected(); }")
             except Exception as exc:  # noqa: BLE001  (the run may finish mid-click; keep measuring)
                 print(f"  click on {name!r} failed: {type(exc).__name__}", file=sys.stderr)
             next_click = time.monotonic() + click_every
         page.wait_for_timeout(500)
+    cpu1, main1, wall1 = browser_cpu(), main_thread_cpu(cdp), time.monotonic()
     page.wait_for_timeout(3_000)  # the final full-app rerun (downloads drawn) is part of what a user sees
     data = page.evaluate("""() => { const B = window.__bench;
-        return {changes: B.changes, terminal: B.terminal, runningSeen: B.runningSeen, beats: B.beats,
-                maxBeatGap: B.maxBeatGap, beatGaps: B.beatGaps, frames: B.frames, frameGaps: B.frameGaps,
-                longtasks: B.longtasks, events: B.events, wsIn: B.wsIn, wsOut: B.wsOut, clicks: B.clicks,
-                tabSamples: B.tabSamples, tabDisabled: B.tabDisabled,
-                visibility: B.visibility, visibilityState: document.visibilityState, now: performance.now(),
-                longtaskError: B.longtaskError || null, eventError: B.eventError || null}; }""")
+        return {changes: B.changes, terminal: B.terminal, runningSeen: B.runningSeen, maxBeatGap: B.maxBeatGap,
+                beatGaps: B.beatGaps, longtasks: B.longtasks, events: B.events, wsIn: B.wsIn, wsOut: B.wsOut,
+                clicks: B.clicks, tabSamples: B.tabSamples, tabDisabled: B.tabDisabled,
+                visibilityState: document.visibilityState, longtaskError: B.longtaskError || null,
+                eventError: B.eventError || null}; }""")
+    data["cpu_per_s"] = {k: round((cpu1.get(k, 0.0) - cpu0.get(k, 0.0)) / (wall1 - wall0), 3) for k in cpu1}
+    data["main_cpu_per_s"] = {k: round((main1[k] - main0[k]) / (wall1 - wall0), 3) for k in main1}
     return data
 
 
@@ -274,67 +314,100 @@ def analyse(d: dict, frames: Frames) -> dict:
         raise SystemExit("the run was not seen to finish (no Finished/Failed/Cancelled banner)")
     lo, hi = d["runningSeen"], d["terminal"][0]
     live = lambda t: lo <= t <= hi  # noqa: E731
+    live_s = (hi - lo) / 1000
     changes = [t for t, _ in d["changes"] if live(t)]
     shown = [int(m.group(1)) for _, txt in d["changes"] if (m := RUNNING.search(txt))]
     sent, trips, finished = fragment_runs(frames, d["wsIn"], d["wsOut"], lo, hi)
     longtasks = [dur for start, dur in d["longtasks"] if live(start)]
     after = [dur for start, dur in d["longtasks"] if start > hi]
     beat_gaps = [g for t, g in d["beatGaps"] if live(t)]
-    frame_gaps = [g for t, g in d["frameGaps"] if live(t)]
     clicked = [c for c in d["clicks"] if c["start"] is not None and live(c["start"])]
     took = [c for c in clicked if c["shown"] is not None and c["shown"] - c["start"] <= 2000]
-    clicks = [c["shown"] - c["start"] for c in took]
     kept = [c for c in took if c.get("after") is not None]
-    live_s = (hi - lo) / 1000
-    ms = lambda xs: [(b - a) / 1000 for a, b in zip(xs, xs[1:])]  # noqa: E731  (intervals in s)
+    on_disabled = [c for c in clicked if c.get("disabledAtClick")]
+    gaps = lambda xs: [(b - a) / 1000 for a, b in zip(xs, xs[1:])]  # noqa: E731  (intervals in s)
     return {
         "live_s": round(live_s, 1), "shown_first_last": [shown[0], shown[-1]] if shown else [],
-        "updates": len(changes), "update_interval_s": spread(ms(changes)), "update_seconds": seconds_hit(changes, lo, hi),
-        "redraws": len(finished), "redraw_interval_s": spread(ms(finished)), "redraw_seconds": seconds_hit(finished, lo, hi),
-        "requests": len(sent), "request_interval_s": spread(ms(sent)), "round_trip_ms": spread(trips),
-        "longest_stall_ms": max([max(beat_gaps, default=0.0), max(frame_gaps, default=0.0)] + longtasks),
+        "updates": len(changes), "update_interval_s": spread(gaps(changes)),
+        "update_seconds": seconds_hit(changes, lo, hi),
+        "redraws": len(finished), "redraw_interval_s": spread(gaps(finished)),
+        "redraw_seconds": seconds_hit(finished, lo, hi),
+        "requests": len(sent), "request_interval_s": spread(gaps(sent)), "round_trip_ms": spread(trips),
+        "longest_stall_ms": max([max(beat_gaps, default=0.0)] + longtasks),
         "timer_gap_max_ms": max(beat_gaps, default=0.0), "timer_gaps_over_100ms": len(beat_gaps),
-        "frame_gap_max_ms": max(frame_gaps, default=0.0), "frame_gaps_over_50ms": len(frame_gaps), "frames": d["frames"],
         "longtasks": len(longtasks), "longtasks_per_min": len(longtasks) / live_s * 60,
         "longtask_max_ms": max(longtasks, default=0.0), "longtask_share": sum(longtasks) / 1000 / live_s,
         "longtasks_after_finish": len(after), "longtask_max_after_finish_ms": max(after, default=0.0),
-        "clicks_ms": [round(c) for c in clicks], "click_event_ms": [round(e[2]) for e in d["events"] if e[0] == "click"],
+        "main_thread_cpu_per_s": d["main_cpu_per_s"], "browser_cpu_per_s": d["cpu_per_s"],
         "clicks": len(clicked), "clicks_took": len(took),
-        "clicks_on_disabled": [sum(1 for c in clicked if c.get("disabledAtClick")),
-                               sum(1 for c in clicked if c.get("disabledAtClick") and c in took)],
+        "clicks_on_disabled": [len(on_disabled), len([c for c in on_disabled if c in took])],
+        "clicks_ms": [round(c["shown"] - c["start"]) for c in took],
+        "click_event_ms": [round(e[2]) for e in d["events"] if e[0] == "click"],
         "clicks_kept": [len([c for c in kept if c["name"] in c["after"]]), len(kept)],
-        "clicks_lost_to": [f"{c['name']} → {c['after']}" for c in kept if c["name"] not in c["after"]],
-        "tabs_disabled_share": d["tabDisabled"] / max(1, d["tabSamples"]), "visibility": d["visibilityState"], "terminal": d["terminal"][1][:80],
+        "clicks_moved_to": [f"{c['name']} → {c['after']}" for c in kept if c["name"] not in c["after"]],
+        "tabs_disabled_share": d["tabDisabled"] / max(1, d["tabSamples"]),
+        "visibility": d["visibilityState"], "terminal": d["terminal"][1][:80],
         "ws_inbound_mb": round(sum(n for _, n in frames.inbound) / 1e6, 2),
         "apis": {"longtask": d["longtaskError"] is None, "event_timing": d["eventError"] is None},
     }
 
 
+def _spread(t: list[float], unit: str = "s", k: int = 2) -> str:
+    return f"median {t[0]:.{k}f} {unit}, p95 {t[1]:.{k}f} {unit}, max {t[2]:.{k}f} {unit}"
+
+
+def _ms(parts: dict[str, float]) -> str:
+    return ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in sorted(parts.items(), key=lambda kv: -kv[1]) if v >= 0.0005)
+
+
 def report(r: dict) -> None:
-    f = lambda t, unit="s", k=2: f"median {t[0]:.{k}f} {unit}, p95 {t[1]:.{k}f} {unit}, max {t[2]:.{k}f} {unit}"  # noqa: E731
+    u, rd = r["update_seconds"], r["redraw_seconds"]
     print(f"live for {r['live_s']} s (the banner showed {r['shown_first_last']} s); load average "
           f"{r['load'][0]} → {r['load'][1]}; tab {r['visibility']}")
-    u, rd = r["update_seconds"], r["redraw_seconds"]
-    print(f"banner updates: {r['updates']}; interval {f(r['update_interval_s'])}; {u[0]}/{u[1]} seconds had an "
-          f"update ({u[0] / u[1]:.0%})")
-    print(f"fragment redraws (script_finished): {r['redraws']}; interval {f(r['redraw_interval_s'])}; "
+    print(f"banner updates: {r['updates']}; interval {_spread(r['update_interval_s'])}; {u[0]}/{u[1]} seconds had "
+          f"an update ({u[0] / u[1]:.0%})")
+    print(f"fragment redraws (script_finished): {r['redraws']}; interval {_spread(r['redraw_interval_s'])}; "
           f"{rd[0]}/{rd[1]} seconds had one ({rd[0] / rd[1]:.0%})")
-    print(f"auto-rerun requests: {r['requests']}, interval {f(r['request_interval_s'])}; request → script_finished "
-          f"{f(r['round_trip_ms'], 'ms', 0)}; {r['ws_inbound_mb']} MB received")
-    print(f"main thread: longest stall {r['longest_stall_ms']:.0f} ms; 50 ms timer max gap {r['timer_gap_max_ms']:.0f} "
-          f"ms ({r['timer_gaps_over_100ms']} gaps > 100 ms); frames max gap {r['frame_gap_max_ms']:.0f} ms "
-          f"({r['frame_gaps_over_50ms']} gaps > 50 ms in {r['frames']} frames)")
+    print(f"auto-rerun requests: {r['requests']}, interval {_spread(r['request_interval_s'])}; request → "
+          f"script_finished {_spread(r['round_trip_ms'], 'ms', 0)}; {r['ws_inbound_mb']} MB received")
+    print(f"main thread: longest stall {r['longest_stall_ms']:.0f} ms; 50 ms timer: max gap "
+          f"{r['timer_gap_max_ms']:.0f} ms, {r['timer_gaps_over_100ms']} gaps > 100 ms")
     print(f"long tasks (> 50 ms): {r['longtasks']} = {r['longtasks_per_min']:.0f}/min, longest "
           f"{r['longtask_max_ms']:.0f} ms, {r['longtask_share']:.0%} of the live time; after the finish "
           f"{r['longtasks_after_finish']} (longest {r['longtask_max_after_finish_ms']:.0f} ms)")
-    c, k = r["clicks_ms"], r["clicks_kept"]
+    main, cpu = r["main_thread_cpu_per_s"], r["browser_cpu_per_s"]
+    print(f"CPU per second of the live run: the page's main thread {sum(main.values()) * 1000:.0f} ms "
+          f"({_ms(main)}); all of Chromium {sum(cpu.values()) * 1000:.0f} ms ({_ms(cpu)})")
+    c, k, off = r["clicks_ms"], r["clicks_kept"], r["clicks_on_disabled"]
     print(f"phase tabs disabled (stale during a rerun) in {r['tabs_disabled_share']:.0%} of the 100 ms samples; "
-          f"tab clicks that took effect within 2 s: {r['clicks_took']}/{r['clicks']} ({r['clicks_on_disabled'][0]} landed "
-          f"on a disabled tab, {r['clicks_on_disabled'][1]} of them took effect)")
+          f"tab clicks that took effect within 2 s: {r['clicks_took']}/{r['clicks']} ({off[0]} landed on a "
+          f"disabled tab, {off[1]} of them took effect)")
     if c:
+        moved = f" (moved: {'; '.join(r['clicks_moved_to'])})" if r["clicks_moved_to"] else ""
         print(f"  click → panel shown median {statistics.median(c):.0f} ms, max {max(c)} ms; Event Timing click "
-              f"durations {r['click_event_ms'] or 'all < 16'} ms; still selected 3 s later: {k[0]}/{k[1]}"
-              + (f" (moved: {'; '.join(r['clicks_lost_to'])})" if r["clicks_lost_to"] else ""))
+              f"durations {r['click_event_ms'] or 'all < 16'} ms; still selected 3 s later: {k[0]}/{k[1]}{moved}")
+
+
+def summary(path: str) -> None:
+    """Medians over the runs recorded in `path` (one JSON line each)."""
+    runs = [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+    med = lambda f: statistics.median(f(r) for r in runs)  # noqa: E731
+    share = lambda key: med(lambda r: r[key][0] / r[key][1])  # noqa: E731
+    clicks = [c for r in runs for c in r["clicks_ms"]]
+    print(f"{len(runs)} runs; load average at the start {[r['load'][0] for r in runs]}, at the end "
+          f"{[r['load'][1] for r in runs]}; live {[r['live_s'] for r in runs]} s")
+    print(f"banner update interval: median {med(lambda r: r['update_interval_s'][0]):.2f} s, p95 "
+          f"{med(lambda r: r['update_interval_s'][1]):.2f} s, max {med(lambda r: r['update_interval_s'][2]):.2f} s; "
+          f"seconds with an update {share('update_seconds'):.0%}, with a redraw {share('redraw_seconds'):.0%}")
+    print(f"request → script_finished: median {med(lambda r: r['round_trip_ms'][0]):.0f} ms, p95 "
+          f"{med(lambda r: r['round_trip_ms'][1]):.0f} ms")
+    print(f"longest stall {med(lambda r: r['longest_stall_ms']):.0f} ms; long tasks "
+          f"{med(lambda r: r['longtasks_per_min']):.0f}/min, {med(lambda r: r['longtask_share']):.0%} of the live "
+          f"time; CPU a second: main thread {med(lambda r: sum(r['main_thread_cpu_per_s'].values())) * 1000:.0f} ms, "
+          f"Chromium {med(lambda r: sum(r['browser_cpu_per_s'].values())) * 1000:.0f} ms")
+    print(f"tab clicks took effect {sum(r['clicks_took'] for r in runs)}/{sum(r['clicks'] for r in runs)}; "
+          f"click → panel shown median {statistics.median(clicks):.0f} ms, max {max(clicks)} ms; still selected "
+          f"3 s later {sum(r['clicks_kept'][0] for r in runs)}/{sum(r['clicks_kept'][1] for r in runs)}")
 
 
 def main() -> int:
@@ -343,7 +416,11 @@ def main() -> int:
     ap.add_argument("--budget", type=int, default=80, help="time budget set in the UI (s)")
     ap.add_argument("--click-every", type=float, default=10.0)
     ap.add_argument("--json", help="append the figures as one JSON line to this file")
+    ap.add_argument("--summary", metavar="FILE", help="only print the medians over the runs recorded in FILE")
     args = ap.parse_args()
+    if args.summary:
+        summary(args.summary)
+        return 0
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory(prefix="app-live-") as tmp:
@@ -358,10 +435,12 @@ def main() -> int:
                 page = browser.new_page(viewport={"width": 1440, "height": 900}, color_scheme="dark")
                 page.set_default_timeout(60_000)
                 page.add_init_script(PROBE)
+                cdp = page.context.new_cdp_session(page)
+                cdp.send("Performance.enable", {"timeDomain": "threadTicks"})
                 page.on("websocket", frames.attach)
                 start_run(page, url, csv, args.rows, args.budget)
                 load0 = f"{os.getloadavg()[0]:.2f}"
-                data = watch(page, args.budget, args.click_every)
+                data = watch(page, cdp, args.budget, args.click_every)
                 load1 = f"{os.getloadavg()[0]:.2f}"
                 browser.close()
         finally:
