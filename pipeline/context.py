@@ -65,6 +65,11 @@ class Budget:
         self.start += max(0.0, seconds)
         self.deadline += max(0.0, seconds)
 
+    def share_deadline(self, share: float, minimum_s: float) -> float:
+        """time.monotonic() at which a step that may use `share` of the whole budget (at least `minimum_s`) stops,
+        so that fixed-cost steps on a slow machine leave the trainer its time."""
+        return time.monotonic() + max(minimum_s, share * self.seconds)
+
     def finish_reserve(self) -> float:
         """Time kept back for the final refit, report and export."""
         return 1.5 + 0.04 * self.seconds

@@ -78,7 +78,8 @@ def run(state: RunState, ctx: PhaseContext) -> FeatureResult:
         started = time.monotonic()
         try:
             score, metric, seconds = quick_score(ctx.features.train, split.y_train, profile.task, split.classes,
-                                                 state.config.seed, sample, quick_deadline(ctx))
+                                                 state.config.seed, sample,
+                                                 ctx.budget.share_deadline(QUICK_SHARE, QUICK_MIN_SECONDS))
         except OutOfTime:   # a slow machine or a short budget: the raw features go to the trainer untried
             ctx.features.quick_cost = QUICK_FOLDS * (time.monotonic() - started) / min(len(ctx.features.train), sample)
             state.notes.append("The quick CV of the raw features did not finish in its share of the time budget, so no "
@@ -118,7 +119,7 @@ def run(state: RunState, ctx: PhaseContext) -> FeatureResult:
     meta = json.loads((outcome.workdir / "features_meta.json").read_text())
     try:
         score, metric, seconds = quick_score(train, split.y_train, profile.task, split.classes, state.config.seed,
-                                             sample, quick_deadline(ctx))
+                                             sample, ctx.budget.share_deadline(QUICK_SHARE, QUICK_MIN_SECONDS))
     except OutOfTime:
         attempt.reason = ("The quick CV of the new features did not finish in its share of the time budget; "
                           "the previous feature set stays.")
@@ -157,12 +158,6 @@ def run(state: RunState, ctx: PhaseContext) -> FeatureResult:
     result.attempts.append(attempt)
     _finish(result, ctx)
     return result
-
-
-def quick_deadline(ctx: PhaseContext) -> float:
-    """When a quick CV must stop: it may take QUICK_SHARE of the run's budget, so that slow machines and
-    short budgets still leave the trainer its time."""
-    return time.monotonic() + max(QUICK_MIN_SECONDS, QUICK_SHARE * ctx.budget.seconds)
 
 
 def _finish(result: FeatureResult, ctx: PhaseContext) -> None:

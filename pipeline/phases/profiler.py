@@ -227,7 +227,7 @@ def _leakage(X: pd.DataFrame, y: pd.Series, profile: ProfileResult, task: str, s
 
 def run(state: RunState, ctx: PhaseContext) -> ProfileResult:
     split = ctx.split
-    deadline = time.monotonic() + max(PROFILE_MIN_SECONDS, PROFILE_SHARE * ctx.budget.seconds)
+    deadline = ctx.budget.share_deadline(PROFILE_SHARE, PROFILE_MIN_SECONDS)
     profile = profile_frame(split.X_train, split.y_train, state.config.target or "", state.profile.task or "",
                             state.config.seed, deadline)
     profile.n_rows = len(split.X_train) + len(split.X_holdout)
