@@ -214,6 +214,7 @@ class LoadedRun:
     state: RunState
     run_dir: Path
     handle: RunHandle | None
+    version: int = 0          # snapshots the live run had published; 0 for a recorded run
 
 
 def load_run(run_id: str) -> LoadedRun | None:
@@ -223,9 +224,9 @@ def load_run(run_id: str) -> LoadedRun | None:
     runner = get_runner()
     handle = runner.get(run_id)
     if handle is not None:
-        snap = handle.snapshot()
+        snap, version = handle.versioned_snapshot()
         if snap is not None:
-            return LoadedRun(snap, handle.run_dir, handle) if access.may_see(snap.config.owner) else None
+            return LoadedRun(snap, handle.run_dir, handle, version) if access.may_see(snap.config.owner) else None
     try:
         row = runner.store.get(run_id)
     except Exception:
@@ -264,15 +265,31 @@ def phase_status(state: RunState) -> dict[str, str]:
     return status
 
 
+LEGEND = {"waiting": "○ waiting", "running": "◉ running", "done": "● done", "rerun": "↺ will re-run",
+          "failed": "✕ failed", "cancelled": "■ cancelled"}
+
+
+def phase_key(state: RunState) -> tuple[Any, ...]:
+    """What changes when a phase starts or ends, a gate opens or the run ends: the live page redraws its
+    panels at once on a change of this, and at most every few seconds for progress within a phase."""
+    last = state.history[-1] if state.history else None
+    gate = state.pending_gate
+    return (state.status, state.current_phase, state.iteration, len(state.history), last and last.status,
+            gate and (gate.id, gate.status), len(state.decisions))
+
+
 def render_graph(state: RunState) -> None:
+    """The pipeline as a graph, coloured by phase status; it changes only when a phase starts or ends."""
     status = phase_status(state)
     current = state.current_phase if state.status == "running" else ""
     st.graphviz_chart(to_dot(status, current, PHASE_COLORS, dark=is_dark()), width="stretch")
-    legend = {"waiting": "○ waiting", "running": "◉ running", "done": "● done", "rerun": "↺ will re-run",
-              "failed": "✕ failed", "cancelled": "■ cancelled"}
-    seen = [legend[s] for s in legend if s in status.values()]
+    seen = [LEGEND[s] for s in LEGEND if s in status.values()]
     st.caption(" · ".join(seen) + " · dashed arrows: the Critic's routes back")
-    # One chip per phase: icon, state, time spent and how many times it ran.
+
+
+def render_chips(state: RunState) -> None:
+    """One chip per phase: icon, state, time spent (growing while it runs) and how many times it ran."""
+    status = phase_status(state)
     cols = st.columns(3)
     for i, phase in enumerate(PHASES):
         recs = [r for r in state.history if r.phase == phase]
@@ -280,7 +297,7 @@ def render_graph(state: RunState) -> None:
         if recs and recs[-1].status == "running":
             spent += max(0.0, time.time() - recs[-1].started_at)
         runs = f" · ×{len(recs)}" if len(recs) > 1 else ""
-        mark = legend[status[phase]].split(" ")[0]
+        mark = LEGEND[status[phase]].split(" ")[0]
         detail = f"{spent:.1f} s{runs}" if recs else "—"
         word = "will re-run" if status[phase] == "rerun" else status[phase]
         cols[i % 3].markdown(f"{PHASE_MICONS[phase]} **{PHASE_TITLES[phase]}**  \n:gray[{mark} {word} · {detail}]")
@@ -800,10 +817,9 @@ RENDERERS = {"profiler": render_profile, "features": render_features, "visualize
 
 
 def render_panels(state: RunState, run_dir: Path, key: str) -> None:
-    status = phase_status(state)
-    marks = {"done": " ✓", "running": " ◉", "failed": " ✕", "rerun": " ↺"}
-    titles = [f"{phase_label(p)}{marks.get(status[p], '')}" for p in PHASES]
-    tabs = st.tabs(titles, key=f"{key}_tabs")
+    # The labels never change (the phase chips above show each phase's state): Streamlit selects the first tab
+    # again when the selected tab's label changes, which took a person's chosen panel away mid-run.
+    tabs = st.tabs([phase_label(p) for p in PHASES], key=f"{key}_tabs")
     for phase, tab in zip(PHASES, tabs):
         with tab:
             try:
@@ -916,22 +932,27 @@ def render_header(state: RunState) -> None:
     st.markdown(" · ".join(parts))
 
 
-def render_run(loaded: LoadedRun, key: str = "run", show_downloads: bool = True, header: bool = True) -> None:
-    state = loaded.state
-    if header:
-        render_header(state)
+def render_pulse(loaded: LoadedRun) -> None:
+    """What moves every second of a live run: the status line, the phase chips and the timeline."""
     render_status(loaded)
+    left, right = st.columns([1, 1.15], gap="medium")
+    with left:
+        with st.container(border=True, height=250):
+            st.markdown("##### Phases")
+            render_chips(loaded.state)
+    with right:
+        with st.container(border=True, height=250):
+            st.markdown("##### Timeline")
+            render_timeline(loaded.state)
+
+
+def render_details(loaded: LoadedRun, key: str, show_downloads: bool = True) -> None:
+    """What changes only when a phase starts or ends or reports progress: downloads, graph and panels."""
+    state = loaded.state
     if show_downloads and state.status == "finished":
         render_downloads(loaded, key)
-    left, right = st.columns([1.15, 1], gap="medium")
-    with left:
-        with st.container(border=True, height=350):
-            st.markdown("##### Pipeline")
-            render_graph(state)
-    with right:
-        with st.container(border=True, height=350):
-            st.markdown("##### Timeline")
-            render_timeline(state)
+    with st.expander("Pipeline graph", icon=":material/account_tree:", expanded=True):
+        render_graph(state)
     render_panels(state, loaded.run_dir, key)
 
 

@@ -1,6 +1,7 @@
 """The Observatory: upload a table, set the goal, press Run pipeline, watch every phase live."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -18,6 +19,8 @@ SOURCE_UPLOAD, SOURCE_SAMPLE = "Upload a file", "Try a sample dataset"
 BRAINS = {"offline": "Offline (rule-based, no API key)", "auto": "Auto (LLM when a key is given)",
           "anthropic": "Anthropic Claude", "openai": "OpenAI / compatible"}
 KEY_NAMES = {"anthropic": "ANTHROPIC_API_KEY", "openai": "OPENAI_API_KEY"}
+PULSE_S = 0.5          # status line, phase chips and timeline of a live run: "at least once a second" with margin
+DETAILS_EVERY_S = 3.0  # panels redraw at most this often for progress within a phase (trials, candidates)
 
 
 def attached_run_id() -> str:
@@ -191,6 +194,9 @@ def resume_run(run_dir: Path) -> None:
 
 
 def live_view(run_id: str) -> None:
+    """A run's page. While it is live, a small fragment redraws the status line, phase chips and timeline twice a
+    second; the graph and the six panels (tables, charts, images: most of what a redraw costs the browser) are
+    drawn again only when the run has moved on, so a busy browser tab keeps up with the clock."""
     first = C.load_run(run_id)
     if first is None:
         st.warning(f"No run with id {C.md_escape(run_id)} was found on this server.", icon=":material/search_off:")
@@ -202,9 +208,10 @@ def live_view(run_id: str) -> None:
     was_live = first.state.status not in C.TERMINAL
     if st.session_state.get("resume_error"):
         st.error(f"**Cannot resume:** {C.md_escape(st.session_state.pop('resume_error'))}", icon=":material/error:")
+    drawn_key, drawn_version, drawn_at = C.phase_key(first.state), first.version, time.monotonic()
 
-    @st.fragment(run_every=1.0 if was_live else None)
-    def panel() -> None:
+    @st.fragment(run_every=PULSE_S if was_live else None)
+    def pulse() -> None:
         if st.session_state.pop("resumed", False):
             st.rerun(scope="app")  # the page starts polling the resumed run
         loaded = C.load_run(run_id) or first
@@ -219,12 +226,14 @@ def live_view(run_id: str) -> None:
             action.button("Resume", icon=":material/play_circle:", key="resume", on_click=resume_run,
                           args=(loaded.run_dir,), type="primary", width="stretch",
                           help="Continue from the last completed phase (the same data split and holdout).")
-        C.render_gate(loaded, key="live")
-        C.render_run(loaded, key="live", show_downloads=not was_live, header=False)
-        if was_live and loaded.state.status in C.TERMINAL:
-            st.rerun(scope="app")  # stop polling; draw the downloads
+        C.render_pulse(loaded)
+        if was_live and (loaded.state.status in C.TERMINAL or C.phase_key(loaded.state) != drawn_key
+                         or (loaded.version != drawn_version and time.monotonic() - drawn_at >= DETAILS_EVERY_S)):
+            st.rerun(scope="app")  # the run moved on: draw the panels (and, at the end, the downloads) again
 
-    panel()
+    pulse()
+    C.render_gate(first, key="live")
+    C.render_details(first, key="live", show_downloads=not was_live)
 
 
 def main() -> None:

@@ -54,6 +54,7 @@ def compare(a: C.LoadedRun, b: C.LoadedRun) -> None:
                 C.render_header(run.state)
                 C.render_status(run)
                 C.render_graph(run.state)
+                C.render_chips(run.state)
                 C.render_model(run.state, run.run_dir, f"cmp_{run.state.run_id}")
 
 

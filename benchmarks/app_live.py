@@ -9,7 +9,8 @@ Run pipeline, then watches the run until it is no longer live. Scripts injected 
 page's own clock (performance.now):
 
 - the Running banner's text ("… 37 s of a 80 s budget"), sampled every 100 ms: each change is an update the user
-  sees. The fragment (`@st.fragment(run_every=1.0)`) redraws it; the elapsed seconds change on every redraw.
+  sees. The page's pulse fragment (`@st.fragment(run_every=0.5)`: status line, phase chips, timeline) redraws it;
+  it shows whole seconds, so the redraws themselves (script_finished frames, below) are the finer measure.
 - every WebSocket frame in and out; the driver decodes the same frames (Streamlit's protobufs) in the same order,
   so each auto-rerun request of the fragment can be paired with its script_finished: the fragment's round trip.
 - main-thread health: a 50 ms setInterval heartbeat (the largest gap between its callbacks is the longest stall a

@@ -366,6 +366,7 @@ class RunHandle:
         self.run_dir = run_dir
         self._lock = threading.Lock()
         self._state = copy.deepcopy(state) if state is not None else None
+        self._version = 0                  # how many snapshots were published: pages redraw details on change
         self._events: list[Event] = []
         self.cancel_event = threading.Event()
         self.thread: threading.Thread | None = None
@@ -402,6 +403,7 @@ class RunHandle:
         snap = copy.deepcopy(state)
         with self._lock:
             self._state = snap
+            self._version += 1
 
     def add_event(self, event: Event) -> None:
         with self._lock:
@@ -410,6 +412,11 @@ class RunHandle:
     def snapshot(self) -> RunState | None:
         with self._lock:
             return self._state
+
+    def versioned_snapshot(self) -> tuple[RunState | None, int]:
+        """The snapshot and how many were published before it, read together."""
+        with self._lock:
+            return self._state, self._version
 
     def events(self) -> list[Event]:
         with self._lock:

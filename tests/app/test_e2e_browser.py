@@ -98,8 +98,12 @@ def test_upload_run_finish_reload(server, browser, tmp_path, task, sample, targe
     expect(page.get_by_text("Running", exact=False).first).to_be_visible(timeout=30_000)
     page.wait_for_timeout(4000)
     page.screenshot(path=str(ARTIFACTS / f"{task}_1_running.png"), full_page=False)
+    # A panel chosen during the run stays chosen while phases start and finish, and after the run ends.
+    critic_tab = page.get_by_role("tab", name=re.compile("Critic"))
+    critic_tab.click()
     expect(page.get_by_text("Finished", exact=True).first).to_be_visible(timeout=BUDGET * 1000 + 120_000)
     wait_idle(page)
+    expect(critic_tab).to_have_attribute("aria-selected", "true")
     run_id = re.search(r"[?&]run=([\w-]+)", page.url).group(1)
     assert (server["home"] / "runs" / run_id / "model.joblib").is_file()
     for label in ("Model", "Report", "Holdout predictions", "Export bundle (.zip)"):
