@@ -7,10 +7,15 @@ holdout scores. Wall time is measured around the whole command, start-up include
     python benchmarks/budget.py --rows 50000 --budgets 30,60,120,300,600 --results /tmp/budget.jsonl
     python benchmarks/budget.py --budgets 3600 --results /tmp/budget.jsonl     # appends
     python benchmarks/budget.py --report /tmp/budget.jsonl                     # the table for all of them
+    python benchmarks/budget.py --budgets 30,60 --busy 8 --results /tmp/busy.jsonl  # on a machine kept busy
+
+`--busy N` keeps N CPU-bound processes running beside each run (a fixed, repeatable load, unlike a shared
+machine's): with N = 4 times the cores, the run gets about a fifth of the machine.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -44,15 +49,30 @@ def run_once(data: Path, budget: float, work: Path) -> dict:
             "load_before": round(load_before, 1), "load_after": round(os.getloadavg()[0], 1), "data": data.name}
 
 
+BUSY_LOOP = "while True: pass"
+
+
+@contextlib.contextmanager
+def busy(processes: int):
+    """N CPU-bound processes for the duration of the block."""
+    procs = [subprocess.Popen([sys.executable, "-c", BUSY_LOOP]) for _ in range(processes)]
+    try:
+        yield
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait()
+
+
 def report(rows: list[dict]) -> None:
     rows = sorted(rows, key=lambda r: r["budget_s"])
-    print("| budget s | wall s | wall / budget | CV | holdout | loops | selected model | load (before → after) |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| budget s | wall s | wall / budget | CV | holdout | loops | selected model | load (before → after) | busy |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         cv = f"{r['cv']:.4f}" if r["cv"] is not None else "—"
         ho = f"{r['holdout']:.4f}" if r["holdout"] is not None else "—"
         print(f"| {r['budget_s']:.0f} | {r['wall_s']} | {r['wall_over_budget']} | {cv} | {ho} | {r['loops']} | "
-              f"{r['model']} | {r['load_before']} → {r['load_after']} |")
+              f"{r['model']} | {r['load_before']} → {r['load_after']} | {r.get('busy', 0)} |")
     ratios = [r["wall_over_budget"] for r in rows]
     print(f"\nwall / budget: min {min(ratios):.3f}, max {max(ratios):.3f}; within 10 %: "
           f"{sum(1 for x in ratios if x <= 1.10)}/{len(ratios)}")
@@ -74,6 +94,7 @@ def main() -> int:
     ap.add_argument("--work", default=None, help="folder for the table and the runs (kept between calls)")
     ap.add_argument("--results", default=None, help="append each result as a JSON line to this file")
     ap.add_argument("--report", default=None, help="only print the table for a results file")
+    ap.add_argument("--busy", type=int, default=0, help="CPU-bound processes kept running beside each run")
     args = ap.parse_args()
     if args.report:
         report([json.loads(line) for line in Path(args.report).read_text().splitlines() if line.strip()])
@@ -85,7 +106,9 @@ def main() -> int:
         make_table(args.rows, seed=1).to_csv(data, index=False)
     rows = []
     for budget in [float(b) for b in args.budgets.split(",")]:
-        row = run_once(data, budget, work)
+        with busy(args.busy):
+            row = run_once(data, budget, work)
+        row["busy"] = args.busy
         rows.append(row)
         print(json.dumps(row), flush=True)
         if args.results:

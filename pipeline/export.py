@@ -22,7 +22,7 @@ BUNDLE_PACKAGES = ("pandas", "numpy", "scikit-learn", "scipy", "lightgbm", "jobl
 # The bundle's own serving stack (not the app's); used when it is not installed here.
 SERVING_PINS = {"fastapi": "0.165.0", "uvicorn": "0.54.0"}
 
-FAMILY_OF = {"LGBMClassifier": "lightgbm", "LGBMRegressor": "lightgbm", "LogisticRegression": "linear",
+FAMILY_OF = {"StoppingLGBMClassifier": "lightgbm", "StoppingLGBMRegressor": "lightgbm", "LogisticRegression": "linear",
              "Ridge": "linear", "HistGradientBoostingClassifier": "hist_gb", "HistGradientBoostingRegressor": "hist_gb",
              "RandomForestClassifier": "random_forest", "RandomForestRegressor": "random_forest",
              "ExtraTreesClassifier": "extra_trees", "ExtraTreesRegressor": "extra_trees"}

@@ -5,10 +5,13 @@ imputation, scaling and encoding never see validation rows.
 """
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
+import lightgbm
 import numpy as np
 import pandas as pd
+from sklearn.base import is_classifier
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import (ExtraTreesClassifier, ExtraTreesRegressor, HistGradientBoostingClassifier,
                               HistGradientBoostingRegressor, RandomForestClassifier, RandomForestRegressor)
@@ -22,6 +25,64 @@ from pipeline.runtime import TablePrep
 FAMILIES = ("lightgbm", "linear", "hist_gb", "random_forest", "extra_trees")
 N_JOBS = 2
 SMALL_ROWS = 20_000
+STOP_FRACTION = 0.1     # as scikit-learn's HistGradientBoosting: a tenth of the fit's rows decides when to stop
+STOP_ROUNDS = 30        # boosting rounds without a better validation loss before stopping
+STOP_MIN_ROWS = 2_000   # below this a tenth is too few rows to judge by; all n_estimators are fitted
+
+
+def _stopping_split(y: Any, seed: int, classify: bool) -> tuple[np.ndarray, np.ndarray] | None:
+    """(fit rows, validation rows) for early stopping, or None when the rows are too few or a class would be
+    missing from the fit part."""
+    from sklearn.model_selection import train_test_split
+
+    labels = np.asarray(y)
+    n = len(labels)
+    if n < STOP_MIN_ROWS:
+        return None
+    rows = np.arange(n)
+    try:
+        fit_rows, val_rows = train_test_split(rows, test_size=STOP_FRACTION, random_state=seed,
+                                              stratify=labels if classify else None)
+    except ValueError:  # a class with a single row cannot be stratified
+        fit_rows, val_rows = train_test_split(rows, test_size=STOP_FRACTION, random_state=seed)
+    if classify and len(np.unique(labels[fit_rows])) < len(np.unique(labels)):
+        return None
+    return np.sort(fit_rows), np.sort(val_rows)
+
+
+def _take(data: Any, rows: np.ndarray) -> Any:
+    return data.iloc[rows] if hasattr(data, "iloc") else data[rows]
+
+
+class _StopsEarly:
+    """LightGBM with `n_estimators` as a ceiling: like HistGradientBoosting's `early_stopping`, a stratified tenth
+    of the rows it is fitted on is held out, and boosting stops once their loss has not improved for STOP_ROUNDS
+    rounds; `predict` then uses the best round. Tuning trials with many trees cost only what they need."""
+
+    def fit(self, X: Any, y: Any, sample_weight: Any = None, **kwargs: Any) -> Any:
+        own_eval = "eval_set" in kwargs or "eval_X" in kwargs
+        split = None if own_eval else _stopping_split(y, self.random_state or 0, is_classifier(self))
+        if split is None:
+            return super().fit(X, y, sample_weight=sample_weight, **kwargs)
+        fit_rows, val_rows = split
+        weights = None if sample_weight is None else np.asarray(sample_weight)[fit_rows]
+        callbacks = list(kwargs.pop("callbacks", None) or []) + [
+            lightgbm.early_stopping(STOP_ROUNDS, first_metric_only=True, verbose=False)]
+        labels = np.asarray(y)
+        with warnings.catch_warnings():
+            # LightGBM 4.7 deprecates eval_set for eval_X/eval_y, but its classifier label-encodes only eval_set's
+            # labels: string classes in eval_y fail to convert.
+            warnings.filterwarnings("ignore", message=".*'eval_set' is deprecated")
+            return super().fit(_take(X, fit_rows), labels[fit_rows], sample_weight=weights,
+                               eval_set=[(_take(X, val_rows), labels[val_rows])], callbacks=callbacks, **kwargs)
+
+
+class StoppingLGBMClassifier(_StopsEarly, lightgbm.LGBMClassifier):
+    """LGBMClassifier with early stopping on a held-out tenth (see _StopsEarly)."""
+
+
+class StoppingLGBMRegressor(_StopsEarly, lightgbm.LGBMRegressor):
+    """LGBMRegressor with early stopping on a held-out tenth (see _StopsEarly)."""
 
 
 def _column_transformer(prep: TablePrep, X: pd.DataFrame, family: str) -> ColumnTransformer:
@@ -48,16 +109,14 @@ def make_estimator(family: str, task: str, params: dict[str, Any], class_weight:
     classify = task != "regression"
     p = dict(params)
     if family == "lightgbm":
-        from lightgbm import LGBMClassifier, LGBMRegressor
-
         base = {"n_estimators": 300, "learning_rate": 0.05, "num_leaves": 31, "min_child_samples": 20,
                 "subsample": 1.0, "subsample_freq": 1, "colsample_bytree": 0.9, "reg_lambda": 0.0,
                 "random_state": seed, "n_jobs": N_JOBS, "verbose": -1,
                 "importance_type": "gain"}   # split counts rank noise columns high; gain is what users expect
         base.update(p)
         if classify:
-            return LGBMClassifier(class_weight=class_weight, **base)
-        return LGBMRegressor(**base)
+            return StoppingLGBMClassifier(class_weight=class_weight, **base)
+        return StoppingLGBMRegressor(**base)
     if family == "linear":
         if classify:
             base = {"C": 1.0, "max_iter": 2000}
