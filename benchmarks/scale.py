@@ -51,6 +51,7 @@ class TreeMemory:
 
     def __init__(self, pid: int) -> None:
         self.pid, self.peak, self.peak_at, self._stop = pid, 0, 0.0, threading.Event()
+        self.samples: list[tuple[float, int]] = []   # (unix time, summed RSS bytes): the peak of each phase
         self.thread = threading.Thread(target=self._loop, daemon=True)
         self.thread.start()
 
@@ -82,8 +83,10 @@ class TreeMemory:
                             total += int(line.split()[1]) * 1024
                 except OSError:
                     continue
+            now = time.time()
+            self.samples.append((now, total))
             if total > self.peak:
-                self.peak, self.peak_at = total, time.time()
+                self.peak, self.peak_at = total, now
             self._stop.wait(0.05)
 
     def stop(self) -> int:
@@ -115,6 +118,12 @@ def run_once(n: int, budget: float, fmt: str, work: Path) -> dict:
         phases[record["phase"]] = phases.get(record["phase"], 0.0) + (record["duration_s"] or 0.0)
         fitting[record["phase"]] = fitting.get(record["phase"], 0.0) + record.get("fit_s", 0.0)
     history = state["history"]
+    steps = []   # the peak of every phase run: which step of which loop holds the most memory
+    for record in history:
+        end = record["ended_at"] or float("inf")
+        inside = [rss for t, rss in mem.samples if record["started_at"] <= t <= end]
+        steps.append({"phase": record["phase"], "iteration": record["iteration"],
+                      "peak_mb": round(max(inside, default=0) / 2**20)})
     startup = history[0]["started_at"] - started_unix if history else wall
     finishing = ended_unix - max((r["ended_at"] or 0.0) for r in history) if history else 0.0
     fit_total = sum(fitting.values())
@@ -123,7 +132,7 @@ def run_once(n: int, budget: float, fmt: str, work: Path) -> dict:
             "wall_over_budget": round(wall / budget, 3), "peak_rss_mb": round(peak / 2**20), "peak_phase": peak_phase,
             "phases_s": {k: round(v, 1) for k, v in phases.items()},
             "fit_s": {k: round(v, 1) for k, v in fitting.items()},
-            "startup_s": round(startup, 1), "finishing_s": round(finishing, 1),
+            "startup_s": round(startup, 1), "finishing_s": round(finishing, 1), "peak_by_step": steps,
             "outside_fitting_pct": round(100 * (wall - fit_total) / wall, 1),
             "iterations": max((r["iteration"] for r in history), default=0),
             "dominant_phase": max(phases, key=phases.get) if phases else "",
@@ -193,6 +202,8 @@ def main() -> int:
         for phase, seconds in r["phases_s"].items():
             print(f"  {phase:<12} {seconds:7.1f}  ({r['fit_s'].get(phase, 0.0):.1f})")
         print(f"  finishing (report, export, exit) {r['finishing_s']}")
+        print("Peak MiB of each step: " + ", ".join(f"{x['phase']} {x['iteration']}: {x['peak_mb']:,}"
+                                                   for x in r["peak_by_step"]))
     if args.results:
         with open(args.results, "a") as fh:
             for r in rows:

@@ -5,6 +5,10 @@ import os
 # sandbox child beside the trainer) that made fits ~10x slower. Passive waiting costs little when idle.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+from pipeline import heap as _heap  # noqa: E402  (after the environment is set)
+
+_heap.keep_large_blocks_apart()   # freed frames go back to the OS, not into malloc's heap (see pipeline/heap.py)
+
 # When this process began importing the engine: the CLI's --time-budget counts from here, so that
 # start-up (imports, reading the file) is inside the budget the user asked for.
 import time as _time

@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from typing import Callable
 
-from pipeline import fitclock
+from pipeline import fitclock, heap
 from pipeline.context import Cancelled, PhaseContext
 from pipeline.phases import critic, evaluator, features, profiler, trainer, visualizer
 from pipeline.state import PHASE_TITLES, PHASES, IterationSummary, PhaseRecord, RunState
@@ -107,6 +107,7 @@ def walk(state: RunState, ctx: PhaseContext, start: str = "profiler") -> None:
             message = f"Critic: {decision.action} — {decision.reason}"
             ctx.emit("decision", phase, message, duration_s=record.duration_s)
         ctx.emit("phase_finished", phase, message, duration_s=record.duration_s)
+        heap.give_back_free_memory()   # a phase's frames are gone; their pages should be too
         nxt = next_phase(phase, state)
         if phase == "critic" and nxt != END:
             state.iteration += 1

@@ -57,24 +57,29 @@ def _take(data: Any, rows: np.ndarray) -> Any:
 class _StopsEarly:
     """LightGBM with `n_estimators` as a ceiling: like HistGradientBoosting's `early_stopping`, a stratified tenth
     of the rows it is fitted on is held out, and boosting stops once their loss has not improved for STOP_ROUNDS
-    rounds; `predict` then uses the best round. Tuning trials with many trees cost only what they need."""
+    rounds; `predict` then uses the best round. Tuning trials with many trees cost only what they need.
+
+    The held-out rows stay in the training matrix with weight zero (they add nothing to any gradient or leaf
+    value, only to the feature bins' edges) instead of copying the other nine tenths: at a million rows that
+    copy alone was a quarter of a gigabyte."""
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None, **kwargs: Any) -> Any:
         own_eval = "eval_set" in kwargs or "eval_X" in kwargs
         split = None if own_eval else _stopping_split(y, self.random_state or 0, is_classifier(self))
         if split is None:
             return super().fit(X, y, sample_weight=sample_weight, **kwargs)
-        fit_rows, val_rows = split
-        weights = None if sample_weight is None else np.asarray(sample_weight)[fit_rows]
+        _, val_rows = split
+        labels = np.asarray(y)
+        weights = np.ones(len(labels)) if sample_weight is None else np.array(sample_weight, dtype=float)
+        weights[val_rows] = 0.0
         callbacks = list(kwargs.pop("callbacks", None) or []) + [
             lightgbm.early_stopping(STOP_ROUNDS, first_metric_only=True, verbose=False)]
-        labels = np.asarray(y)
         with warnings.catch_warnings():
             # LightGBM 4.7 deprecates eval_set for eval_X/eval_y, but its classifier label-encodes only eval_set's
             # labels: string classes in eval_y fail to convert.
             warnings.filterwarnings("ignore", message=".*'eval_set' is deprecated")
-            return super().fit(_take(X, fit_rows), labels[fit_rows], sample_weight=weights,
-                               eval_set=[(_take(X, val_rows), labels[val_rows])], callbacks=callbacks, **kwargs)
+            return super().fit(X, labels, sample_weight=weights, eval_set=[(_take(X, val_rows), labels[val_rows])],
+                               callbacks=callbacks, **kwargs)
 
 
 class StoppingLGBMClassifier(_StopsEarly, lightgbm.LGBMClassifier):

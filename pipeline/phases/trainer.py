@@ -238,7 +238,10 @@ def run(state: RunState, ctx: PhaseContext) -> TrainResult:
     weights = [1.0]
     if (Xt is Xs or blend_on_tune_rows) and len(oofs) > 1:
         pool = {best_spec.name + " (tuned)": best_oof}
-        left = budget - (time.monotonic() - started) - refit_best   # members join only if their refit still fits
+        # Members join only if their refit still fits: in this trainer's share, or else in what the whole run has
+        # left (tuning may overrun its share by a trial; dropping a blend for that made a bigger budget score worse).
+        run_left = ctx.budget.remaining() - ctx.budget.finish_reserve()
+        left = max(budget - (time.monotonic() - started), run_left) - refit_best
         for cand in others[:ENSEMBLE_MEMBERS - 1]:
             cost = _refit_seconds(cand, len(screen_folds), len(Xs), n)
             if cand.name not in oofs or cost > left:
