@@ -26,9 +26,16 @@ except (OSError, AttributeError):
 
 
 def keep_large_blocks_apart() -> None:
-    """Fix malloc's mmap threshold (setting it also stops glibc from raising it)."""
+    """Fix malloc's mmap threshold (setting it also stops glibc from raising it), and let Arrow allocate
+    through malloc as well: its default pool (mimalloc) kept ~350 MB more after reading a 308 MiB feature
+    frame from Parquet, and held it after the frame was gone."""
     if _libc is not None:
         _libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
+    try:
+        import pyarrow
+    except ImportError:
+        return
+    pyarrow.set_memory_pool(pyarrow.system_memory_pool())
 
 
 def give_back_free_memory() -> None:
