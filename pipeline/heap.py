@@ -2,9 +2,8 @@
 
 pandas and numpy allocate a column block of a million rows (8 MB) through malloc. glibc serves blocks of that
 size from its heap once it has raised its mmap threshold (it does so after the first large block is freed), and
-a freed heap block stays in the process: a 1M-row run grew by half a gigabyte per feature loop although the
-frames of the loop before were gone. A fixed threshold keeps such blocks in their own mappings, returned on
-free, and a trim after every phase gives back what is left over.
+a freed heap block stays in the process. A fixed threshold keeps such blocks in their own mappings, returned on
+free, and a trim after every phase gives back what is left over (docs/BENCHMARKS.md, the 1M-row runs).
 """
 from __future__ import annotations
 

@@ -239,7 +239,8 @@ def run(state: RunState, ctx: PhaseContext) -> TrainResult:
     if (Xt is Xs or blend_on_tune_rows) and len(oofs) > 1:
         pool = {best_spec.name + " (tuned)": best_oof}
         # Members join only if their refit still fits: in this trainer's share, or else in what the whole run has
-        # left (tuning may overrun its share by a trial; dropping a blend for that made a bigger budget score worse).
+        # left (tuning may overrun its share by a trial, and a blend dropped for that can leave a bigger budget
+        # scoring below a smaller one).
         run_left = ctx.budget.remaining() - ctx.budget.finish_reserve()
         left = max(budget - (time.monotonic() - started), run_left) - refit_best
         for cand in others[:ENSEMBLE_MEMBERS - 1]:
