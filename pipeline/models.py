@@ -30,9 +30,9 @@ STOP_ROUNDS = 30        # boosting rounds without a better validation loss befor
 STOP_MIN_ROWS = 2_000   # below this a tenth is too few rows to judge by; all n_estimators are fitted
 
 
-def _stopping_split(y: Any, seed: int, classify: bool) -> tuple[np.ndarray, np.ndarray] | None:
-    """(fit rows, validation rows) for early stopping, or None when the rows are too few or a class would be
-    missing from the fit part."""
+def _stopping_rows(y: Any, seed: int, classify: bool) -> np.ndarray | None:
+    """The rows held out for early stopping (a stratified tenth), or None when the rows are too few or a class
+    would be left with held-out rows only."""
     from sklearn.model_selection import train_test_split
 
     labels = np.asarray(y)
@@ -47,7 +47,7 @@ def _stopping_split(y: Any, seed: int, classify: bool) -> tuple[np.ndarray, np.n
         fit_rows, val_rows = train_test_split(rows, test_size=STOP_FRACTION, random_state=seed)
     if classify and len(np.unique(labels[fit_rows])) < len(np.unique(labels)):
         return None
-    return np.sort(fit_rows), np.sort(val_rows)
+    return np.sort(val_rows)
 
 
 def _take(data: Any, rows: np.ndarray) -> Any:
@@ -65,10 +65,9 @@ class _StopsEarly:
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None, **kwargs: Any) -> Any:
         own_eval = "eval_set" in kwargs or "eval_X" in kwargs
-        split = None if own_eval else _stopping_split(y, self.random_state or 0, is_classifier(self))
-        if split is None:
+        val_rows = None if own_eval else _stopping_rows(y, self.random_state or 0, is_classifier(self))
+        if val_rows is None:
             return super().fit(X, y, sample_weight=sample_weight, **kwargs)
-        _, val_rows = split
         labels = np.asarray(y)
         weights = np.ones(len(labels)) if sample_weight is None else np.array(sample_weight, dtype=float)
         weights[val_rows] = 0.0
