@@ -121,7 +121,7 @@ import pandas as pd  # noqa: E402
 
 from predict import read_any  # noqa: E402
 from pipeline.metrics import classification_metrics, regression_metrics  # noqa: E402
-from pipeline.models import make_pipeline  # noqa: E402
+from pipeline.models import fit_pipeline  # noqa: E402
 from pipeline.runtime import BlendedModel, TabularModel  # noqa: E402
 
 
@@ -170,10 +170,9 @@ def main(argv):
     y_train = y.iloc[train_idx].reset_index(drop=True)
     fitted = []
     for member in spec["members"]:
-        pipe = make_pipeline(member["family"], spec["task"], member["params"], F_train, member["class_weight"],
-                             spec["seed"])
-        pipe.fit(F_train, y_train.tolist() if spec["task"] != "regression" else y_train)
-        fitted.append(pipe)
+        fitted.append(fit_pipeline(member["family"], spec["task"], member["params"], F_train,
+                                   y_train.tolist() if spec["task"] != "regression" else y_train,
+                                   member["class_weight"], spec["seed"]))
     weights = [m["weight"] for m in spec["members"]]
     shell.pipeline = fitted[0] if len(fitted) == 1 else BlendedModel(fitted, weights, spec["task"])
     F_hold = shell.features(X.iloc[hold_idx])

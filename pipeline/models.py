@@ -1,7 +1,8 @@
 """Model families as scikit-learn pipelines that take the engineered feature frame as it is.
 
-Each candidate is `TablePrep -> ColumnTransformer -> estimator`, fitted per CV fold so that
-imputation, scaling and encoding never see validation rows.
+Each candidate is a preparation step then the estimator (`TreeMatrix -> trees`, or `TablePrep ->
+ColumnTransformer -> linear model`), fitted per CV fold so that imputation, scaling and encoding never
+see validation rows.
 """
 from __future__ import annotations
 
@@ -18,9 +19,9 @@ from sklearn.ensemble import (ExtraTreesClassifier, ExtraTreesRegressor, HistGra
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from pipeline.runtime import TablePrep
+from pipeline.runtime import TablePrep, TreeMatrix
 
 FAMILIES = ("lightgbm", "linear", "hist_gb", "random_forest", "extra_trees")
 N_JOBS = 2
@@ -28,6 +29,8 @@ SMALL_ROWS = 20_000
 STOP_FRACTION = 0.1     # as scikit-learn's HistGradientBoosting: a tenth of the fit's rows decides when to stop
 STOP_ROUNDS = 30        # boosting rounds without a better validation loss before stopping
 STOP_MIN_ROWS = 2_000   # below this a tenth is too few rows to judge by; all n_estimators are fitted
+LINEAR_MAX_ROWS = 100_000   # a linear model's few hundred coefficients are settled long before this, and its
+                            # dense one-hot matrix for 800,000 rows would take ~1.9 GB
 
 
 def _stopping_rows(y: Any, seed: int, classify: bool) -> np.ndarray | None:
@@ -51,7 +54,7 @@ def _stopping_rows(y: Any, seed: int, classify: bool) -> np.ndarray | None:
 
 
 def _take(data: Any, rows: np.ndarray) -> Any:
-    return data.iloc[rows] if hasattr(data, "iloc") else data[rows]
+    return data.iloc[rows] if hasattr(data, "iloc") else np.asarray(data)[rows]
 
 
 class _StopsEarly:
@@ -89,23 +92,16 @@ class StoppingLGBMRegressor(_StopsEarly, lightgbm.LGBMRegressor):
     """LGBMRegressor with early stopping on a held-out tenth (see _StopsEarly)."""
 
 
-def _column_transformer(prep: TablePrep, X: pd.DataFrame, family: str) -> ColumnTransformer:
+def _linear_columns(prep: TablePrep, X: pd.DataFrame) -> ColumnTransformer:
+    """Median-imputed, scaled numbers with missing-value flags, and one-hot categories (at most 30 per column)."""
     prep.fit(X)
-    numeric = prep.numeric_ + prep.datetime_
-    categorical = prep.categorical_
-    if family == "linear":
-        num = Pipeline([("impute", SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)),
-                        ("scale", StandardScaler())])
-        cat = Pipeline([("impute", SimpleImputer(strategy="constant", fill_value="(missing)")),
-                        ("onehot", OneHotEncoder(handle_unknown="infrequent_if_exist", max_categories=30,
-                                                 min_frequency=5, sparse_output=False))])
-    else:
-        impute = family in ("random_forest", "extra_trees")
-        num = SimpleImputer(strategy="median", keep_empty_features=True) if impute else "passthrough"
-        cat = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1, encoded_missing_value=-1,
-                             min_frequency=3, dtype=np.float64)
-    return ColumnTransformer([("num", num, numeric), ("cat", cat, categorical)], remainder="drop",
-                             verbose_feature_names_out=False)
+    num = Pipeline([("impute", SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)),
+                    ("scale", StandardScaler())])
+    cat = Pipeline([("impute", SimpleImputer(strategy="constant", fill_value="(missing)")),
+                    ("onehot", OneHotEncoder(handle_unknown="infrequent_if_exist", max_categories=30,
+                                             min_frequency=5, sparse_output=False))])
+    return ColumnTransformer([("num", num, prep.numeric_ + prep.datetime_), ("cat", cat, prep.categorical_)],
+                             remainder="drop", verbose_feature_names_out=False)
 
 
 def make_estimator(family: str, task: str, params: dict[str, Any], class_weight: str | None, seed: int) -> Any:
@@ -149,19 +145,45 @@ def make_estimator(family: str, task: str, params: dict[str, Any], class_weight:
 
 def make_pipeline(family: str, task: str, params: dict[str, Any], X: pd.DataFrame, class_weight: str | None,
                   seed: int) -> Pipeline:
-    prep = TablePrep()
-    columns = _column_transformer(prep, X, family)
+    """`prep -> model` for the tree families (TreeMatrix), `prep -> columns -> model` for the linear one."""
     estimator = make_estimator(family, task, params, class_weight, seed)
     if len(X) < SMALL_ROWS and family != "linear" and "n_jobs" in estimator.get_params():
         estimator.set_params(n_jobs=1)  # threads cost more than they save on small tables
-    return Pipeline([("prep", prep), ("columns", columns), ("model", estimator)])
+    if family == "linear":
+        prep = TablePrep()
+        return Pipeline([("prep", prep), ("columns", _linear_columns(prep, X)), ("model", estimator)])
+    matrix = TreeMatrix(dtype=np.float64 if family == "hist_gb" else np.float32,
+                        impute_median=family in ("random_forest", "extra_trees"))
+    return Pipeline([("prep", matrix), ("model", estimator)])
+
+
+def fit_rows(family: str, y: Any, seed: int, classify: bool) -> np.ndarray | None:
+    """The rows a final fit uses: all (None), except for a linear model on more than LINEAR_MAX_ROWS rows, which
+    gets a uniform sample of that size plus one row of any class the sample missed."""
+    labels = np.asarray(y)
+    if family != "linear" or len(labels) <= LINEAR_MAX_ROWS:
+        return None
+    rows = np.random.default_rng(seed).choice(len(labels), LINEAR_MAX_ROWS, replace=False)
+    if classify:   # every class keeps at least one row
+        missing = set(pd.unique(labels)) - set(pd.unique(labels[rows]))
+        rows = np.concatenate([rows, [int(np.flatnonzero(labels == c)[0]) for c in missing]]).astype(int)
+    return np.sort(rows)
+
+
+def fit_pipeline(family: str, task: str, params: dict[str, Any], X: pd.DataFrame, y: Any, class_weight: str | None,
+                 seed: int) -> Pipeline:
+    """`make_pipeline(...).fit(X, y)` on the rows `fit_rows` picks."""
+    rows = fit_rows(family, y, seed, classify=task != "regression")
+    if rows is not None:
+        X, y = X.iloc[rows].reset_index(drop=True), _take(y, rows)
+    return make_pipeline(family, task, params, X, class_weight, seed).fit(X, y)
 
 
 def feature_importance(pipe: Pipeline, top: int = 30) -> list[dict[str, Any]]:
     """Importances (trees) or absolute coefficients (linear), by output feature name."""
     model = pipe.named_steps["model"]
     try:
-        names = list(pipe.named_steps["columns"].get_feature_names_out())
+        names = list(pipe[:-1].get_feature_names_out())
     except Exception:
         names = []
     values = None

@@ -23,7 +23,7 @@ from pipeline.fitclock import fitting
 from pipeline.cv import OutOfTime, make_folds, metrics_from_oof, oof_predictions
 from pipeline.tuning import TuningJob, create_study, cv_params, finish_job, make_objective, publish_job, score_oof
 from pipeline.metrics import is_better
-from pipeline.models import FAMILIES, feature_importance, make_pipeline
+from pipeline.models import FAMILIES, LINEAR_MAX_ROWS, feature_importance, fit_pipeline, fit_rows, make_pipeline
 from pipeline.runtime import BlendedModel, TabularModel
 from pipeline.state import CandidateResult, RunState, TrainResult
 
@@ -281,11 +281,13 @@ def run(state: RunState, ctx: PhaseContext) -> TrainResult:
     # 3. refit on every training row
     ctx.check_cancelled()
     fitted = []
-    for family, params, _ in members:
+    for family, params, name in members:
         with fitting():
-            pipe = make_pipeline(family, task, params, X, plan.class_weight, seed)
-            pipe.fit(X, y)
-        fitted.append(pipe)
+            fitted.append(fit_pipeline(family, task, params, X, y, plan.class_weight, seed))
+        if fit_rows(family, y, seed, classify=task != "regression") is not None:
+            state.notes.append(f"{name} was refit on a uniform sample of {LINEAR_MAX_ROWS:,} of the {n:,} training "
+                               "rows: a linear model needs no more, and its one-hot matrix for all of them would "
+                               "not fit in memory.")
         ctx.check_cancelled()
     final = fitted[0] if len(fitted) == 1 else BlendedModel(fitted, weights, task)
     # in-sample score (for the overfitting gap) on at most TRAIN_SCORE_ROWS rows: predicting 1M rows costs minutes
