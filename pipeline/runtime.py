@@ -60,11 +60,23 @@ class TablePrep(BaseEstimator, TransformerMixin):
         return np.asarray(self.columns_, dtype=object)
 
 
+def compact_floats(frame: pd.DataFrame) -> pd.DataFrame:
+    """float64 columns as float32: how the run keeps its feature frames (half the memory; at a million rows
+    that is the difference between fitting in a small machine or not). Models see the same numbers whether
+    or not a frame was compacted, because `number_column` rounds through float32 too."""
+    wide = {c: np.float32 for c, t in frame.dtypes.items() if t == np.float64}
+    with np.errstate(over="ignore"):   # beyond float32's 3.4e38: infinite, i.e. missing to the models
+        return frame.astype(wide) if wide else frame
+
+
 def number_column(X: pd.DataFrame, col: str) -> np.ndarray:
-    """A column as floats, with infinities and anything unreadable as NaN (all NaN if the column is absent)."""
+    """A column as floats at float32 precision, with infinities and anything unreadable as NaN (all NaN if the
+    column is absent). float32 precision makes training (on compacted frames) and prediction (on fresh float64
+    features) see identical numbers."""
     if col not in X:
         return np.full(len(X), np.nan)
-    arr = np.array(to_number(X[col]).to_numpy(dtype=float, na_value=np.nan), dtype=float, copy=True)
+    with np.errstate(over="ignore"):
+        arr = to_number(X[col]).to_numpy(dtype=np.float32, na_value=np.nan).astype(float)
     arr[~np.isfinite(arr)] = np.nan
     return arr
 

@@ -19,6 +19,7 @@ from pipeline.codegen import feature_harness, target_referenced
 from pipeline.context import FeatureSet, PhaseContext
 from pipeline.cv import OutOfTime, quick_rows, quick_score
 from pipeline.metrics import is_better
+from pipeline.runtime import compact_floats
 from pipeline.state import FeatureAttempt, FeatureResult, RunState
 
 QUICK_TOLERANCE = 0.001
@@ -36,8 +37,8 @@ def baseline_features(state: RunState, ctx: PhaseContext) -> FeatureSet:
     if not keep:
         keep = list(ctx.split.X_train.columns)
     code = f"def transform(df):\n    return df[{keep!r}].copy()\n"
-    return FeatureSet(code=code, train=ctx.split.X_train[keep].reset_index(drop=True),
-                      holdout=ctx.split.X_holdout[keep].reset_index(drop=True), required_columns=keep)
+    return FeatureSet(code=code, train=compact_floats(ctx.split.X_train[keep].reset_index(drop=True)),
+                      holdout=compact_floats(ctx.split.X_holdout[keep].reset_index(drop=True)), required_columns=keep)
 
 
 def _validator(target: str):
@@ -114,8 +115,8 @@ def run(state: RunState, ctx: PhaseContext) -> FeatureResult:
         _finish(result, ctx)
         return result
     ctx.check_cancelled()
-    train = pd.read_parquet(outcome.workdir / "features_train.parquet")
-    holdout = pd.read_parquet(outcome.workdir / "features_holdout_X.parquet")
+    train = compact_floats(pd.read_parquet(outcome.workdir / "features_train.parquet"))
+    holdout = compact_floats(pd.read_parquet(outcome.workdir / "features_holdout_X.parquet"))
     meta = json.loads((outcome.workdir / "features_meta.json").read_text())
     try:
         score, metric, seconds = quick_score(train, split.y_train, profile.task, split.classes, state.config.seed,

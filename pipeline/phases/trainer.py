@@ -231,9 +231,6 @@ def run(state: RunState, ctx: PhaseContext) -> TrainResult:
     if best_oof is None:  # tuning rows were drawn but no trial finished: fall back to the screening CV
         Xt, yt, best_oof = Xs, ys, oofs[best_cand.name]
         best_params = dict(best_spec.params)
-    if len(Xt) < n:
-        state.notes.append(f"CV metrics of the selected model come from a uniform sample of {len(Xt):,} of the "
-                           f"{n:,} training rows; the final model is refit on all of them.")
     members = [(best_spec.family, best_params, best_spec.name)]
     weights = [1.0]
     if (Xt is Xs or blend_on_tune_rows) and len(oofs) > 1:
@@ -278,21 +275,33 @@ def run(state: RunState, ctx: PhaseContext) -> TrainResult:
     result.threshold = threshold
     np.save(ctx.run_dir / "data" / f"oof_it{state.iteration}.npy", best_oof)
 
-    # 3. refit on every training row
+    # 3. refit on every training row, or on as many as the run has time for
     ctx.check_cancelled()
+    member_costs = {cand.name: _refit_seconds(cand, len(screen_folds), len(Xs), n) for cand in others}
+    refit_cost = refit_best + sum(member_costs.get(m[2], 0.0) for m in members[1:])
+    Xr, yr = _refit_rows(X, y, refit_cost, ctx.budget.remaining() - ctx.budget.finish_reserve(), len(Xs), seed)
+    if len(Xt) < n:
+        state.notes.append(f"CV metrics of the selected model come from a uniform sample of {len(Xt):,} of the "
+                           f"{n:,} training rows; the final model is refit on "
+                           + ("all of them." if len(Xr) == n else f"{len(Xr):,} of them."))
+    if len(Xr) < n:
+        state.notes.append(f"The final model was refit on a uniform sample of {len(Xr):,} of the {n:,} training rows: "
+                           f"refitting on all of them (~{refit_cost:.0f} s) would have overrun the time budget. "
+                           "Its holdout metrics are measured on the locked holdout as usual.")
     fitted = []
     for family, params, name in members:
         with fitting():
-            fitted.append(fit_pipeline(family, task, params, X, y, plan.class_weight, seed))
-        if fit_rows(family, y, seed, classify=task != "regression") is not None:
+            fitted.append(fit_pipeline(family, task, params, Xr, yr, plan.class_weight, seed))
+        if fit_rows(family, yr, seed, classify=task != "regression") is not None:
             state.notes.append(f"{name} was refit on a uniform sample of {LINEAR_MAX_ROWS:,} of the {n:,} training "
                                "rows: a linear model needs no more, and its one-hot matrix for all of them would "
                                "not fit in memory.")
         ctx.check_cancelled()
     final = fitted[0] if len(fitted) == 1 else BlendedModel(fitted, weights, task)
     # in-sample score (for the overfitting gap) on at most TRAIN_SCORE_ROWS rows: predicting 1M rows costs minutes
-    rows = np.arange(n) if n <= TRAIN_SCORE_ROWS else np.sort(np.random.default_rng(seed + 2).choice(n, TRAIN_SCORE_ROWS, replace=False))
-    Xi, yi = X.iloc[rows], y.iloc[rows].reset_index(drop=True)
+    nr = len(Xr)
+    rows = np.arange(nr) if nr <= TRAIN_SCORE_ROWS else np.sort(np.random.default_rng(seed + 2).choice(nr, TRAIN_SCORE_ROWS, replace=False))
+    Xi, yi = Xr.iloc[rows], yr.iloc[rows].reset_index(drop=True)
     if task == "regression":
         with fitting():
             in_sample = final.predict(Xi)
@@ -314,6 +323,20 @@ def run(state: RunState, ctx: PhaseContext) -> TrainResult:
     ctx.models[state.iteration] = model
     result.model_path = str(path.relative_to(ctx.run_dir))
     return result
+
+
+def _refit_rows(X: pd.DataFrame, y: pd.Series, cost: float, seconds_left: float, min_rows: int, seed: int
+                ) -> tuple[pd.DataFrame, pd.Series]:
+    """All training rows if refitting on them (an estimated `cost` seconds) fits the run's time left (or is
+    short anyway); otherwise a uniform sample sized to fit, never smaller than the screening sample."""
+    n = len(X)
+    if cost <= max(seconds_left, REFIT_FLOOR_S):
+        return X, y
+    keep = min(n, max(min_rows, int(n * max(seconds_left, REFIT_FLOOR_S) / cost)))
+    if keep >= n:
+        return X, y
+    rows = np.sort(np.random.default_rng(seed + 3).choice(n, keep, replace=False))
+    return X.iloc[rows].reset_index(drop=True), y.iloc[rows].reset_index(drop=True)
 
 
 def _refit_seconds(cand: CandidateResult, folds: int, screen_rows_: int, n: int) -> float:

@@ -12,7 +12,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OrdinalEncoder
 
 from pipeline.models import LINEAR_MAX_ROWS, feature_importance, fit_pipeline, make_pipeline
-from pipeline.runtime import TablePrep, TreeMatrix
+from pipeline.runtime import TablePrep, TreeMatrix, compact_floats
 
 
 def _frame(n: int, seed: int = 0) -> pd.DataFrame:
@@ -111,3 +111,15 @@ def test_linear_refit_on_a_big_table_uses_a_bounded_sample_with_every_class():
     assert abs(ridge.named_steps["model"].coef_[0] - 2) < 0.01 * 2 + 2 * 0.02   # the sample still finds the slope
     small = fit_pipeline("linear", "regression", {}, X[:5000], X["a"][:5000] * 2, None, 0)
     assert _rows_seen(small) == 5000
+
+
+def test_models_trained_on_compacted_frames_predict_fresh_float64_features_identically():
+    """The run keeps feature frames as float32; prediction gets float64 features from the feature code."""
+    X = _frame(3000)
+    X["ratio"] = X["amount"] / 7.0 + 1e-9                    # digits beyond float32's precision
+    y = pd.Series(X["ratio"].clip(-1e3, 1e3).fillna(0) * 3 + X["count"])   # the first rows hold infinities
+    compact = compact_floats(X)
+    assert compact["ratio"].dtype == np.float32 and X["ratio"].dtype == np.float64
+    for family in ("lightgbm", "hist_gb", "linear"):
+        pipe = make_pipeline(family, "regression", {}, compact, None, 0).fit(compact, y)
+        np.testing.assert_array_equal(pipe.predict(X), pipe.predict(compact), err_msg=family)
