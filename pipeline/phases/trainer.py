@@ -293,7 +293,7 @@ def run(state: RunState, ctx: PhaseContext) -> TrainResult:
         with fitting():
             fitted.append(fit_pipeline(family, task, params, Xr, yr, plan.class_weight, seed))
         if fit_rows(family, yr, seed, classify=task != "regression") is not None:
-            state.notes.append(f"{name} was refit on a uniform sample of {LINEAR_MAX_ROWS:,} of the {n:,} training "
+            state.notes.append(f"{name} was refit on a uniform sample of {LINEAR_MAX_ROWS:,} of the {len(Xr):,} training "
                                "rows: a linear model needs no more, and its one-hot matrix for all of them would "
                                "not fit in memory.")
         ctx.check_cancelled()
