@@ -13,6 +13,7 @@ import os
 import socket
 import sys
 import time
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -45,6 +46,7 @@ class TuningJob:
     classes: list[Any] | None
     positive_index: int
     deadline_unix: float
+    max_trials: int | None = None   # study-wide: every process's trials count (None: until the deadline)
     done: bool = False
 
 
@@ -88,7 +90,8 @@ def cv_params(job: TuningJob, params: dict[str, Any], X: pd.DataFrame, y: pd.Ser
 def make_objective(job: TuningJob, X: pd.DataFrame, y: pd.Series, folds, stop: Callable[[], bool],
                    on_result: Callable[[dict[str, Any], float, np.ndarray, float], None] | None = None
                    ) -> Callable[[optuna.Trial], float]:
-    """The CV objective with per-fold pruning; `stop()` ends the study between folds (cancel, deadline)."""
+    """The CV objective with per-fold pruning; `stop()` ends the study before a trial or between folds
+    (cancel, deadline, the run finished the job)."""
     deadline = time.monotonic() + max(0.0, job.deadline_unix - time.time())
 
     def objective(trial: optuna.Trial) -> float:
@@ -97,10 +100,13 @@ def make_objective(job: TuningJob, X: pd.DataFrame, y: pd.Series, folds, stop: C
             raise optuna.TrialPruned()
         params = {**job.base_params, **suggest(trial, job.search_space)}
         began = time.monotonic()
-        trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
+        trial.set_user_attr("worker", worker_id())
         seen: list[np.ndarray] = []
 
         def on_fold(i: int, va: np.ndarray, oof: np.ndarray) -> None:
+            if stop():   # a worker's trial must not keep the CPU busy once the run has moved on
+                trial.study.stop()
+                raise optuna.TrialPruned()
             seen.append(va)
             trial.report(score_oof(job, y, oof, np.concatenate(seen))[0][job.metric], i)
             if trial.should_prune():
@@ -119,12 +125,25 @@ def make_objective(job: TuningJob, X: pd.DataFrame, y: pd.Series, folds, stop: C
     return objective
 
 
-def create_study(job: TuningJob, storage: str | None) -> optuna.Study:
+def create_study(job: TuningJob, storage: str | None, seed: int | None = None) -> optuna.Study:
+    """The job's study (created or joined). Each process needs its own sampler `seed`: samplers seeded alike
+    propose the same parameters, so workers would repeat the run's trials instead of adding new ones."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     return optuna.create_study(study_name=job.study_name, storage=storage, load_if_exists=True,
                                direction="maximize" if job.greater_is_better else "minimize",
-                               sampler=optuna.samplers.TPESampler(seed=job.seed, n_startup_trials=5),
+                               sampler=optuna.samplers.TPESampler(seed=job.seed if seed is None else seed,
+                                                                  n_startup_trials=5),
                                pruner=optuna.pruners.MedianPruner(n_startup_trials=4, n_warmup_steps=1))
+
+
+def trial_cap(job: TuningJob) -> list[Callable[[optuna.Study, optuna.trial.FrozenTrial], None]]:
+    """Optuna's study-wide trial cap: trials of every process count, running ones included, so workers
+    take a share of the trials instead of adding to them (at most one extra trial per other process)."""
+    return [] if not job.max_trials else [optuna.study.MaxTrialsCallback(job.max_trials, states=None)]
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def publish_job(run_dir: Path, job: TuningJob, X: pd.DataFrame, y: pd.Series, folds) -> None:
@@ -184,7 +203,7 @@ def worker(run_dir: str | Path, storage: str | None = None, wait_s: float = 600.
             continue
         job, X, y, folds = loaded
         joined.add(job.study_name)
-        study = create_study(job, storage)
+        study = create_study(job, storage, seed=zlib.crc32(f"{worker_id()}:{job.seed}".encode()))
         folder = run_dir / JOB_DIR
 
         def stop() -> bool:
@@ -192,10 +211,11 @@ def worker(run_dir: str | Path, storage: str | None = None, wait_s: float = 600.
             return time.time() >= job.deadline_unix or current
 
         before = len(study.trials)
+        if job.max_trials and len(study.trials) >= job.max_trials:
+            continue
         study.optimize(make_objective(job, X, y, folds, stop), timeout=max(0.0, job.deadline_unix - time.time()),
-                       catch=(ValueError, np.linalg.LinAlgError))
-        mine = [t for t in study.get_trials(deepcopy=False)[before:]
-                if t.user_attrs.get("worker") == f"{socket.gethostname()}:{os.getpid()}"]
+                       catch=(ValueError, np.linalg.LinAlgError), callbacks=trial_cap(job))
+        mine = [t for t in study.get_trials(deepcopy=False)[before:] if t.user_attrs.get("worker") == worker_id()]
         ran += len(mine)
         print(f"tune-worker: {len(mine)} trials for {job.study_name}", file=sys.stderr)
     return ran

@@ -21,7 +21,8 @@ from pipeline.context import PhaseContext
 from pipeline.phases.critic import MIN_LOOP_SECONDS
 from pipeline.fitclock import fitting
 from pipeline.cv import OutOfTime, make_folds, metrics_from_oof, oof_predictions
-from pipeline.tuning import TuningJob, create_study, cv_params, finish_job, make_objective, publish_job, score_oof
+from pipeline.tuning import (TuningJob, create_study, cv_params, finish_job, make_objective, publish_job, score_oof,
+                             trial_cap)
 from pipeline.metrics import is_better
 from pipeline.models import FAMILIES, LINEAR_MAX_ROWS, feature_importance, fit_pipeline, fit_rows, make_pipeline
 from pipeline.runtime import BlendedModel, TabularModel
@@ -103,7 +104,8 @@ def _job(state: RunState, ctx: PhaseContext, spec: CandidateSpec | None = None, 
                      base_params=dict(spec.params) if spec else {}, search_space=dict(spec.search_space) if spec else {},
                      class_weight=plan.class_weight if plan else None, seed=state.config.seed, task=state.profile.task,
                      metric=obj.metric, greater_is_better=obj.greater_is_better, tune_threshold=obj.tune_threshold,
-                     classes=split.classes, positive_index=split.positive_index, deadline_unix=time.time() + seconds)
+                     classes=split.classes, positive_index=split.positive_index, deadline_unix=time.time() + seconds,
+                     max_trials=state.config.max_trials)
 
 
 def _score(y: pd.Series, oof: np.ndarray, state: RunState, ctx: PhaseContext, rows: np.ndarray | None = None
@@ -393,7 +395,7 @@ def _tune(state: RunState, ctx: PhaseContext, spec: CandidateSpec, plan: ModelPl
 
     objective = make_objective(job, X, y, folds, ctx.cancel_event.is_set, keep_if_better)
     try:
-        study.optimize(objective, timeout=seconds, n_trials=state.config.max_trials, callbacks=[record],
+        study.optimize(objective, timeout=seconds, callbacks=[record, *trial_cap(job)],
                        catch=(ValueError, np.linalg.LinAlgError), gc_after_trial=False)
     finally:
         if storage:
@@ -403,9 +405,9 @@ def _tune(state: RunState, ctx: PhaseContext, spec: CandidateSpec, plan: ModelPl
     if storage and complete:
         best = study.best_trial
         params = {**spec.params, **best.params}
-        seconds = best.duration.total_seconds() if best.duration else 0.0
+        took = best.duration.total_seconds() if best.duration else 0.0
         if (params != holder["params"] and is_better(best.value, holder["score"], obj.greater_is_better)
-                and refit_fits(seconds)):
+                and refit_fits(took)):
             oof = cv_params(job, params, X, y, folds)
             holder.update(params=params, score=score_oof(job, y, oof)[0][obj.metric], oof=oof)
             state.notes.append(f"The best trial came from tune-worker {best.user_attrs.get('worker', '?')}.")
