@@ -144,9 +144,16 @@ def _read_csv_fast(path: Path, head: bytes) -> pd.DataFrame | None:
         return None
     import pyarrow.csv as pacsv
 
+    import pyarrow as pa
+
     try:
-        table = pacsv.read_csv(path, parse_options=pacsv.ParseOptions(
-            delimiter=_sniff_delimiter(sample, path.suffix.lower())))
+        parse = pacsv.ParseOptions(delimiter=_sniff_delimiter(sample, path.suffix.lower()))
+        with pacsv.open_csv(path, parse_options=parse) as reader:   # column types from the first block only
+            temporal = [f.name for f in reader.schema if pa.types.is_temporal(f.type)]
+        # Dates and times stay text, as the careful path and Parquet uploads give them: Arrow would hand them
+        # to pandas as one Python date object per cell, slow to encode in every fit and typed unlike small files.
+        table = pacsv.read_csv(path, parse_options=parse,
+                               convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in temporal}))
         # split_blocks + self_destruct: columns move into pandas one by one instead of being copied twice
         return table.to_pandas(split_blocks=True, self_destruct=True)
     except Exception:  # pyarrow raises its own error types for ragged rows, bad UTF-8...

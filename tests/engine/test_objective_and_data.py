@@ -81,3 +81,27 @@ def test_unlearnable_targets_are_refused(values, needle):
 def test_missing_target_name_lists_columns():
     with pytest.raises(DataError, match="not in the table"):
         infer_target(pd.DataFrame({"a": [1], "b": [2]}), "zzz")
+
+
+def test_a_large_csv_types_its_columns_as_a_small_one_does(tmp_path):
+    """Files above the fast-path size go through pyarrow's reader; dates and times must still arrive as text
+    (as from the careful path and from Parquet), not as one Python date object per cell."""
+    from pipeline import data
+
+    rng = np.random.default_rng(3)
+    n = 60_000
+    frame = pd.DataFrame({"day": pd.Timestamp("2021-01-01") + pd.to_timedelta(rng.integers(0, 900, n), unit="D"),
+                          "amount": rng.normal(100, 30, n).round(2), "city": rng.choice(["Oslo", "Lima", "Pune"], n),
+                          "y": rng.integers(0, 2, n)})
+    frame["day"] = frame["day"].dt.strftime("%Y-%m-%d")
+    frame["stamp"] = frame["day"] + " 12:30:00"
+    big = tmp_path / "big.csv"
+    frame.to_csv(big, index=False)
+    assert big.stat().st_size > data.FAST_CSV_BYTES
+    small = tmp_path / "small.csv"
+    frame.head(500).to_csv(small, index=False)
+    fast, careful = read_table(big), read_table(small)
+    for col in frame.columns:
+        assert str(fast[col].dtype) == str(careful[col].dtype), col
+    assert fast["day"].head(500).tolist() == frame["day"].head(500).tolist()
+    assert fast["stamp"].head(500).tolist() == frame["stamp"].head(500).tolist()
