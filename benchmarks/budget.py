@@ -8,6 +8,8 @@ holdout scores. Wall time is measured around the whole command, start-up include
     python benchmarks/budget.py --budgets 3600 --results /tmp/budget.jsonl     # appends
     python benchmarks/budget.py --report /tmp/budget.jsonl                     # the table for all of them
     python benchmarks/budget.py --budgets 30,60 --busy 8 --results /tmp/busy.jsonl  # on a machine kept busy
+    python benchmarks/budget.py --rows 20000 --wide 300 --budgets 30,60       # a wide table
+    python benchmarks/budget.py --file big.parquet --target y --budgets 60,120  # any table
 
 `--busy N` keeps N CPU-bound processes running beside each run (a fixed, repeatable load, unlike a shared
 machine's): with N = 4 times the cores, the run gets about a fifth of the machine.
@@ -24,17 +26,20 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.scale import make_table  # noqa: E402  (after the path insert)
 
 
-def run_once(data: Path, budget: float, work: Path) -> dict:
-    out = work / f"run_{int(budget)}s"
+def run_once(data: Path, budget: float, work: Path, target: str = "target") -> dict:
+    out = work / f"run_{data.stem}_{int(budget)}s"
     load_before = os.getloadavg()[0]
     t0 = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "pipeline", "run", str(data), "--target", "target", "--time-budget",
+    proc = subprocess.run([sys.executable, "-m", "pipeline", "run", str(data), "--target", target, "--time-budget",
                            str(budget), "--out", str(out), "--store", str(work / "store.sqlite")], cwd=ROOT,
                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     wall = time.monotonic() - t0
@@ -47,6 +52,17 @@ def run_once(data: Path, budget: float, work: Path) -> dict:
             "cv": selected.get("cv_score"), "holdout": selected.get("holdout_metrics", {}).get(metric),
             "model": selected.get("model", ""), "loops": len(state["iterations"]), "trials_last_loop": trials,
             "load_before": round(load_before, 1), "load_after": round(os.getloadavg()[0], 1), "data": data.name}
+
+
+def wide_table(rows: int, extra: int) -> pd.DataFrame:
+    """The scale table plus `extra` numeric columns: one in ten carries a little signal, the rest is noise."""
+    frame = make_table(rows, seed=1)
+    rng = np.random.default_rng(7)
+    signal = frame["target"].to_numpy()
+    for i in range(extra):
+        column = rng.normal(0, 1, rows)
+        frame[f"extra_{i}"] = (column + 0.15 * signal if i % 10 == 0 else column).astype(np.float32)
+    return frame
 
 
 BUSY_LOOP = "while True: pass"
@@ -95,19 +111,22 @@ def main() -> int:
     ap.add_argument("--results", default=None, help="append each result as a JSON line to this file")
     ap.add_argument("--report", default=None, help="only print the table for a results file")
     ap.add_argument("--busy", type=int, default=0, help="CPU-bound processes kept running beside each run")
+    ap.add_argument("--wide", type=int, default=0, help="add this many numeric columns (mostly noise) to the table")
+    ap.add_argument("--file", default=None, help="an existing CSV or Parquet table instead of a generated one")
+    ap.add_argument("--target", default="target", help="the target column of --file")
     args = ap.parse_args()
     if args.report:
         report([json.loads(line) for line in Path(args.report).read_text().splitlines() if line.strip()])
         return 0
     work = Path(args.work or tempfile.mkdtemp(prefix="budget-"))
     work.mkdir(parents=True, exist_ok=True)
-    data = work / f"table_{args.rows}.csv"
+    data = Path(args.file) if args.file else work / f"table_{args.rows}" f"{f'_wide{args.wide}' if args.wide else ''}.csv"
     if not data.exists():
-        make_table(args.rows, seed=1).to_csv(data, index=False)
+        wide_table(args.rows, args.wide).to_csv(data, index=False)
     rows = []
     for budget in [float(b) for b in args.budgets.split(",")]:
         with busy(args.busy):
-            row = run_once(data, budget, work)
+            row = run_once(data, budget, work, args.target)
         row["busy"] = args.busy
         rows.append(row)
         print(json.dumps(row), flush=True)

@@ -49,10 +49,18 @@ class FeatureSet:
 class Budget:
     """Wall-clock budget for the whole run; phases ask it how long they may take."""
 
+    BUSY_SHARE = 0.8          # a single-threaded step getting less of a CPU than this: the machine is busy
+    MAX_SLOWDOWN = 8.0
+    MIN_PROBE_S = 0.3         # shorter steps say little about the CPU share
+    RESERVE_CAP = 0.3         # of the budget, however slow the machine
+    FINISH_S = 1.5            # evaluation, report and export on an idle machine, besides the refit's share
+    REFIT_SHARE = 0.04
+
     def __init__(self, seconds: float, start: float | None = None) -> None:
         self.seconds = float(seconds)
         self.start = start if start is not None else time.monotonic()
         self.deadline = self.start + self.seconds
+        self.slowdown = 1.0   # how many times longer fixed-cost steps take here than on an idle machine
 
     def remaining(self) -> float:
         return max(0.0, self.deadline - time.monotonic())
@@ -70,9 +78,22 @@ class Budget:
         so that fixed-cost steps on a slow machine leave the trainer its time."""
         return time.monotonic() + max(minimum_s, share * self.seconds)
 
+    def observe_cpu(self, cpu_s: float, wall_s: float) -> None:
+        """Learn the CPU share this run gets from a single-threaded step (its thread's CPU time over its wall
+        time). On a busy machine the evaluation, report and export at the end take that many times longer
+        than their usual couple of seconds, and the reserve kept for them has to grow with it."""
+        if wall_s < self.MIN_PROBE_S:
+            return
+        share = cpu_s / wall_s
+        self.slowdown = 1.0 if share >= self.BUSY_SHARE else min(self.MAX_SLOWDOWN, 1.0 / max(share, 1e-3))
+
+    def idle_reserve(self) -> float:
+        return self.FINISH_S + self.REFIT_SHARE * self.seconds
+
     def finish_reserve(self) -> float:
         """Time kept back for the final refit, report and export."""
-        return 1.5 + 0.04 * self.seconds
+        fixed = min(self.FINISH_S * self.slowdown, max(self.FINISH_S, self.RESERVE_CAP * self.seconds))
+        return fixed + self.REFIT_SHARE * self.seconds
 
 
 @dataclass

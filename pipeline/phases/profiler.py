@@ -228,8 +228,15 @@ def _leakage(X: pd.DataFrame, y: pd.Series, profile: ProfileResult, task: str, s
 def run(state: RunState, ctx: PhaseContext) -> ProfileResult:
     split = ctx.split
     deadline = ctx.budget.share_deadline(PROFILE_SHARE, PROFILE_MIN_SECONDS)
+    wall, cpu = time.monotonic(), time.thread_time()
     profile = profile_frame(split.X_train, split.y_train, state.config.target or "", state.profile.task or "",
                             state.config.seed, deadline)
+    ctx.budget.observe_cpu(time.thread_time() - cpu, time.monotonic() - wall)   # single-threaded numpy/pandas work
+    if ctx.budget.slowdown > 1.0:
+        state.notes.append(f"The machine was busy: profiling got about {1 / ctx.budget.slowdown:.0%} of a CPU, so "
+                           f"{ctx.budget.finish_reserve():.0f} s of the time budget are kept for the final "
+                           "evaluation and export instead of the usual "
+                           f"{ctx.budget.idle_reserve():.0f} s.")
     profile.n_rows = len(split.X_train) + len(split.X_holdout)
     profile.findings_md = ctx.brain.profile_summary(profile, state.objective)
     profile.summary = (f"{profile.n_rows:,} rows ({len(split.X_train):,} for training and CV, "
