@@ -49,7 +49,7 @@ class FeatureSet:
 class Budget:
     """Wall-clock budget for the whole run; phases ask it how long they may take."""
 
-    BUSY_SHARE = 0.8          # a single-threaded step getting less of a CPU than this: the machine is busy
+    BUSY_SHARE = 0.6          # a single-threaded step getting less of a CPU than this: the machine is busy
     MAX_SLOWDOWN = 8.0
     MIN_PROBE_S = 0.3         # shorter steps say little about the CPU share
     RESERVE_CAP = 0.3         # of the budget, however slow the machine

@@ -10,7 +10,7 @@ from sklearn.model_selection import KFold, StratifiedKFold
 
 from pipeline.fitclock import fitting
 from pipeline.metrics import classification_metrics, regression_metrics
-from pipeline.models import make_pipeline
+from pipeline.models import boosting_deadline, make_pipeline
 
 QUICK_SAMPLE = 30_000
 QUICK_MIN_SAMPLE = 5_000
@@ -32,17 +32,21 @@ class OutOfTime(Exception):
 
 def oof_predictions(build: Callable[[pd.DataFrame], Any], X: pd.DataFrame, y: pd.Series, folds, task: str,
                     classes: list[Any] | None, on_fold: Callable[[int, np.ndarray, np.ndarray], None] | None = None,
-                    deadline: float | None = None) -> np.ndarray:
+                    deadline: float | None = None, fit_deadline: float | None = None) -> np.ndarray:
     """Out-of-fold predictions (probabilities with one column per class for classification).
 
-    `deadline` (time.monotonic) is checked between folds; past it, OutOfTime is raised.
+    `deadline` (time.monotonic) is checked between folds; past it, OutOfTime is raised. `fit_deadline` instead
+    bounds the boosting inside each fold (an equal share of the time left per remaining fold; see
+    models.boosting_deadline), for the one CV a run cannot do without.
     """
     n = len(X)
     out = np.zeros((n, len(classes))) if task != "regression" else np.zeros(n)
     for i, (tr, va) in enumerate(folds):
         if deadline is not None and i and time.monotonic() > deadline:
             raise OutOfTime()
-        with fitting():
+        now = time.monotonic()
+        fold_at = None if fit_deadline is None else now + max(0.0, fit_deadline - now) / (len(folds) - i)
+        with fitting(), boosting_deadline(fold_at):
             model = build(X.iloc[tr])
             model.fit(X.iloc[tr], y.iloc[tr])
             if task == "regression":

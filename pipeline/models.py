@@ -6,8 +6,11 @@ see validation rows.
 """
 from __future__ import annotations
 
+import threading
+import time
 import warnings
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 import lightgbm
 import numpy as np
@@ -29,6 +32,7 @@ SMALL_ROWS = 20_000
 STOP_FRACTION = 0.1     # as scikit-learn's HistGradientBoosting: a tenth of the fit's rows decides when to stop
 STOP_ROUNDS = 30        # boosting rounds without a better validation loss before stopping
 STOP_MIN_ROWS = 2_000   # below this a tenth is too few rows to judge by; all n_estimators are fitted
+BOOST_MIN_ROUNDS = 10  # a boosting deadline never leaves a model with fewer trees than this
 LINEAR_MAX_ROWS = 100_000   # a linear model's few hundred coefficients are settled long before this, and its
                             # dense one-hot matrix for 800,000 rows would take ~1.9 GB
 
@@ -57,6 +61,40 @@ def _take(data: Any, rows: np.ndarray) -> Any:
     return data.iloc[rows] if hasattr(data, "iloc") else np.asarray(data)[rows]
 
 
+_boosting = threading.local()
+
+
+@contextmanager
+def boosting_deadline(at: float | None) -> Iterator[None]:
+    """Within the block, LightGBM fits in this thread stop adding trees once time.monotonic() passes `at` (after
+    BOOST_MIN_ROUNDS): the one model a short run must have, on a table so wide that even a small sample's fit
+    would overrun, is then had with fewer trees. Each fit so stopped adds one to `boosting_stops()`."""
+    previous = getattr(_boosting, "at", None)
+    _boosting.at = at
+    try:
+        yield
+    finally:
+        _boosting.at = previous
+
+
+def boosting_stops() -> int:
+    """Fits in this thread that a boosting deadline cut short, so far."""
+    return getattr(_boosting, "stops", 0)
+
+
+def _deadline_callback() -> list[Any]:
+    at = getattr(_boosting, "at", None)
+    if at is None:
+        return []
+
+    def stop_at_deadline(env: Any) -> None:
+        if env.iteration + 1 >= BOOST_MIN_ROUNDS and time.monotonic() > at:
+            _boosting.stops = boosting_stops() + 1
+            raise lightgbm.callback.EarlyStopException(env.iteration, env.evaluation_result_list or [])
+
+    return [stop_at_deadline]
+
+
 class _StopsEarly:
     """LightGBM with `n_estimators` as a ceiling: like HistGradientBoosting's `early_stopping`, a stratified tenth
     of the rows it is fitted on is held out, and boosting stops once their loss has not improved for STOP_ROUNDS
@@ -69,13 +107,13 @@ class _StopsEarly:
     def fit(self, X: Any, y: Any, sample_weight: Any = None, **kwargs: Any) -> Any:
         own_eval = "eval_set" in kwargs or "eval_X" in kwargs
         val_rows = None if own_eval else _stopping_rows(y, self.random_state or 0, is_classifier(self))
+        callbacks = list(kwargs.pop("callbacks", None) or []) + _deadline_callback()
         if val_rows is None:
-            return super().fit(X, y, sample_weight=sample_weight, **kwargs)
+            return super().fit(X, y, sample_weight=sample_weight, callbacks=callbacks or None, **kwargs)
         labels = np.asarray(y)
         weights = np.ones(len(labels)) if sample_weight is None else np.array(sample_weight, dtype=float)
         weights[val_rows] = 0.0
-        callbacks = list(kwargs.pop("callbacks", None) or []) + [
-            lightgbm.early_stopping(STOP_ROUNDS, first_metric_only=True, verbose=False)]
+        callbacks.append(lightgbm.early_stopping(STOP_ROUNDS, first_metric_only=True, verbose=False))
         with warnings.catch_warnings():
             # LightGBM 4.7 deprecates eval_set for eval_X/eval_y, but its classifier label-encodes only eval_set's
             # labels: string classes in eval_y fail to convert.

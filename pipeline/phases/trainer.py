@@ -24,12 +24,15 @@ from pipeline.cv import OutOfTime, make_folds, metrics_from_oof, oof_predictions
 from pipeline.tuning import (TuningJob, create_study, cv_params, finish_job, make_objective, publish_job, score_oof,
                              trial_cap)
 from pipeline.metrics import is_better
-from pipeline.models import FAMILIES, LINEAR_MAX_ROWS, feature_importance, fit_pipeline, fit_rows, make_pipeline
+from pipeline.models import (FAMILIES, LINEAR_MAX_ROWS, boosting_deadline, boosting_stops, feature_importance,
+                             fit_pipeline, fit_rows, make_pipeline)
 from pipeline.runtime import BlendedModel, TabularModel
 from pipeline.state import CandidateResult, RunState, TrainResult
 
 SCREEN_ROWS = 50_000
 SCREEN_MIN_ROWS = 5_000
+SCREEN_FLOOR_ROWS = 1_000   # fewer rows than this say too little to choose a model family
+FIRST_SCREEN_SHARE = 0.5    # of the run's time left: the first family's screening CV must fit in it
 QUICK_TO_SCREEN = 1.1    # a screening fit (300 trees) costs about 1.1 quick-CV fits (150 trees) per row
 TUNE_ROWS = 200_000
 MIN_TRIAL_SECONDS = 0.5
@@ -65,14 +68,22 @@ def extra_tuning(state: RunState) -> bool:
 
 
 def screen_rows(n: int, budget: float, quick_cost: float | None, families: list[str], folds: int,
-                share: float = SCREEN_SHARE) -> int:
+                share: float = SCREEN_SHARE, run_left: float | None = None) -> int:
     """Rows to screen candidates on: as many as let the first families' CV fit in SCREEN_SHARE of the
-    trainer's time (from the Feature Engineer's measured quick-CV cost), between SCREEN_MIN_ROWS and SCREEN_ROWS."""
+    trainer's time (from the Feature Engineer's measured quick-CV cost), between SCREEN_MIN_ROWS and SCREEN_ROWS.
+
+    The SCREEN_MIN_ROWS floor gives way (down to SCREEN_FLOOR_ROWS) when even the first family's CV on it
+    would not fit in half of what the run has left (`run_left` seconds): a wide table on a short budget."""
     cap = min(n, SCREEN_ROWS)
     if not quick_cost:
         return cap
-    per_row = quick_cost * QUICK_TO_SCREEN * (folds - 1) / 2 * sum(COST_FACTOR.get(f, 1.0) for f in families[:MIN_CANDIDATES])
-    return int(min(cap, max(min(n, SCREEN_MIN_ROWS), share * budget / per_row)))
+    per_fold_row = quick_cost * QUICK_TO_SCREEN * (folds - 1) / 2
+    per_row = per_fold_row * sum(COST_FACTOR.get(f, 1.0) for f in families[:MIN_CANDIDATES])
+    floor = min(n, SCREEN_MIN_ROWS)
+    if run_left is not None and families:
+        first = per_fold_row * COST_FACTOR.get(families[0], 1.0)
+        floor = min(floor, max(min(n, SCREEN_FLOOR_ROWS), int(FIRST_SCREEN_SHARE * run_left / first)))
+    return int(min(cap, max(floor, share * budget / per_row)))
 
 
 def _ensure_plan(plan: ModelPlan | None, fallback: ModelPlan) -> ModelPlan:
@@ -146,14 +157,16 @@ def run(state: RunState, ctx: PhaseContext) -> TrainResult:
     n = len(X)
     families = [c.family for c in plan.candidates]
     share = EXTRA_SCREEN_SHARE if extra else SCREEN_SHARE   # extra tuning: most of the time goes to Optuna
-    full_rows = screen_rows(n, budget, ctx.features.quick_cost, families, len(split.folds), share)
+    run_left = ctx.budget.remaining() - ctx.budget.finish_reserve()
+    full_rows = screen_rows(n, budget, ctx.features.quick_cost, families, len(split.folds), share, run_left)
     n_screen = full_rows if full_rows >= n else screen_rows(n, budget, ctx.features.quick_cost, families,
-                                                            min(state.config.cv_folds, 3), share)
+                                                            min(state.config.cv_folds, 3), share, run_left)
     if n_screen < n:
         rows = np.sort(np.random.default_rng(seed).choice(n, n_screen, replace=False))
         Xs, ys = X.iloc[rows].reset_index(drop=True), y.iloc[rows].reset_index(drop=True)
         screen_folds = make_folds(ys, task, min(state.config.cv_folds, 3), seed)
-        state.notes.append(f"Candidates were screened on a uniform sample of {n_screen:,} of {n:,} training rows.")
+        state.notes.append(f"Candidates were screened on a uniform sample of {n_screen:,} of {n:,} training rows"
+                           + (" (the time left allowed no more)." if n_screen < min(n, SCREEN_MIN_ROWS) else "."))
     else:
         Xs, ys, screen_folds = X, y, split.folds
     oofs: dict[str, np.ndarray] = {}
@@ -163,17 +176,22 @@ def run(state: RunState, ctx: PhaseContext) -> TrainResult:
         ctx.check_cancelled()
         estimate = (first_seconds or 0.0) * COST_FACTOR.get(spec.family, 1.0)
         # the first MIN_CANDIDATES families are always compared unless they would not fit what is left of the run
-        run_left = time.monotonic() + ctx.budget.remaining() - ctx.budget.finish_reserve()
-        deadline = max(started + budget, run_left) if index < MIN_CANDIDATES else screen_deadline
+        run_ends = time.monotonic() + ctx.budget.remaining() - ctx.budget.finish_reserve()
+        deadline = max(started + budget, run_ends) if index < MIN_CANDIDATES else screen_deadline
         if result.candidates and time.monotonic() + estimate > deadline:
             result.candidates.append(CandidateResult(spec.name, spec.family, spec.params, iteration=state.iteration,
                                                      error="skipped: screening time budget used up"))
             continue
         t0 = time.monotonic()
-        try:
+        stops = boosting_stops()
+        try:   # the first family is needed whatever it costs: its boosting, not the CV, is cut short if need be
+            first_by = None if result.candidates else t0 + FIRST_SCREEN_SHARE * max(0.0, run_ends - t0)
             oof = oof_predictions(lambda Xt, s=spec: make_pipeline(s.family, task, s.params, Xt, plan.class_weight, seed),
                                   Xs, ys, screen_folds, task, split.classes,
-                                  deadline=deadline if result.candidates else None)
+                                  deadline=deadline if result.candidates else None, fit_deadline=first_by)
+            if boosting_stops() > stops:
+                state.notes.append(f"{spec.name} stopped adding trees in {boosting_stops() - stops} of "
+                                   f"{len(screen_folds)} screening folds when its share of the time budget ran out.")
             metrics, _ = _score(ys, oof, state, ctx)
             cand = CandidateResult(spec.name, spec.family, spec.params, metrics, metrics.get(obj.metric),
                                    round(time.monotonic() - t0, 3), state.iteration)
@@ -291,9 +309,14 @@ def run(state: RunState, ctx: PhaseContext) -> TrainResult:
                            f"refitting on all of them (~{refit_cost:.0f} s) would have overrun the time budget. "
                            "Its holdout metrics are measured on the locked holdout as usual.")
     fitted = []
+    stops = boosting_stops()
+    refit_by = time.monotonic() + max(REFIT_FLOOR_S, ctx.budget.remaining() - ctx.budget.finish_reserve())
     for family, params, name in members:
-        with fitting():
+        with fitting(), boosting_deadline(refit_by):
             fitted.append(fit_pipeline(family, task, params, Xr, yr, plan.class_weight, seed))
+        if boosting_stops() > stops:
+            stops = boosting_stops()
+            state.notes.append(f"The final {name} stopped adding trees when the time budget ran out.")
         if fit_rows(family, yr, seed, classify=task != "regression") is not None:
             state.notes.append(f"{name} was refit on a uniform sample of {LINEAR_MAX_ROWS:,} of the {len(Xr):,} training "
                                "rows: a linear model needs no more, and its one-hot matrix for all of them would "

@@ -1,0 +1,50 @@
+"""A boosting deadline: the one LightGBM fit a short run cannot do without stops adding trees when time is up."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+
+from pipeline.cv import make_folds, oof_predictions
+from pipeline.models import BOOST_MIN_ROUNDS, boosting_deadline, boosting_stops, make_pipeline
+
+
+def _wide(n: int = 1500, columns: int = 120, seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(rng.normal(size=(n, columns)), columns=[f"x{i}" for i in range(columns)])
+    y = pd.Series(np.where(X["x0"] + 0.5 * X["x1"] + rng.normal(0, 1, n) > 0, "yes", "no"))
+    return X, y
+
+
+def test_a_passed_deadline_leaves_the_minimum_trees_and_a_usable_model():
+    X, y = _wide()
+    before = boosting_stops()
+    model = make_pipeline("lightgbm", "binary", {"n_estimators": 300}, X, None, 0)
+    with boosting_deadline(time.monotonic()):
+        model.fit(X, y)
+    assert model[-1].booster_.num_trees() == BOOST_MIN_ROUNDS
+    assert boosting_stops() == before + 1
+    proba = model.predict_proba(X)[:, list(model.classes_).index("yes")]
+    assert ((proba > 0.5) == (y == "yes")).mean() > 0.7            # ten trees already learn x0
+
+
+def test_without_a_deadline_every_tree_is_fitted_and_nothing_is_counted():
+    X, y = _wide()
+    before = boosting_stops()
+    model = make_pipeline("lightgbm", "binary", {"n_estimators": 60}, X, None, 0)
+    model.fit(X, y)
+    assert model[-1].booster_.num_trees() == 60 and boosting_stops() == before
+
+
+def test_a_cv_with_a_fit_deadline_ends_near_it_instead_of_fitting_every_tree():
+    X, y = _wide(n=1800, columns=300)
+    folds = make_folds(y, "binary", 3, 0)
+    build = lambda Xf: make_pipeline("lightgbm", "binary", {"n_estimators": 2000, "learning_rate": 0.01}, Xf, None, 0)  # noqa: E731
+    t0 = time.monotonic()
+    before = boosting_stops()
+    oof = oof_predictions(build, X, y, folds, "binary", ["no", "yes"], fit_deadline=t0 + 1.5)
+    took = time.monotonic() - t0
+    assert boosting_stops() - before == 3                          # every fold was cut short
+    assert took < 1.5 + 2.0, took                                  # 2,000 trees x 300 columns would take far longer
+    assert np.allclose(oof.sum(axis=1), 1.0)                       # every row has its out-of-fold probabilities
