@@ -32,7 +32,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.scale import make_table  # noqa: E402  (after the path insert)
+from benchmarks import jsonl  # noqa: E402  (after the path insert)
+from benchmarks.scale import make_table  # noqa: E402
 
 
 def run_once(data: Path, budget: float, work: Path, target: str = "target") -> dict:
@@ -116,7 +117,7 @@ def main() -> int:
     ap.add_argument("--target", default="target", help="the target column of --file")
     args = ap.parse_args()
     if args.report:
-        report([json.loads(line) for line in Path(args.report).read_text().splitlines() if line.strip()])
+        report(jsonl.read(args.report))
         return 0
     work = Path(args.work or tempfile.mkdtemp(prefix="budget-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -130,9 +131,7 @@ def main() -> int:
         row["busy"] = args.busy
         rows.append(row)
         print(json.dumps(row), flush=True)
-        if args.results:
-            with open(args.results, "a") as fh:
-                fh.write(json.dumps(row) + "\n")
+        jsonl.append(args.results, [row])
     report(rows)
     return 0
 

@@ -25,7 +25,8 @@ import optuna
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.scale import make_table  # noqa: E402  (after the path insert)
+from benchmarks import jsonl  # noqa: E402  (after the path insert)
+from benchmarks.scale import make_table  # noqa: E402
 
 
 def run_once(data: Path, workers: int, trials: int, budget: float, work: Path, tag: str) -> dict:
@@ -96,7 +97,7 @@ def main() -> int:
     parser.add_argument("--report", default=None, help="print the table for a results file and exit")
     args = parser.parse_args()
     if args.report:
-        report([json.loads(line) for line in Path(args.report).read_text().splitlines() if line.strip()])
+        report(jsonl.read(args.report))
         return 0
     rows: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="scale_out_") as tmp:
@@ -109,9 +110,7 @@ def main() -> int:
                     result = run_once(data, k, args.trials, args.budget, work, f"{n}_{k}_{rep}")
                     rows.append(result)
                     print(json.dumps(result), flush=True)
-                    if args.results:
-                        with open(args.results, "a") as fh:
-                            fh.write(json.dumps(result) + "\n")
+                    jsonl.append(args.results, [result])
     report(rows)
     return 0
 
