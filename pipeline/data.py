@@ -142,9 +142,8 @@ def _read_csv_fast(path: Path, head: bytes) -> pd.DataFrame | None:
         sample = head.decode("utf-8-sig")
     except UnicodeDecodeError:
         return None
-    import pyarrow.csv as pacsv
-
     import pyarrow as pa
+    import pyarrow.csv as pacsv
 
     try:
         parse = pacsv.ParseOptions(delimiter=_sniff_delimiter(sample, path.suffix.lower()))
