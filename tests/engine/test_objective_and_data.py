@@ -105,3 +105,34 @@ def test_a_large_csv_types_its_columns_as_a_small_one_does(tmp_path):
         assert str(fast[col].dtype) == str(careful[col].dtype), col
     assert fast["day"].head(500).tolist() == frame["day"].head(500).tolist()
     assert fast["stamp"].head(500).tolist() == frame["stamp"].head(500).tolist()
+
+
+def test_a_large_csv_reads_as_the_careful_path_reads_it(tmp_path, monkeypatch):
+    """The fast path fixes the first block's column types; gaps in text columns, pandas' missing-value
+    tokens, a column empty for the whole first block and an integer column that turns decimal in the last
+    block must all come out exactly as pandas' own reader gives them for the same file."""
+    from pipeline import data
+
+    rng = np.random.default_rng(5)
+    n = 120_000
+    frame = pd.DataFrame({
+        "city": rng.choice(["Oslo", "Lima", "Pune, IN", ""], n),
+        "amount": rng.normal(100, 30, n).round(2),
+        "count": rng.integers(0, 50, n).astype(str),
+        "late_note": np.where(np.arange(n) < 100_000, "", rng.choice(["a", "b"], n)),
+        "flag": rng.choice(["True", "False"], n),
+        "day": (pd.Timestamp("2021-01-01") + pd.to_timedelta(rng.integers(0, 900, n), unit="D")).strftime("%Y-%m-%d"),
+        "y": rng.integers(0, 2, n)})
+    frame.loc[rng.choice(n, 3000), "city"] = "NA"
+    frame.loc[rng.choice(n, 50), "city"] = "None"
+    frame.loc[rng.choice(n, 3000), "amount"] = np.nan
+    frame.loc[n - 5, "count"] = "2.5"
+    path = tmp_path / "big.csv"
+    frame.to_csv(path, index=False)
+    assert path.stat().st_size > data.FAST_CSV_BYTES
+    fast = read_table(path)
+    monkeypatch.setattr(data, "FAST_CSV_BYTES", 10**12)
+    careful = read_table(path)
+    pd.testing.assert_frame_equal(fast, careful)
+    assert fast["city"].isna().sum() == (frame["city"].isin(["", "NA", "None"])).sum() > 3000
+    assert fast["count"].dtype == np.float64 and fast["late_note"].notna().sum() == (frame["late_note"] != "").sum()
