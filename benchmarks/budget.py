@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks import jsonl  # noqa: E402  (after the path insert)
 from benchmarks.scale import make_table  # noqa: E402
+from pipeline.objective import METRICS  # noqa: E402
 
 
 def run_once(data: Path, budget: float, work: Path, target: str = "target") -> dict:
@@ -97,9 +98,10 @@ def report(rows: list[dict]) -> None:
     for r in rows:
         if r["cv"] is None:
             continue
-        if best_so_far is not None and r["cv"] < best_so_far[1]:
-            worse.append(f"{r['budget_s']:.0f} s ({r['cv']:.4f}) < {best_so_far[0]:.0f} s ({best_so_far[1]:.4f})")
-        if best_so_far is None or r["cv"] >= best_so_far[1]:
+        sign = 1.0 if METRICS.get(r.get("metric"), (True,))[0] else -1.0   # losses compare the other way round
+        if best_so_far is not None and sign * r["cv"] < sign * best_so_far[1]:
+            worse.append(f"{r['budget_s']:.0f} s ({r['cv']:.4f}) worse than {best_so_far[0]:.0f} s ({best_so_far[1]:.4f})")
+        if best_so_far is None or sign * r["cv"] >= sign * best_so_far[1]:
             best_so_far = (r["budget_s"], r["cv"])
     print("bigger budget never worse CV: " + ("yes" if not worse else "no — " + "; ".join(worse)))
 

@@ -10,7 +10,7 @@ from sklearn.model_selection import KFold, StratifiedKFold
 
 from pipeline.fitclock import fitting
 from pipeline.metrics import classification_metrics, regression_metrics
-from pipeline.models import boosting_deadline, make_pipeline
+from pipeline.models import OutOfTime, abort_after, boosting_deadline, make_pipeline
 
 QUICK_SAMPLE = 30_000
 QUICK_MIN_SAMPLE = 5_000
@@ -26,16 +26,12 @@ def make_folds(y: pd.Series, task: str, k: int, seed: int) -> list[tuple[np.ndar
     return list(KFold(k, shuffle=True, random_state=seed).split(index))
 
 
-class OutOfTime(Exception):
-    """A CV loop was stopped between folds because its deadline passed."""
-
-
 def oof_predictions(build: Callable[[pd.DataFrame], Any], X: pd.DataFrame, y: pd.Series, folds, task: str,
                     classes: list[Any] | None, on_fold: Callable[[int, np.ndarray, np.ndarray], None] | None = None,
                     deadline: float | None = None, fit_deadline: float | None = None) -> np.ndarray:
     """Out-of-fold predictions (probabilities with one column per class for classification).
 
-    `deadline` (time.monotonic) is checked between folds; past it, OutOfTime is raised. `fit_deadline` instead
+    Past `deadline` (time.monotonic), OutOfTime is raised: between folds, or inside a LightGBM fit. `fit_deadline` instead
     bounds the boosting inside each fold (an equal share of the time left per remaining fold; see
     models.boosting_deadline), for the one CV a run cannot do without.
     """
@@ -43,12 +39,15 @@ def oof_predictions(build: Callable[[pd.DataFrame], Any], X: pd.DataFrame, y: pd
     out = np.zeros((n, len(classes))) if task != "regression" else np.zeros(n)
     for i, (tr, va) in enumerate(folds):
         if deadline is not None and i and time.monotonic() > deadline:
-            raise OutOfTime()
+            raise OutOfTime(progress=i / len(folds))
         now = time.monotonic()
         fold_at = None if fit_deadline is None else now + max(0.0, fit_deadline - now) / (len(folds) - i)
-        with fitting(), boosting_deadline(fold_at):
+        with fitting(), boosting_deadline(fold_at), abort_after(deadline):
             model = build(X.iloc[tr])
-            model.fit(X.iloc[tr], y.iloc[tr])
+            try:
+                model.fit(X.iloc[tr], y.iloc[tr])
+            except OutOfTime as stopped:   # given up inside the fit: the share of the whole CV done by then
+                raise OutOfTime(progress=(i + (stopped.progress or 0.0)) / len(folds)) from None
             if task == "regression":
                 out[va] = model.predict(X.iloc[va])
             else:
@@ -83,7 +82,7 @@ def quick_score(X: pd.DataFrame, y: pd.Series, task: str, classes: list[Any] | N
     Returns (score, metric, seconds). The metric is threshold-free (ROC AUC, log loss or RMSE) so
     two feature sets are compared on ranking quality, not on a tuned cut-off. Tables longer than
     `sample` rows are scored on a seeded sample (the same rows for every feature set of a run).
-    Past `deadline` (time.monotonic) between folds, OutOfTime is raised.
+    Past `deadline` (time.monotonic), OutOfTime is raised, between folds or inside a fit.
     """
     t0 = time.monotonic()
     if len(X) > sample:

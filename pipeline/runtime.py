@@ -29,13 +29,13 @@ class TablePrep(BaseEstimator, TransformerMixin):
         self.numeric_: list[str] = []
         self.categorical_: list[str] = []
         self.datetime_: list[str] = []
-        for col in X.columns:
-            s = X[col]
-            if s.isna().all():
+        empty = X.isna().all()   # one pass over the frame's blocks, not a call per column
+        for j, (col, dtype) in enumerate(X.dtypes.items()):
+            if empty.iloc[j]:
                 continue
-            if pd.api.types.is_datetime64_any_dtype(s):
+            if pd.api.types.is_datetime64_any_dtype(dtype):
                 self.datetime_.append(col)
-            elif pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
+            elif pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype):
                 self.numeric_.append(col)
             else:
                 self.categorical_.append(col)
@@ -108,6 +108,8 @@ class TreeMatrix(BaseEstimator, TransformerMixin):
     min_frequency : categories rarer than this at fit are grouped.
     """
 
+    BLOCK_CELLS = 4_000_000
+
     def __init__(self, dtype: Any = np.float32, impute_median: bool = False, min_frequency: int = 3) -> None:
         self.dtype = dtype
         self.impute_median = impute_median
@@ -133,14 +135,30 @@ class TreeMatrix(BaseEstimator, TransformerMixin):
     def transform(self, X: pd.DataFrame) -> np.ndarray:
         X = pd.DataFrame(X)
         out = np.empty((len(X), len(self.columns_)), dtype=self.dtype, order="F")
+        position = {col: j for j, col in enumerate(self.columns_)}
+        dtypes = dict(X.dtypes.items())
+        plain = [c for c in self.numeric_ if c in dtypes and (pd.api.types.is_numeric_dtype(dtypes[c])
+                                                              or pd.api.types.is_bool_dtype(dtypes[c]))]
+        # numbers already typed as numbers are converted a block of columns at a time: a call per column cost
+        # ~0.4 s a transform on a 2,000-column table; blocks of at most BLOCK_CELLS keep the copy small
+        step = max(1, self.BLOCK_CELLS // max(len(X), 1))
+        for start in range(0, len(plain), step):
+            chunk = plain[start:start + step]
+            with np.errstate(over="ignore", invalid="ignore"):
+                block = X[chunk].to_numpy(dtype=np.float64, na_value=np.nan).astype(np.float32)
+            block[~np.isfinite(block)] = np.nan
+            out[:, [position[c] for c in chunk]] = block
+        done = set(plain)
         for j, col in enumerate(self.columns_):
+            if col in done:
+                continue
             if col in self.categories_:
                 out[:, j] = self._codes(X, col)
                 continue
             out[:, j] = number_column(X, col) if col in self.numeric_ else day_column(X, col)
-            if col in self.medians_:
-                column = out[:, j]
-                column[np.isnan(column)] = self.medians_[col]
+        for col, median in self.medians_.items():
+            column = out[:, position[col]]
+            column[np.isnan(column)] = median
         return out
 
     def _codes(self, X: pd.DataFrame, col: str) -> np.ndarray:

@@ -80,8 +80,10 @@ def run(state: RunState, ctx: PhaseContext) -> FeatureResult:
             score, metric, seconds = quick_score(ctx.features.train, split.y_train, profile.task, split.classes,
                                                  state.config.seed, sample,
                                                  ctx.budget.share_deadline(QUICK_SHARE, QUICK_MIN_SECONDS))
-        except OutOfTime:   # a slow machine or a short budget: the raw features go to the trainer untried
-            ctx.features.quick_cost = QUICK_FOLDS * (time.monotonic() - started) / min(len(ctx.features.train), sample)
+        except OutOfTime as stopped:   # a slow machine or a short budget: the raw features go to the trainer untried
+            # what the whole quick CV would have cost, from the share of it done (the trainer sizes its screening on it)
+            done = max(stopped.progress or 1.0 / QUICK_FOLDS, 0.01)
+            ctx.features.quick_cost = (time.monotonic() - started) / done / min(len(ctx.features.train), sample)
             state.notes.append("The quick CV of the raw features did not finish in its share of the time budget, so no "
                                "feature code was tried in this run; the raw features are used.")
             _finish(result, ctx)

@@ -177,7 +177,8 @@ def run(state: RunState, ctx: PhaseContext) -> TrainResult:
         estimate = (first_seconds or 0.0) * COST_FACTOR.get(spec.family, 1.0)
         # the first MIN_CANDIDATES families are always compared unless they would not fit what is left of the run
         run_ends = time.monotonic() + ctx.budget.remaining() - ctx.budget.finish_reserve()
-        deadline = max(started + budget, run_ends) if index < MIN_CANDIDATES else screen_deadline
+        # a later family given up at its deadline must still leave the best one's refit its floor
+        deadline = max(started + budget, run_ends) - REFIT_FLOOR_S if index < MIN_CANDIDATES else screen_deadline
         if result.candidates and time.monotonic() + estimate > deadline:
             result.candidates.append(CandidateResult(spec.name, spec.family, spec.params, iteration=state.iteration,
                                                      error="skipped: screening time budget used up"))

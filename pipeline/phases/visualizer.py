@@ -14,6 +14,7 @@ from pipeline.state import PlotInfo, PlotResult, RunState
 from pipeline.theme import PALETTE
 
 PLOT_SAMPLE = 5_000
+PLOT_MAX_COLUMNS = 60
 PLOTS_MIN_LEFT = 0.3          # plots are drawn only while this share of the budget is still left
 PLOTS_MIN_TIMEOUT_S = 15.0
 
@@ -49,13 +50,20 @@ def run(state: RunState, ctx: PhaseContext) -> PlotResult:
         frame = split.X_train.reset_index(drop=True)
     top = [c.name for c in sorted(profile.columns, key=lambda c: -(c.target_association or 0))
            if c.kind == "numeric" and c.name in frame.columns]
+    note = ""
+    if frame.shape[1] > PLOT_MAX_COLUMNS:   # a wide table: plots draw a handful of columns, the sample needs no more
+        ranked = {c.name: c.target_association or 0.0 for c in profile.columns}
+        keep = new + sorted((c for c in frame.columns if c not in new), key=lambda c: -ranked.get(c, 0.0))
+        frame = frame[keep[:PLOT_MAX_COLUMNS]]
+        note = (f"Plots draw from the {PLOT_MAX_COLUMNS} of {len(keep):,} columns most associated with the "
+                "target (single-column association from the profile).")
     data = frame.copy()
     data[profile.target] = split.y_train.to_numpy()
-    note = ""
     if len(data) > PLOT_SAMPLE:
         rows = np.sort(np.random.default_rng(state.config.seed).choice(len(data), PLOT_SAMPLE, replace=False))
         data = data.iloc[rows]
-        note = f"Plots use a uniform random sample of {PLOT_SAMPLE:,} of the {len(frame):,} training rows."
+        note = (note + " " if note else "") + (f"Plots use a uniform random sample of {PLOT_SAMPLE:,} of the "
+                                               f"{len(frame):,} training rows.")
     data = data.loc[:, ~data.columns.duplicated()]
     sample_path = ctx.run_dir / "data" / f"plot_sample_it{state.iteration}.parquet"
     _to_parquet(data, sample_path)

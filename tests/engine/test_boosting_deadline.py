@@ -1,13 +1,15 @@
-"""A boosting deadline: the one LightGBM fit a short run cannot do without stops adding trees when time is up."""
+"""Boosting deadlines: the one fit a short run cannot do without stops adding trees when time is up, and a CV
+whose answer would come too late is given up inside a fit (LightGBM and HistGradientBoosting alike)."""
 from __future__ import annotations
 
 import time
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from pipeline.cv import make_folds, oof_predictions
-from pipeline.models import BOOST_MIN_ROUNDS, boosting_deadline, boosting_stops, make_pipeline
+from pipeline.models import BOOST_MIN_ROUNDS, OutOfTime, abort_after, boosting_deadline, boosting_stops, make_pipeline
 
 
 def _wide(n: int = 1500, columns: int = 120, seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:
@@ -48,3 +50,37 @@ def test_a_cv_with_a_fit_deadline_ends_near_it_instead_of_fitting_every_tree():
     assert boosting_stops() - before == 3                          # every fold was cut short
     assert took < 1.5 + 2.0, took                                  # 2,000 trees x 300 columns would take far longer
     assert np.allclose(oof.sum(axis=1), 1.0)                       # every row has its out-of-fold probabilities
+
+
+def test_a_cv_past_its_deadline_is_given_up_inside_a_fit_and_says_how_far_it_got():
+    """`deadline` used to be checked only between folds: one fold of a wide table ran 30 s past a 3 s share."""
+    X, y = _wide(n=1800, columns=300)
+    folds = make_folds(y, "binary", 3, 0)
+    build = lambda Xf: make_pipeline("lightgbm", "binary", {"n_estimators": 3000, "learning_rate": 0.01}, Xf, None, 0)  # noqa: E731
+    t0 = time.monotonic()
+    with pytest.raises(OutOfTime) as stopped:
+        oof_predictions(build, X, y, folds, "binary", ["no", "yes"], deadline=t0 + 1.0)
+    assert time.monotonic() - t0 < 1.0 + 1.5
+    assert 0.0 < stopped.value.progress < 1 / 3                    # part of the first fold's trees
+
+
+@pytest.mark.parametrize("task", ["multiclass", "regression"])
+def test_hist_gradient_boosting_honours_deadlines_and_is_unchanged_without_one(task):
+    rng = np.random.default_rng(1)
+    X, _ = _wide(n=4000, columns=20)
+    y = pd.Series(np.digitize(X["x0"] + rng.normal(0, 0.5, len(X)), [-1, -0.3, 0.3, 1]).astype(str)) \
+        if task == "multiclass" else X["x0"] * 2 + rng.normal(0, 0.3, len(X))
+    params = {"max_iter": 300, "early_stopping": False}
+    predict = (lambda m: m.predict_proba(X)) if task == "multiclass" else (lambda m: m.predict(X))  # noqa: E731
+    plain = make_pipeline("hist_gb", task, params, X, None, 0).fit(X, y)
+    with abort_after(time.monotonic() + 3600):                     # fitted in rounds, never interrupted
+        rounds = make_pipeline("hist_gb", task, params, X, None, 0).fit(X, y)
+    assert np.array_equal(predict(plain), predict(rounds))
+    assert rounds[-1].max_iter == 300 and rounds[-1].warm_start is False
+    with pytest.raises(OutOfTime):
+        with abort_after(time.monotonic()):
+            make_pipeline("hist_gb", task, params, X, None, 0).fit(X, y)
+    before = boosting_stops()
+    with boosting_deadline(time.monotonic()):
+        short = make_pipeline("hist_gb", task, params, X, None, 0).fit(X, y)
+    assert short[-1].n_iter_ == BOOST_MIN_ROUNDS and boosting_stops() == before + 1
