@@ -108,7 +108,7 @@ class TreeMatrix(BaseEstimator, TransformerMixin):
     min_frequency : categories rarer than this at fit are grouped.
     """
 
-    BLOCK_CELLS = 4_000_000
+    BLOCK_CELLS = 1_000_000   # at a million rows one column at a time, as before: the refit peaks near the limit
 
     def __init__(self, dtype: Any = np.float32, impute_median: bool = False, min_frequency: int = 3) -> None:
         self.dtype = dtype
