@@ -63,6 +63,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--max-trials", type=int, default=None, help="cap on Optuna trials per tuning round")
     run.add_argument("--holdout", type=float, default=0.2, help="fraction locked away as holdout")
     run.add_argument("--seed", type=int, default=42)
+    run.add_argument("--no-refit-full", dest="refit_full", action="store_false",
+                     help="deliver the model the holdout scored, trained on the training part only (default: once the "
+                          "holdout is scored, refit the chosen recipe on every row)")
     run.add_argument("--out", default=None, help="run directory (default: runs/runs/<run id>)")
     run.add_argument("--store", default=None, help="SQLite run store (default: runs/store.sqlite)")
     run.add_argument("--template", default=None, help="replay a saved template (python -m pipeline templates list)")
@@ -117,7 +120,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         args.data, dataset_name, joined = apply_joins(args)
     config = RunConfig(data_path=str(args.data), target=args.target, objective=args.objective, task=args.task,
                        brain=args.brain, model=args.model, time_budget_s=args.time_budget, max_loops=args.max_loops,
-                       holdout_fraction=args.holdout, seed=args.seed, max_trials=args.max_trials)
+                       holdout_fraction=args.holdout, seed=args.seed, max_trials=args.max_trials,
+                       refit_full=args.refit_full)
     if joined is not None:
         config.dataset_name = dataset_name
     from pipeline import gates

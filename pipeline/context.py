@@ -61,6 +61,7 @@ class Budget:
         self.start = start if start is not None else time.monotonic()
         self.deadline = self.start + self.seconds
         self.slowdown = 1.0   # how many times longer fixed-cost steps take here than on an idle machine
+        self.final_refit_s = 0.0   # the delivered model's refit on every row, once a trainer has measured one
 
     def remaining(self) -> float:
         return max(0.0, self.deadline - time.monotonic())
@@ -90,10 +91,13 @@ class Budget:
     def idle_reserve(self) -> float:
         return self.FINISH_S + self.REFIT_SHARE * self.seconds
 
+    def export_reserve(self) -> float:
+        """Time kept back for writing the report and the export once the delivered model is fitted."""
+        return min(self.FINISH_S * self.slowdown, max(self.FINISH_S, self.RESERVE_CAP * self.seconds))
+
     def finish_reserve(self) -> float:
-        """Time kept back for the final refit, report and export."""
-        fixed = min(self.FINISH_S * self.slowdown, max(self.FINISH_S, self.RESERVE_CAP * self.seconds))
-        return fixed + self.REFIT_SHARE * self.seconds
+        """Time kept back for the iteration's refit, the delivered model's refit on every row, report and export."""
+        return self.export_reserve() + self.REFIT_SHARE * self.seconds + self.final_refit_s
 
 
 @dataclass

@@ -15,17 +15,14 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from pipeline.models import family_of
+
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 RUNTIME_MODULES = ("runtime.py", "models.py", "metrics.py")
 BUNDLE_PACKAGES = ("pandas", "numpy", "scikit-learn", "scipy", "lightgbm", "joblib", "pyarrow", "RestrictedPython",
                    "openpyxl")
 # The bundle's own serving stack (not the app's); used when it is not installed here.
 SERVING_PINS = {"fastapi": "0.165.0", "uvicorn": "0.54.0"}
-
-FAMILY_OF = {"StoppingLGBMClassifier": "lightgbm", "StoppingLGBMRegressor": "lightgbm", "LogisticRegression": "linear",
-             "Ridge": "linear", "HistGradientBoostingClassifier": "hist_gb", "HistGradientBoostingRegressor": "hist_gb",
-             "RandomForestClassifier": "random_forest", "RandomForestRegressor": "random_forest",
-             "ExtraTreesClassifier": "extra_trees", "ExtraTreesRegressor": "extra_trees"}
 
 SERVE_PY = '''"""Serve this exported model over HTTP: python serve.py --host 127.0.0.1 --port 8000
 
@@ -105,8 +102,10 @@ TRAIN_PY = '''"""Reproduce this model's training from the raw data: python train
 
 Uses training.json: the same target, locked holdout split (seed, fraction, stratified for classification),
 feature code, model family/families with the chosen hyperparameters (blend weights and decision threshold
-included). Fits on the training part, scores the holdout, writes OUT_DIR/model.joblib and prints the
-holdout metrics as JSON. The search itself (screening, Optuna) is not re-run: its result is the recipe.
+included). Fits on the training part and scores the holdout (printed beside the figures the run recorded);
+then, as the run did for the model it delivered, refits the same recipe on every row (with as many seed copies
+as the run had time for) and writes that to OUT_DIR/model.joblib. The search itself (screening, Optuna) is not
+re-run: its result is the recipe.
 """
 import json
 import sys
@@ -121,7 +120,7 @@ import pandas as pd  # noqa: E402
 
 from predict import read_any  # noqa: E402
 from pipeline.metrics import classification_metrics, regression_metrics  # noqa: E402
-from pipeline.models import fit_pipeline  # noqa: E402
+from pipeline.models import bag_params, fit_pipeline  # noqa: E402
 from pipeline.runtime import BlendedModel, TabularModel  # noqa: E402
 
 
@@ -149,6 +148,20 @@ def labels(spec, y):
     return y.map(one).astype(object)
 
 
+def fit_recipe(spec, F, y, bags):
+    """Every member of the recipe fitted on F, y; with bags > 1, that many seed copies of each seed-dependent member,
+    sharing the member's blend weight (as the run's delivered model)."""
+    fitted, weights = [], []
+    for member in spec["members"]:
+        copies = [p for p in (bag_params(member["family"], member["params"], b) for b in range(bags)) if p is not None]
+        for params in copies:
+            fitted.append(fit_pipeline(member["family"], spec["task"], params, F,
+                                       y.tolist() if spec["task"] != "regression" else y,
+                                       member["class_weight"], spec["seed"]))
+            weights.append(member["weight"] / len(copies))
+    return fitted[0] if len(fitted) == 1 else BlendedModel(fitted, weights, spec["task"])
+
+
 def main(argv):
     if len(argv) not in (2, 3):
         print("usage: python train.py DATA [OUT_DIR]", file=sys.stderr)
@@ -168,13 +181,7 @@ def main(argv):
                          positive_index=spec["positive_index"], metric=spec["metric"])
     F_train = shell.features(X.iloc[train_idx])
     y_train = y.iloc[train_idx].reset_index(drop=True)
-    fitted = []
-    for member in spec["members"]:
-        fitted.append(fit_pipeline(member["family"], spec["task"], member["params"], F_train,
-                                   y_train.tolist() if spec["task"] != "regression" else y_train,
-                                   member["class_weight"], spec["seed"]))
-    weights = [m["weight"] for m in spec["members"]]
-    shell.pipeline = fitted[0] if len(fitted) == 1 else BlendedModel(fitted, weights, spec["task"])
+    shell.pipeline = fit_recipe(spec, F_train, y_train, 1)
     F_hold = shell.features(X.iloc[hold_idx])
     y_hold = y.iloc[hold_idx].reset_index(drop=True)
     if spec["task"] == "regression":
@@ -186,10 +193,18 @@ def main(argv):
         aligned[:, [spec["classes"].index(c) for c in order]] = proba
         metrics = classification_metrics(y_hold.to_numpy(), aligned, np.asarray(spec["classes"], dtype=object),
                                          spec["threshold"], spec["positive_index"])
+    delivered_rows = len(train_idx)
+    if spec.get("refit_full"):   # the holdout has been scored: the delivered model learns from every row
+        order = np.concatenate([train_idx, hold_idx])   # the run's order: training rows, then the holdout's
+        shell.pipeline = fit_recipe(spec, shell.features(X.iloc[order]), y.iloc[order].reset_index(drop=True),
+                                    spec.get("bags", 1))
+        delivered_rows = len(y)
     out_dir.mkdir(parents=True, exist_ok=True)
     joblib.dump(shell, out_dir / "model.joblib")
     report = {"metric": spec["metric"], "holdout": {k: float(v) for k, v in metrics.items()},
-              "expected_holdout": spec["holdout_metrics"], "n_train": len(train_idx), "n_holdout": len(hold_idx)}
+              "expected_holdout": spec["holdout_metrics"], "n_train": len(train_idx), "n_holdout": len(hold_idx),
+              "holdout_note": "scored on the model fitted on the training part, before any refit",
+              "delivered_model_rows": delivered_rows, "bags": spec.get("bags", 1) if spec.get("refit_full") else 1}
     print(json.dumps(report, indent=2))
     return 0
 
@@ -219,7 +234,9 @@ python train.py training_data.csv retrained/             # refit from raw data w
   classification only); missing required columns give HTTP 422.
 - `train.py` re-splits the raw table exactly as the run did (seed {seed}, holdout {holdout_fraction:.0%}),
   applies the same feature code and fits the chosen model(s) with the chosen hyperparameters (`training.json`);
-  it prints the holdout metrics next to the ones recorded here.
+  it prints the holdout metrics next to the ones recorded here, then, when the run delivered a model refit on
+  every row (`refit_full` in `training.json`), refits the recipe on every row the same way and saves that.
+- {delivered}
 - Required input columns: {required}.
 - The feature code runs under RestrictedPython's guards (`sandbox/`); see `model.joblib` → `feature_code`.
 """
@@ -245,7 +262,7 @@ def pins() -> dict[str, str]:
     return out
 
 
-def _members(model: Any) -> list[dict[str, Any]]:
+def model_members(model: Any) -> list[dict[str, Any]]:
     """Family, hyperparameters, class weight and blend weight of each fitted member pipeline."""
     pipe = model.pipeline
     members = list(getattr(pipe, "members", [pipe]))
@@ -255,7 +272,7 @@ def _members(model: Any) -> list[dict[str, Any]]:
         est = member.named_steps["model"]
         params = {k: v for k, v in est.get_params(deep=False).items() if _jsonable(v)}
         class_weight = params.pop("class_weight", None)
-        out.append({"family": FAMILY_OF.get(type(est).__name__, ""), "estimator": type(est).__name__,
+        out.append({"family": family_of(est), "estimator": type(est).__name__,
                     "params": params, "class_weight": class_weight if isinstance(class_weight, (str, type(None))) else None,
                     "weight": float(weight)})
     return out
@@ -269,19 +286,25 @@ def _jsonable(value: Any) -> bool:
         return False
 
 
-def training_spec(model: Any, state: Any, best: Any) -> dict[str, Any]:
+def training_spec(model: Any, state: Any, best: Any, delivery: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The recipe of `model` (the one the holdout scored) and how the delivered model was made from it."""
     classes = None if model.classes is None else [c.item() if hasattr(c, "item") else c for c in model.classes]
     return {"target": model.target, "task": model.task, "metric": model.metric, "seed": state.config.seed,
             "holdout_fraction": min(max(state.config.holdout_fraction, 0.05), 0.5),
             "feature_code": model.feature_code, "raw_columns": list(model.raw_columns),
             "required_columns": list(model.required_columns), "raw_dtypes": dict(model.raw_dtypes),
             "classes": classes, "threshold": model.threshold, "positive_index": model.positive_index,
-            "members": _members(model), "model": best.model, "cv_metrics": dict(best.cv_metrics),
-            "holdout_metrics": dict(best.holdout_metrics)}
+            "members": model_members(model), "model": best.model, "cv_metrics": dict(best.cv_metrics),
+            "holdout_metrics": dict(best.holdout_metrics),
+            "refit_full": bool(delivery and delivery.get("refit_on_all_rows")),
+            "bags": int((delivery or {}).get("bags", 1))}
 
 
-def write_bundle(run_dir: Path, model_path: Path, predict_py: str, state: Any = None, best: Any = None) -> Path:
-    """export/: model, runtime modules, sandbox, predict.py, serve.py, train.py, training.json, pins, README."""
+def write_bundle(run_dir: Path, model_path: Path, predict_py: str, state: Any = None, best: Any = None,
+                 recipe: Any = None, delivery: dict[str, Any] | None = None) -> Path:
+    """export/: model, runtime modules, sandbox, predict.py, serve.py, train.py, training.json, pins, README.
+
+    `recipe` is the model the holdout scored (the delivered one at `model_path` may be it refit on every row)."""
     import joblib
 
     run_dir = Path(run_dir)
@@ -301,8 +324,7 @@ def write_bundle(run_dir: Path, model_path: Path, predict_py: str, state: Any = 
     (export / "requirements.txt").write_text(f"# Python {sys.version.split()[0]}\n"
                                              + "".join(f"{k}=={v}\n" for k, v in pinned.items()))
     if state is not None and best is not None:
-        model = joblib.load(model_path)
-        spec = training_spec(model, state, best)
+        spec = training_spec(recipe if recipe is not None else joblib.load(model_path), state, best, delivery)
         (export / "training.json").write_text(json.dumps(spec, indent=2, default=str))
         metric = spec["metric"]
         example = ", ".join(f'"{c}": ...' for c in spec["required_columns"][:3])
@@ -311,6 +333,11 @@ def write_bundle(run_dir: Path, model_path: Path, predict_py: str, state: Any = 
             cv=_fmt(best.cv_metrics.get(metric)), holdout=_fmt(best.holdout_metrics.get(metric)), model=best.model,
             created=_when(state.created_at), python=sys.version.split()[0], example="{" + example + "}",
             seed=spec["seed"], holdout_fraction=spec["holdout_fraction"],
+            delivered=(f"`model.joblib` was refit on all rows after the holdout was scored"
+                       + (f" ({spec['bags']} seed copies averaged)" if spec["bags"] > 1 else "")
+                       + "; the holdout figure above was measured before that refit, on the model trained without "
+                         "those rows." if spec["refit_full"] else
+                       "`model.joblib` is the model the holdout scored (trained on the training part)."),
             required=", ".join(f"`{c}`" for c in spec["required_columns"]) or "(none)"))
     return export
 

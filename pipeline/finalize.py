@@ -4,9 +4,13 @@ The holdout scores written here were computed for display; the choice is made on
 """
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
+import joblib
+
 from pipeline.context import PhaseContext
+from pipeline.delivery import deliver
 from pipeline.metrics import is_better
 from pipeline.state import PHASE_TITLES, IterationSummary, RunState
 from pipeline.store import write_atomic, write_json
@@ -77,7 +81,7 @@ def select_best(state: RunState) -> IterationSummary:
     return best
 
 
-def report_markdown(state: RunState, best: IterationSummary) -> str:
+def report_markdown(state: RunState, best: IterationSummary, delivery: dict | None = None) -> str:
     obj, prof, tr = state.objective, state.profile, state.training
     hold = best.holdout_metrics
     lines = [f"# Run {state.run_id}", "",
@@ -87,6 +91,7 @@ def report_markdown(state: RunState, best: IterationSummary) -> str:
              f"- Brain: {state.config.brain}; selected iteration **{best.iteration}** of {len(state.iterations)} "
              f"(best CV), model **{best.model}**",
              f"- CV {obj.metric}: **{best.cv_score:.4f}**; holdout {obj.metric}: **{hold.get(obj.metric, float('nan')):.4f}**",
+             f"- Delivered model: {_delivered_line(delivery)}",
              "", "## Data profile", "", prof.summary, "", prof.findings_md, ""]
     if prof.sample_note:
         lines += [f"_Sampling: {prof.sample_note}_", ""]
@@ -115,26 +120,43 @@ def report_markdown(state: RunState, best: IterationSummary) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _delivered_line(delivery: dict | None) -> str:
+    if not delivery or not delivery.get("refit_on_all_rows"):
+        return "the model the holdout scored (trained on the training part)."
+    bags = f", averaged over {delivery['bags']} seeds" if delivery.get("bags", 1) > 1 else ""
+    return (f"the same recipe refit on all {delivery['rows']:,} rows{bags} after the holdout was scored; the holdout "
+            "figures above are the honest estimate for it (measured before the refit).")
+
+
 def finalize(state: RunState, ctx: PhaseContext) -> None:
-    """Write model.joblib, metrics.json, holdout predictions, report.md and export/ for the best iteration."""
+    """Refit the best iteration's recipe on every row (see delivery), then write model.joblib, metrics.json,
+    holdout predictions, report.md and export/."""
     best = select_best(state)
     state.selected_iteration = best.iteration
     run_dir = ctx.run_dir
-    model_path = run_dir / best.model_path
-    model = ctx.models[best.iteration]
-    write_atomic(run_dir / "model.joblib", model_path.read_bytes())
+    recipe = ctx.models[best.iteration]
+    delivered = deliver(state, ctx, best)
+    if delivered.note:
+        state.notes.append(delivered.note)
+    buffer = io.BytesIO()
+    joblib.dump(delivered.model, buffer)
+    write_atomic(run_dir / "model.joblib", buffer.getvalue())
+    delivery = {"rows": delivered.rows, "bags": delivered.bags, "refit_on_all_rows": delivered.refit,
+                "seconds": round(delivered.seconds, 3)}
     metrics = {"task": state.profile.task, "metric": state.objective.metric,
                "greater_is_better": state.objective.greater_is_better,
                "selected_iteration": best.iteration, "model": best.model,
                "cv": best.cv_metrics, "holdout": best.holdout_metrics,
-               "threshold": model.threshold, "n_train": len(ctx.split.X_train), "n_holdout": len(ctx.split.X_holdout)}
+               "holdout_scored_model_rows": best.refit_rows or len(ctx.split.X_train),
+               "threshold": recipe.threshold, "n_train": len(ctx.split.X_train), "n_holdout": len(ctx.split.X_holdout),
+               "delivered": delivery}
     write_json(run_dir / "metrics.json", metrics)
     write_atomic(run_dir / "holdout_predictions.csv", ctx.holdout_predictions[best.iteration].to_csv(index=False))
     from pipeline.export import write_bundle
 
-    write_bundle(run_dir, run_dir / "model.joblib", PREDICT_PY, state, best)
+    write_bundle(run_dir, run_dir / "model.joblib", PREDICT_PY, state, best, recipe, delivery)
     from pipeline.registry import lineage
 
     n_rows = len(ctx.split.X_train) + len(ctx.split.X_holdout)
-    write_json(run_dir / "lineage.json", lineage(state, best, n_rows, list(ctx.split.X_train.columns), model))
-    write_atomic(run_dir / "report.md", report_markdown(state, best))
+    write_json(run_dir / "lineage.json", lineage(state, best, n_rows, list(ctx.split.X_train.columns), recipe, delivery))
+    write_atomic(run_dir / "report.md", report_markdown(state, best, delivery))

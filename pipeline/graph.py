@@ -42,7 +42,9 @@ def _apply_evaluation(state: RunState, value) -> None:
                                              model=state.training.best, feature_code=state.features.code,
                                              model_path=state.training.model_path,
                                              cv_metrics=dict(state.training.cv_metrics),
-                                             holdout_metrics=dict(value.holdout_metrics)))
+                                             holdout_metrics=dict(value.holdout_metrics),
+                                             refit_seconds=state.training.refit_seconds,
+                                             refit_rows=state.training.refit_rows))
 
 
 def _apply_decision(state: RunState, value) -> None:

@@ -274,6 +274,37 @@ def make_pipeline(family: str, task: str, params: dict[str, Any], X: pd.DataFram
     return Pipeline([("prep", matrix), ("model", estimator)])
 
 
+_FAMILY_CLASSES: tuple[tuple[tuple[type, ...], str], ...] = (
+    ((lightgbm.LGBMModel,), "lightgbm"),
+    ((LogisticRegression, Ridge), "linear"),
+    ((HistGradientBoostingClassifier, HistGradientBoostingRegressor), "hist_gb"),
+    ((RandomForestClassifier, RandomForestRegressor), "random_forest"),
+    ((ExtraTreesClassifier, ExtraTreesRegressor), "extra_trees"),
+)
+
+
+def family_of(estimator: Any) -> str:
+    """The family a fitted estimator was made for by `make_estimator` ("" for anything else)."""
+    return next((family for classes, family in _FAMILY_CLASSES if isinstance(estimator, classes)), "")
+
+
+BAGGED_FAMILIES = ("lightgbm", "hist_gb", "random_forest", "extra_trees")
+BAG_SEED_STEP = 7919
+
+
+def bag_params(family: str, params: dict[str, Any], bag: int) -> dict[str, Any] | None:
+    """The parameters of the `bag`-th copy of a member in a seed bag (bag 0 is the member itself), or None for a
+    family whose fit does not depend on the seed (a linear model: another copy would be the same model).
+
+    A new seed draws another early-stopping tenth, other feature fractions and other random splits, so the copies
+    differ as the models of AutoGluon's bags do, and their average has less variance than any one of them."""
+    if bag == 0:
+        return dict(params)
+    if family not in BAGGED_FAMILIES:
+        return None
+    return {**params, "random_state": int(params.get("random_state") or 0) + BAG_SEED_STEP * bag}
+
+
 def fit_rows(family: str, y: Any, seed: int, classify: bool) -> np.ndarray | None:
     """The rows a final fit uses: all (None), except for a linear model on more than LINEAR_MAX_ROWS rows, which
     gets a uniform sample of that size plus one row of any class the sample missed."""

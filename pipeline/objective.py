@@ -21,6 +21,17 @@ METRICS: dict[str, tuple[bool, tuple[str, ...]]] = {
 }
 DEFAULT_METRIC = {"binary": "roc_auc", "multiclass": "accuracy", "regression": "rmse"}
 THRESHOLD_METRICS = {"f1", "f2", "f0.5"}
+# Metrics that count every class equally: only these are served by class weights. Weighting trades accuracy, ranking
+# and calibration for minority recall, and the F-beta metrics get their trade-off from a tuned threshold instead.
+CLASS_WEIGHT_METRICS = {"balanced_accuracy", "f1_macro"}
+
+
+def wants_class_weights(metric: str, class_balance: dict[str, int]) -> bool:
+    """Whether to fit with balanced class weights: an imbalanced table (smallest class under a fifth of the rows)
+    scored by a metric that counts every class equally."""
+    if metric not in CLASS_WEIGHT_METRICS or not class_balance:
+        return False
+    return min(class_balance.values()) / max(sum(class_balance.values()), 1) < 0.2
 
 # (pattern, metric, explanation); first match wins, so specific phrases come first.
 _RULES: list[tuple[str, str, str]] = [

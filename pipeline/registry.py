@@ -29,12 +29,15 @@ def fingerprint(data_path: str | Path, n_rows: int, columns: list[str]) -> dict[
     return {"hash": digest, "n_rows": int(n_rows), "n_cols": len(columns), "columns": list(columns)}
 
 
-def lineage(state: Any, best: Any, n_rows: int, raw_columns: list[str], model: Any = None) -> dict[str, Any]:
-    from pipeline.export import pins, _members
+def lineage(state: Any, best: Any, n_rows: int, raw_columns: list[str], model: Any = None,
+            delivery: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What a registered model is: data fingerprint, objective, recipe (`model`: the one the holdout scored) and how
+    the delivered model was made from it."""
+    from pipeline.export import pins, model_members
 
     cfg = state.config
     columns = list(raw_columns) + [state.profile.target]
-    members = _members(model) if model is not None else []
+    members = model_members(model) if model is not None else []
     return {
         "run_id": state.run_id, "created_at": state.created_at, "registered_at": time.time(),
         "dataset": {"name": cfg.dataset_name or Path(cfg.data_path).name,
@@ -49,7 +52,7 @@ def lineage(state: Any, best: Any, n_rows: int, raw_columns: list[str], model: A
         else _params_of(state, best), "members": members,
         "cv_metrics": dict(best.cv_metrics), "holdout_metrics": dict(best.holdout_metrics),
         "cv_score": best.cv_score, "holdout_score": best.holdout_metrics.get(state.objective.metric),
-        "versions": pins(),
+        "delivered": dict(delivery or {}), "versions": pins(),
     }
 
 

@@ -42,6 +42,7 @@ class RunConfig:
     dataset_name: str = ""
     owner: str = ""
     gates: list[str] = field(default_factory=list)   # approval checkpoints switched on (subset of GATES)
+    refit_full: bool = True          # the delivered model is refit on training + holdout rows once the holdout is scored
 
 
 @dataclass
@@ -153,6 +154,8 @@ class TrainResult:
     feature_importance: list[dict[str, Any]] = field(default_factory=list)
     model_path: str = ""
     regularisation: int = 0          # how many times the critic asked for a stronger one
+    refit_seconds: float = 0.0       # the final refit on the training part: what refitting on more rows will cost
+    refit_rows: int = 0
 
 
 @dataclass
@@ -186,6 +189,8 @@ class IterationSummary:
     model_path: str
     cv_metrics: dict[str, float] = field(default_factory=dict)
     holdout_metrics: dict[str, float] = field(default_factory=dict)
+    refit_seconds: float = 0.0
+    refit_rows: int = 0
 
 
 @dataclass

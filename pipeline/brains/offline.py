@@ -10,7 +10,7 @@ from typing import Any
 
 from pipeline.brains.base import (CandidateSpec, CodeFailure, CriticRequest, FeatureRequest, ModelPlan, ModelRequest,
                                   PlotRequest)
-from pipeline.objective import parse_objective
+from pipeline.objective import parse_objective, wants_class_weights
 from pipeline.state import CriticDecision, EvalResult, Objective, ProfileResult, TrainResult
 
 OVERFIT_GAP = 0.05        # train-vs-CV gap (relative) that calls for stronger regularisation
@@ -152,10 +152,6 @@ def transform(df):
     # --- decisions ----------------------------------------------------------------------------
     def model_plan(self, request: ModelRequest) -> ModelPlan:
         profile, reg = request.profile, (request.previous.regularisation if request.previous else 0)
-        imbalanced = False
-        if profile.class_balance:
-            total = sum(profile.class_balance.values()) or 1
-            imbalanced = min(profile.class_balance.values()) / total < 0.2
         strength = 1 + reg
         lgbm_space: dict[str, list[Any]] = {
             "n_estimators": ["int", 100, 1200],
@@ -187,7 +183,8 @@ def transform(df):
                      + (", bagging" if len(candidates) > 3 else "") + ") screened by CV; the best is tuned with Optuna.")
         if reg:
             reasoning += f" Regularisation raised to level {reg} because the critic saw overfitting."
-        return ModelPlan(candidates=candidates, class_weight="balanced" if imbalanced else None, reasoning=reasoning)
+        return ModelPlan(candidates=candidates, class_weight="balanced" if wants_class_weights(request.objective.metric, profile.class_balance) else None,
+                         reasoning=reasoning)
 
     def evaluation_summary(self, training: TrainResult, evaluation: EvalResult, objective: Objective) -> str:
         metric = objective.metric

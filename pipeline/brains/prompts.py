@@ -69,7 +69,8 @@ def profile_view(profile: Any, columns: list[str] | None = None) -> dict[str, An
         "duplicates": profile.duplicates,
         "constant_columns": profile.constant_columns[:20], "id_like_columns": profile.id_like_columns[:20],
         "date_columns": profile.date_columns[:20], "text_columns": profile.text_columns[:20],
-        "leakage_suspects": [{"column": s.get("column"), "reason": s.get("reason")} for s in profile.leakage_suspects][:10],
+        "leakage_suspects": [{"column": s.get("column"), "reason": s.get("reason"), "excluded": not s.get("kept")}
+                             for s in profile.leakage_suspects][:10],
         "column_profiles": [
             {"name": c.name, "dtype": c.dtype, "kind": c.kind, "missing_pct": round(c.missing_pct, 1),
              "unique": c.unique, "sample_values": [_short(v) for v in c.sample_values[:3]],
@@ -113,6 +114,8 @@ Rules:
 - Work row by row: every output value must depend only on that row (no means, ranks, counts or fits over df),
   because the same function is applied to new data one row at a time.
 - Use only the column names listed below, spelled exactly; never use the target column {target_json}.
+- Drop every leakage suspect the profile marks "excluded": true, and derive nothing from it (it is most likely
+  recorded after the outcome); the ones marked false the user chose to keep.
 - Keep the useful raw columns, add new ones; guard divisions and logs against zero, negatives and NaN.
 - Answer with one ```python block defining transform(df).
 
@@ -153,7 +156,8 @@ block that defines {function}, and nothing else."""
 MODEL_PLAN = """Plan the candidate models for iteration {iteration}. Choose 3 to 6 candidates from these families:
 {families}. Parameter names are the estimator's own (LightGBM, scikit-learn). A search space maps a parameter to
 ["int", low, high], ["float", low, high, "log"|"linear"] or ["cat", [choices]].
-Set class_weight to "balanced" when the classes are imbalanced, else null. Explain your reasoning in one or two sentences.
+Set class_weight to "balanced" when the classes are imbalanced and the metric counts every class equally
+(balanced accuracy, macro F1), else null: weights trade accuracy, ranking and calibration for minority recall. Explain your reasoning in one or two sentences.
 
 {objective}
 

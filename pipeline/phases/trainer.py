@@ -15,7 +15,7 @@ import numpy as np
 import optuna
 import pandas as pd
 
-from pipeline import gates
+from pipeline import delivery, gates
 from pipeline.brains.base import CandidateSpec, ModelPlan, ModelRequest
 from pipeline.context import PhaseContext
 from pipeline.phases.critic import MIN_LOOP_SECONDS
@@ -87,7 +87,8 @@ def screen_rows(n: int, budget: float, quick_cost: float | None, families: list[
 
 
 def _ensure_plan(plan: ModelPlan | None, fallback: ModelPlan) -> ModelPlan:
-    """Keep the brain's valid candidates; fill in the required families from the offline plan."""
+    """Keep the brain's valid candidates; fill in the required families from the offline plan. Class weights are
+    the offline plan's (they follow from the metric and the class balance, see objective.wants_class_weights)."""
     if plan is None or not plan.candidates:
         return fallback
     valid = [c for c in plan.candidates if c.family in FAMILIES]
@@ -95,7 +96,7 @@ def _ensure_plan(plan: ModelPlan | None, fallback: ModelPlan) -> ModelPlan:
     for spec in fallback.candidates:
         if spec.family not in have and spec.family in ("lightgbm", "linear", "hist_gb"):
             valid.append(spec)
-    return ModelPlan(candidates=valid[:6], class_weight=plan.class_weight, reasoning=plan.reasoning)
+    return ModelPlan(candidates=valid[:6], class_weight=fallback.class_weight, reasoning=plan.reasoning)
 
 
 def ask_plan(state: RunState, ctx: PhaseContext, request: ModelRequest) -> ModelPlan:
@@ -311,7 +312,8 @@ def run(state: RunState, ctx: PhaseContext) -> TrainResult:
                            "Its holdout metrics are measured on the locked holdout as usual.")
     fitted = []
     stops = boosting_stops()
-    refit_by = time.monotonic() + max(REFIT_FLOOR_S, ctx.budget.remaining() - ctx.budget.finish_reserve())
+    refit_started = time.monotonic()
+    refit_by = refit_started + max(REFIT_FLOOR_S, ctx.budget.remaining() - ctx.budget.finish_reserve())
     for family, params, name in members:
         with fitting(), boosting_deadline(refit_by):
             fitted.append(fit_pipeline(family, task, params, Xr, yr, plan.class_weight, seed))
@@ -323,6 +325,9 @@ def run(state: RunState, ctx: PhaseContext) -> TrainResult:
                                "rows: a linear model needs no more, and its one-hot matrix for all of them would "
                                "not fit in memory.")
         ctx.check_cancelled()
+    result.refit_seconds, result.refit_rows = round(time.monotonic() - refit_started, 3), len(Xr)
+    if state.config.refit_full:   # the delivered model is refit on every row: keep the time it will take
+        ctx.budget.final_refit_s = delivery.refit_estimate(result.refit_seconds, len(Xr), n + len(split.X_holdout))
     final = fitted[0] if len(fitted) == 1 else BlendedModel(fitted, weights, task)
     # in-sample score (for the overfitting gap) on at most TRAIN_SCORE_ROWS rows: predicting 1M rows costs minutes
     nr = len(Xr)

@@ -121,4 +121,16 @@ def test_export_bundle_in_fresh_venv(tmp_path):
     metric = metrics["metric"]
     assert report["n_holdout"] == metrics["n_holdout"]
     assert abs(report["holdout"][metric] - metrics["holdout"][metric]) <= 0.01
-    assert (tmp_path / "retrained" / "model.joblib").is_file()
+    assert report["expected_holdout"][metric] == metrics["holdout"][metric]
+    # ... and the delivered model: the same recipe refit on every row, bagged as the run did
+    assert metrics["delivered"]["refit_on_all_rows"] and report["delivered_model_rows"] == metrics["delivered"]["rows"]
+    assert metrics["delivered"]["rows"] == metrics["n_train"] + metrics["n_holdout"]
+    retrained_csv = tmp_path / "retrained.csv"
+    res = subprocess.run([py, "-c", "import sys, joblib, pandas as pd; sys.path.insert(0, sys.argv[1]); "
+                          "m = joblib.load(sys.argv[2]); m.prediction_frame(m.features(pd.read_csv(sys.argv[3])))"
+                          ".to_csv(sys.argv[4], index=False)", str(export), str(tmp_path / "retrained" / "model.joblib"),
+                          str(new_csv), str(retrained_csv)], capture_output=True, text=True, cwd=tmp_path, env=env,
+                         timeout=120)
+    assert res.returncode == 0, res.stderr[-2000:]
+    np.testing.assert_allclose(pd.read_csv(retrained_csv)[proba_cols].to_numpy(), app_preds[proba_cols].to_numpy(),
+                               atol=1e-6)

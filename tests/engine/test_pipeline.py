@@ -95,12 +95,12 @@ def test_holdout_rows_never_reach_fitting_and_leak_is_flagged(tmp_path, monkeypa
     frame["leak"] = (frame["churn"] == "yes").astype(float) * 3.0 + np.random.default_rng(1).normal(0, 0.01, len(frame))
     path = tmp_path / "leaky.csv"
     frame.to_csv(path, index=False)
-    fitted_markers: set[float] = set()
+    fits: list[tuple[float, set[float]]] = []    # (when, markers of the rows fitted on)
     original = sklearn.pipeline.Pipeline.fit
 
     def spy(self, X, y=None, **kw):
         if isinstance(X, pd.DataFrame) and "marker" in X.columns:
-            fitted_markers.update(X["marker"].tolist())
+            fits.append((time.time(), set(X["marker"].tolist())))
         return original(self, X, y, **kw)
 
     monkeypatch.setattr(sklearn.pipeline.Pipeline, "fit", spy)
@@ -108,13 +108,20 @@ def test_holdout_rows_never_reach_fitting_and_leak_is_flagged(tmp_path, monkeypa
     assert state.status == "finished", state.error
     assert any(s["column"] == "leak" for s in state.profile.leakage_suspects)
     model = joblib.load(run_dir / "model.joblib")
-    used = set(model.pipeline.named_steps["prep"].columns_) if hasattr(model.pipeline, "named_steps") else set()
+    members = getattr(model.pipeline, "members", [model.pipeline])
+    used = set().union(*(set(m.named_steps["prep"].columns_) for m in members))
     assert "leak" not in used and not any(c.startswith("leak") for c in used)
     holdout = pd.read_csv(run_dir / "holdout_predictions.csv")
     assert len(holdout) == 100
-    holdout_markers = set(frame.loc[~frame["marker"].isin(fitted_markers), "marker"])
-    assert len(holdout_markers) == 100, "exactly the 100 holdout rows were never fitted on"
-    assert fitted_markers, "the spy saw the training fits"
+    holdout_markers = set(pd.read_parquet(run_dir / "data" / "holdout_X.parquet")["marker"])
+    assert len(holdout_markers) == 100
+    # no fit before the holdout was scored and the critic finalized ever saw a holdout row ...
+    scored_at = max(r.ended_at for r in state.history if r.phase == "critic")
+    before = [markers for when, markers in fits if when < scored_at]
+    assert before, "the spy saw the training fits"
+    assert not any(markers & holdout_markers for markers in before), "a holdout row reached fitting before scoring"
+    # ... and the delivered model, refit after that, learned from every row
+    assert any(holdout_markers <= markers for when, markers in fits if when >= scored_at)
 
 
 @pytest.fixture(scope="module")
