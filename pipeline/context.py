@@ -54,6 +54,7 @@ class Budget:
     MIN_PROBE_S = 0.3         # shorter steps say little about the CPU share
     RESERVE_CAP = 0.3         # of the budget, however slow the machine
     FINISH_S = 1.5            # evaluation, report and export on an idle machine, besides the refit's share
+    EXPORT_S = 0.75           # of which writing the model, report and export after the delivered model's refit
     REFIT_SHARE = 0.04
 
     def __init__(self, seconds: float, start: float | None = None) -> None:
@@ -92,12 +93,15 @@ class Budget:
         return self.FINISH_S + self.REFIT_SHARE * self.seconds
 
     def export_reserve(self) -> float:
-        """Time kept back for writing the report and the export once the delivered model is fitted."""
-        return min(self.FINISH_S * self.slowdown, max(self.FINISH_S, self.RESERVE_CAP * self.seconds))
+        """Time kept back for writing the model, report and export once the delivered model is fitted (a few
+        tenths of a second on an idle machine)."""
+        return min(self.EXPORT_S * self.slowdown, max(self.EXPORT_S, self.RESERVE_CAP * self.seconds))
 
     def finish_reserve(self) -> float:
-        """Time kept back for the iteration's refit, the delivered model's refit on every row, report and export."""
-        return self.export_reserve() + self.REFIT_SHARE * self.seconds + self.final_refit_s
+        """Time kept back for the iteration's refit and evaluation, the delivered model's refit on every row,
+        report and export."""
+        fixed = min(self.FINISH_S * self.slowdown, max(self.FINISH_S, self.RESERVE_CAP * self.seconds))
+        return fixed + self.REFIT_SHARE * self.seconds + self.final_refit_s
 
 
 @dataclass
@@ -115,6 +119,7 @@ class PhaseContext:
     models: dict[int, Any] = field(default_factory=dict)
     holdout_predictions: dict[int, pd.DataFrame] = field(default_factory=dict)
     user_feedback: dict[str, str] = field(default_factory=dict)
+    screened: dict[tuple, tuple[Any, np.ndarray]] = field(default_factory=dict)   # screening CVs already run
     repair_attempts: int = 2
     decide: Callable[..., Any] | None = None   # approval gates: decide(gate) -> (approve, feedback, by); blocks
 

@@ -23,7 +23,7 @@ from pipeline.models import OutOfTime, abort_after, bag_params, fit_pipeline
 from pipeline.runtime import BlendedModel, compact_floats
 from pipeline.state import IterationSummary, RunState
 
-MAX_BAGS = 8          # past a handful of copies the average barely moves, and every copy slows prediction
+MAX_BAGS = 12         # past a handful of copies the average barely moves, and every copy slows prediction
 REFIT_FLOOR_S = 1.0   # a refit expected to take less than this is done even on a run already at its budget
 ESTIMATE_SLACK = 1.15
 BAG_SLACK = 1.1       # a further copy starts only if one more copy's measured time fits with this margin
@@ -81,7 +81,7 @@ def deliver(state: RunState, ctx: PhaseContext, best: IterationSummary) -> Deliv
     pipelines, weights = zip(*fitted)
     delivered.pipeline = pipelines[0] if len(pipelines) == 1 else BlendedModel(list(pipelines), list(weights), model.task)
     seconds = time.monotonic() - started
-    note = (f"The delivered model was refit on all {n_all:,} rows (training and holdout) with the recipe chosen by CV "
+    note = (f"The delivered model was refit on all {n_all:,} rows (training and holdout) with the recipe chosen by CV"
             + (f", as a bag of {bags} copies with different seeds" if bags > 1 else "")
             + f" ({seconds:.1f} s). Its holdout figures are those of the same recipe fitted on the {trained_on:,} "
               "training rows before the holdout was scored: the delivered model saw the holdout, so it cannot be "

@@ -260,11 +260,17 @@ def make_estimator(family: str, task: str, params: dict[str, Any], class_weight:
     raise ValueError(f"unknown model family {family!r}")
 
 
+def single_threaded(family: str, rows: int) -> bool:
+    """Whether a fit of this family on this many rows keeps to one core (see make_pipeline): two such fits can
+    then run side by side. HistGradientBoosting always uses every core through OpenMP."""
+    return family in ("lightgbm", "random_forest", "extra_trees", "linear") and rows < SMALL_ROWS
+
+
 def make_pipeline(family: str, task: str, params: dict[str, Any], X: pd.DataFrame, class_weight: str | None,
                   seed: int) -> Pipeline:
     """`prep -> model` for the tree families (TreeMatrix), `prep -> columns -> model` for the linear one."""
     estimator = make_estimator(family, task, params, class_weight, seed)
-    if len(X) < SMALL_ROWS and family != "linear" and "n_jobs" in estimator.get_params():
+    if single_threaded(family, len(X)) and family != "linear":
         estimator.set_params(n_jobs=1)  # threads cost more than they save on small tables
     if family == "linear":
         prep = TablePrep()

@@ -13,6 +13,7 @@ import os
 import socket
 import sys
 import time
+import warnings
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -131,9 +132,16 @@ def create_study(job: TuningJob, storage: str | None, seed: int | None = None) -
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     return optuna.create_study(study_name=job.study_name, storage=storage, load_if_exists=True,
                                direction="maximize" if job.greater_is_better else "minimize",
-                               sampler=optuna.samplers.TPESampler(seed=job.seed if seed is None else seed,
-                                                                  n_startup_trials=5),
+                               sampler=_sampler(job.seed if seed is None else seed),
                                pruner=optuna.pruners.MedianPruner(n_startup_trials=4, n_warmup_steps=1))
+
+
+def _sampler(seed: int) -> optuna.samplers.TPESampler:
+    """TPE that, while other trials run (threads of this process or tune-workers), treats their points as bad
+    ones ("constant liar") instead of proposing the same region again."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.samplers.TPESampler(seed=seed, n_startup_trials=5, constant_liar=True)
 
 
 def trial_cap(job: TuningJob) -> list[Callable[[optuna.Study, optuna.trial.FrozenTrial], None]]:

@@ -13,8 +13,8 @@ from pipeline.context import PhaseContext
 from pipeline.state import CRITIC_ACTIONS, PHASES, CriticDecision, RunState
 
 MIN_LOOP_SECONDS = 8.0
+MIN_SPARE_SECONDS = 4.0   # spare-time tuning reuses the screening CV: a few seconds still buy trials
 LOOP_COST_SHARE = 0.75
-EXTRA_TUNING_SHARE = 0.4
 
 
 def run(state: RunState, ctx: PhaseContext) -> CriticDecision:
@@ -28,9 +28,15 @@ def _decide(state: RunState, ctx: PhaseContext) -> CriticDecision:
     if loops_done >= state.config.max_loops:
         return CriticDecision(it, "finalize", f"Loop bound reached ({state.config.max_loops} loop(s)); "
                                               "keeping the best iteration by CV.", "rule")
-    if ctx.budget.remaining() - ctx.budget.finish_reserve() < MIN_LOOP_SECONDS:
+    left = ctx.budget.remaining() - ctx.budget.finish_reserve()
+    if left < MIN_SPARE_SECONDS or (left < MIN_LOOP_SECONDS and state.config.max_trials):
         return CriticDecision(it, "finalize", f"Not enough of the time budget left for another loop "
                                               f"({ctx.budget.remaining():.0f} s left); finalizing.", "rule")
+    if left < MIN_LOOP_SECONDS:
+        return CriticDecision(it, "retrain_model", f"{ctx.budget.remaining():.0f} s of the time budget are left: not "
+                                                   "enough for another loop, so they go to tuning the best model family "
+                                                   "further (the best iteration by CV is kept).", "rule",
+                              extra_tuning=True)
     blind_eval = dataclasses.replace(state.evaluation, holdout_metrics={}, confusion={}, curves={}, summary_md="")
     request = CriticRequest(profile=state.profile, objective=state.objective, training=state.training,
                             evaluation=blind_eval, iteration=it, max_loops=state.config.max_loops,
@@ -54,8 +60,9 @@ def _decide(state: RunState, ctx: PhaseContext) -> CriticDecision:
     if decision.action != "finalize" and left < needed:
         return CriticDecision(it, "finalize", f"{decision.reason} — but another loop would take about {needed:.0f} s "
                                               f"and {left:.0f} s are left, so the run finalizes.", decision.source)
-    spare_tuning = loop_cost(state, "retrain_model", EXTRA_TUNING_SHARE)
-    if decision.action == "finalize" and not state.config.max_trials and left >= spare_tuning:
+    # time a loop cannot use goes to tuning the best family further: its screening CV is reused, so even a few
+    # seconds buy trials (and what is left after that goes into the delivered model's seed bag)
+    if decision.action == "finalize" and not state.config.max_trials and left >= MIN_LOOP_SECONDS:
         return CriticDecision(it, "retrain_model", f"{decision.reason} — {left:.0f} s of the time budget are left, so "
                                                    "they go to tuning the best model family further (the best "
                                                    "iteration by CV is kept).", decision.source, extra_tuning=True)
@@ -64,7 +71,7 @@ def _decide(state: RunState, ctx: PhaseContext) -> CriticDecision:
 
 def loop_cost(state: RunState, action: str, share: float = LOOP_COST_SHARE) -> float:
     """Seconds the phases a route re-runs took in this iteration (gate waits excluded), scaled by `share`:
-    later loops re-screen fewer candidates, and spare-time tuning screens one family and then fits any time."""
+    later loops re-screen fewer candidates."""
     start = {"refine_features": "features", "retrain_model": "trainer"}.get(action)
     if start is None:
         return 0.0

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 import time
 from typing import Any
 
@@ -25,7 +26,7 @@ from pipeline.tuning import (TuningJob, create_study, cv_params, finish_job, mak
                              trial_cap)
 from pipeline.metrics import is_better
 from pipeline.models import (FAMILIES, LINEAR_MAX_ROWS, boosting_deadline, boosting_stops, feature_importance,
-                             fit_pipeline, fit_rows, make_pipeline)
+                             fit_pipeline, fit_rows, make_pipeline, single_threaded)
 from pipeline.runtime import BlendedModel, TabularModel
 from pipeline.state import CandidateResult, RunState, TrainResult
 
@@ -45,6 +46,9 @@ TARGET_TRIALS = 8
 TRAIN_SCORE_ROWS = 50_000
 REFIT_SLACK = 1.5
 REFIT_FLOOR_S = 3.0      # a refit this short always fits (the finish reserve absorbs it), however slow its trial ran
+EVALUATION_SLACK = 1.5   # spare-time tuning leaves this many times the last evaluation's duration for the next
+CRITIC_S = 0.5
+TUNE_THREADS = 2         # trials at a time when each fit keeps to one core
 BLEND_SHARE = 0.25       # tuning on more rows than screening: blend there too if it costs at most this of tuning
 
 
@@ -55,10 +59,12 @@ def trainer_budget(state: RunState, ctx: PhaseContext) -> float:
     three quarters of this one); otherwise it would be left unused at the end of the run.
     """
     remaining = ctx.budget.remaining() - ctx.budget.finish_reserve()
+    if extra_tuning(state):   # spare time: all of it but what the evaluation took last time
+        evaluated = [r.duration_s or 0.0 for r in state.history if r.phase == "evaluator"]
+        return max(1.0, remaining - EVALUATION_SLACK * (evaluated[-1] if evaluated else 0.0) - CRITIC_S)
     loops_left = state.config.max_loops - (state.iteration - 1)
     another_loop_fits = 0.5 * remaining >= MIN_LOOP_SECONDS + 0.75 * 0.5 * remaining
-    keep_half = loops_left > 0 and another_loop_fits and not extra_tuning(state)
-    share = 0.5 if keep_half else 0.8  # the rest pays for evaluation and the critic
+    share = 0.5 if loops_left > 0 and another_loop_fits else 0.8  # the rest pays for evaluation and the critic
     return max(1.0, remaining * share)
 
 
@@ -184,6 +190,16 @@ def run(state: RunState, ctx: PhaseContext) -> TrainResult:
             result.candidates.append(CandidateResult(spec.name, spec.family, spec.params, iteration=state.iteration,
                                                      error="skipped: screening time budget used up"))
             continue
+        key = (ctx.features.code, X.shape, n_screen, seed, spec.family, repr(sorted(spec.params.items())),
+               plan.class_weight)
+        if key in ctx.screened:   # the same CV on the same rows ran in an earlier loop: spare-time tuning reuses it
+            earlier, oofs[spec.name] = ctx.screened[key]
+            cand = CandidateResult(spec.name, spec.family, spec.params, dict(earlier.cv_metrics), earlier.cv_score,
+                                   earlier.fit_seconds, state.iteration)
+            first_seconds = first_seconds or cand.fit_seconds / COST_FACTOR.get(spec.family, 1.0)
+            result.candidates.append(cand)
+            ctx.emit("candidate", "trainer", f"{cand.name}: CV {obj.metric} {cand.cv_score:.4f} (screened before)")
+            continue
         t0 = time.monotonic()
         stops = boosting_stops()
         try:   # the first family is needed whatever it costs: its boosting, not the CV, is cut short if need be
@@ -198,6 +214,7 @@ def run(state: RunState, ctx: PhaseContext) -> TrainResult:
             cand = CandidateResult(spec.name, spec.family, spec.params, metrics, metrics.get(obj.metric),
                                    round(time.monotonic() - t0, 3), state.iteration)
             oofs[spec.name] = oof
+            ctx.screened[key] = (cand, oof)
             if first_seconds is None:
                 first_seconds = (time.monotonic() - t0) / COST_FACTOR.get(spec.family, 1.0)
         except OutOfTime:
@@ -422,10 +439,21 @@ def _tune(state: RunState, ctx: PhaseContext, spec: CandidateSpec, plan: ModelPl
                               "worker": trial.user_attrs.get("worker", "")})
         ctx.publish()
 
-    objective = make_objective(job, X, y, folds, ctx.cancel_event.is_set, keep_if_better)
+    # fits that keep to one core run two trials at a time on the machine's two cores
+    threads = TUNE_THREADS if single_threaded(spec.family, len(X)) else 1
+    guard = threading.Lock()
+
+    def one_at_a_time(callback):
+        def locked(*args):
+            with guard:
+                return callback(*args)
+        return locked
+
+    objective = make_objective(job, X, y, folds, ctx.cancel_event.is_set, one_at_a_time(keep_if_better))
     try:
-        study.optimize(objective, timeout=seconds, callbacks=[record, *trial_cap(job)],
-                       catch=(ValueError, np.linalg.LinAlgError), gc_after_trial=False)
+        with fitting():   # the worker threads' fits are this thread's wall time spent fitting
+            study.optimize(objective, timeout=seconds, n_jobs=threads, callbacks=[one_at_a_time(record), *trial_cap(job)],
+                           catch=(ValueError, np.linalg.LinAlgError), gc_after_trial=False)
     finally:
         if storage:
             finish_job(ctx.run_dir, job)
