@@ -70,7 +70,7 @@ for name in EXTRA_INPUTS:
     res.columns = [str(c) for c in res.columns]
     res.to_parquet("features_" + name + ".parquet")
 required = list(train.columns)
-if same and train.shape[1] <= 300:
+if FIND_REQUIRED and same and train.shape[1] <= 300:
     required = []
     for col in train.columns:
         try:
@@ -300,8 +300,10 @@ class CodeRunner:
         return CodeOutcome(False, "", "", Path(), last_error or "no code", attempts)
 
 
-def feature_harness(extra_inputs: list[str]) -> str:
-    return f"EXTRA_INPUTS = {extra_inputs!r}\n" + FEATURE_HARNESS
+def feature_harness(extra_inputs: list[str], find_required: bool = True) -> str:
+    """The harness around `transform`: also the other inputs' features, and (unless `find_required` is off, for
+    code already validated) which raw columns the code really needs."""
+    return f"EXTRA_INPUTS = {extra_inputs!r}\nFIND_REQUIRED = {find_required!r}\n" + FEATURE_HARNESS
 
 
 def plot_harness(target: str, task: str, palette: list[str]) -> str:

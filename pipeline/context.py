@@ -119,7 +119,7 @@ class PhaseContext:
     models: dict[int, Any] = field(default_factory=dict)
     holdout_predictions: dict[int, pd.DataFrame] = field(default_factory=dict)
     user_feedback: dict[str, str] = field(default_factory=dict)
-    screened: dict[tuple, tuple[Any, np.ndarray]] = field(default_factory=dict)   # screening CVs already run
+    screened: dict[tuple, Any] = field(default_factory=dict)   # screening CVs already run (trainer.Screened)
     repair_attempts: int = 2
     decide: Callable[..., Any] | None = None   # approval gates: decide(gate) -> (approve, feedback, by); blocks
 

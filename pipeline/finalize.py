@@ -4,16 +4,13 @@ The holdout scores written here were computed for display; the choice is made on
 """
 from __future__ import annotations
 
-import io
 from pathlib import Path
-
-import joblib
 
 from pipeline.context import PhaseContext
 from pipeline.delivery import deliver
 from pipeline.metrics import is_better
 from pipeline.state import PHASE_TITLES, IterationSummary, RunState
-from pipeline.store import write_atomic, write_json
+from pipeline.store import dump_atomic, write_atomic, write_json
 
 PREDICT_PY = '''"""Score new data with this exported model: python predict.py INPUT OUTPUT.csv
 
@@ -130,33 +127,31 @@ def _delivered_line(delivery: dict | None) -> str:
 
 def finalize(state: RunState, ctx: PhaseContext) -> None:
     """Refit the best iteration's recipe on every row (see delivery), then write model.joblib, metrics.json,
-    holdout predictions, report.md and export/."""
+    holdout predictions, report.md and export/. What does not depend on the delivered model is written first,
+    so the refit's time ends as close to the budget as the remaining writes allow."""
+    from pipeline.export import write_bundle
+    from pipeline.registry import dataset_fingerprint, lineage
+
     best = select_best(state)
     state.selected_iteration = best.iteration
     run_dir = ctx.run_dir
     recipe = ctx.models[best.iteration]
+    split = ctx.split
+    n_train, n_holdout, columns = len(split.X_train), len(split.X_holdout), list(split.X_train.columns)
+    write_atomic(run_dir / "holdout_predictions.csv", ctx.holdout_predictions[best.iteration].to_csv(index=False))
+    dataset = dataset_fingerprint(state, n_train + n_holdout, columns)
     delivered = deliver(state, ctx, best)
     if delivered.note:
         state.notes.append(delivered.note)
-    buffer = io.BytesIO()
-    joblib.dump(delivered.model, buffer)
-    write_atomic(run_dir / "model.joblib", buffer.getvalue())
-    delivery = {"rows": delivered.rows, "bags": delivered.bags, "refit_on_all_rows": delivered.refit,
-                "seconds": round(delivered.seconds, 3)}
+    dump_atomic(run_dir / "model.joblib", delivered.model)
+    delivery = delivered.summary()
     metrics = {"task": state.profile.task, "metric": state.objective.metric,
                "greater_is_better": state.objective.greater_is_better,
                "selected_iteration": best.iteration, "model": best.model,
                "cv": best.cv_metrics, "holdout": best.holdout_metrics,
-               "holdout_scored_model_rows": best.refit_rows or len(ctx.split.X_train),
-               "threshold": recipe.threshold, "n_train": len(ctx.split.X_train), "n_holdout": len(ctx.split.X_holdout),
-               "delivered": delivery}
+               "holdout_scored_model_rows": best.refit_rows or n_train,
+               "threshold": recipe.threshold, "n_train": n_train, "n_holdout": n_holdout, "delivered": delivery}
     write_json(run_dir / "metrics.json", metrics)
-    write_atomic(run_dir / "holdout_predictions.csv", ctx.holdout_predictions[best.iteration].to_csv(index=False))
-    from pipeline.export import write_bundle
-
     write_bundle(run_dir, run_dir / "model.joblib", PREDICT_PY, state, best, recipe, delivery)
-    from pipeline.registry import lineage
-
-    n_rows = len(ctx.split.X_train) + len(ctx.split.X_holdout)
-    write_json(run_dir / "lineage.json", lineage(state, best, n_rows, list(ctx.split.X_train.columns), recipe, delivery))
+    write_json(run_dir / "lineage.json", lineage(state, best, dataset, columns, recipe, delivery))
     write_atomic(run_dir / "report.md", report_markdown(state, best, delivery))

@@ -294,13 +294,15 @@ def family_of(estimator: Any) -> str:
     return next((family for classes, family in _FAMILY_CLASSES if isinstance(estimator, classes)), "")
 
 
-BAGGED_FAMILIES = ("lightgbm", "hist_gb", "random_forest", "extra_trees")
+# Forests are not bagged again: twelve copies of a 300-tree forest are one 3,600-tree forest, hardly better and a
+# gigabyte on disk for 20,000 rows.
+BAGGED_FAMILIES = ("lightgbm", "hist_gb")
 BAG_SEED_STEP = 7919
 
 
 def bag_params(family: str, params: dict[str, Any], bag: int) -> dict[str, Any] | None:
     """The parameters of the `bag`-th copy of a member in a seed bag (bag 0 is the member itself), or None for a
-    family whose fit does not depend on the seed (a linear model: another copy would be the same model).
+    family not bagged (a linear model: another copy would be the same model; forests: see BAGGED_FAMILIES).
 
     A new seed draws another early-stopping tenth, other feature fractions and other random splits, so the copies
     differ as the models of AutoGluon's bags do, and their average has less variance than any one of them."""

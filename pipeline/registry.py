@@ -29,19 +29,24 @@ def fingerprint(data_path: str | Path, n_rows: int, columns: list[str]) -> dict[
     return {"hash": digest, "n_rows": int(n_rows), "n_cols": len(columns), "columns": list(columns)}
 
 
-def lineage(state: Any, best: Any, n_rows: int, raw_columns: list[str], model: Any = None,
+def dataset_fingerprint(state: Any, n_rows: int, raw_columns: list[str]) -> dict[str, Any]:
+    """The run's dataset: name and fingerprint (hashing a large file takes a while: finalize does it early)."""
+    cfg = state.config
+    columns = list(raw_columns) + [state.profile.target]
+    return {"name": cfg.dataset_name or Path(cfg.data_path).name, **fingerprint(cfg.data_path, n_rows, columns)}
+
+
+def lineage(state: Any, best: Any, dataset: dict[str, Any], raw_columns: list[str], model: Any = None,
             delivery: dict[str, Any] | None = None) -> dict[str, Any]:
-    """What a registered model is: data fingerprint, objective, recipe (`model`: the one the holdout scored) and how
-    the delivered model was made from it."""
+    """What a registered model is: data fingerprint (`dataset_fingerprint`), objective, recipe (`model`: the one the
+    holdout scored) and how the delivered model was made from it."""
     from pipeline.export import pins, model_members
 
     cfg = state.config
-    columns = list(raw_columns) + [state.profile.target]
     members = model_members(model) if model is not None else []
     return {
         "run_id": state.run_id, "created_at": state.created_at, "registered_at": time.time(),
-        "dataset": {"name": cfg.dataset_name or Path(cfg.data_path).name,
-                    **fingerprint(cfg.data_path, n_rows, columns)},
+        "dataset": dataset,
         "target": state.profile.target, "task": state.profile.task, "objective": cfg.objective,
         "metric": state.objective.metric, "greater_is_better": state.objective.greater_is_better,
         "brain": cfg.brain, "llm_model": cfg.model, "model": best.model,

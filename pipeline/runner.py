@@ -26,6 +26,7 @@ from pipeline.brains import make_brain
 from pipeline.brains.offline import OfflineBrain
 from pipeline.codegen import SNIPPET_TIMEOUT_S, CodeRunner
 from pipeline.context import Budget, Cancelled, DataSplit, PhaseContext
+from pipeline.delivery import refit_estimate
 from pipeline.cv import make_folds
 from pipeline.data import DataError, feature_frame, infer_target, infer_task, read_table, validate_target
 from pipeline.finalize import finalize
@@ -266,6 +267,10 @@ def _restore_context(ctx: PhaseContext, state: RunState, run_dir: Path) -> None:
     for it, rel in paths.items():
         if (run_dir / rel).is_file():
             ctx.models[it] = joblib.load(run_dir / rel)   # our own trainer's file, in our own run directory
+    n_all = len(ctx.split.X_train) + len(ctx.split.X_holdout)
+    estimates = [refit_estimate(s.refit_seconds, s.refit_rows, n_all) for s in state.iterations if s.refit_rows]
+    if state.config.refit_full and estimates:   # the delivered model's refit keeps its time after a resume too
+        ctx.budget.final_refit_s = max(estimates)
     for attr in PER_ITERATION_FRAMES:
         frames = getattr(ctx, attr, None)
         for it in {s.iteration for s in state.iterations}:

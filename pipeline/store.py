@@ -64,6 +64,24 @@ def default_home() -> Path:
     return Path(os.environ.get("MLPIPELINE_HOME", "runs")).resolve()
 
 
+def dump_atomic(path: Path, obj: Any) -> None:
+    """joblib.dump to a temp file in the same folder, fsync, then rename over the target (no copy in memory)."""
+    import joblib
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            joblib.dump(obj, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def write_atomic(path: Path, data: str | bytes) -> None:
     """Write to a temp file in the same folder, fsync, then rename over the target."""
     path = Path(path)

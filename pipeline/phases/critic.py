@@ -29,7 +29,7 @@ def _decide(state: RunState, ctx: PhaseContext) -> CriticDecision:
         return CriticDecision(it, "finalize", f"Loop bound reached ({state.config.max_loops} loop(s)); "
                                               "keeping the best iteration by CV.", "rule")
     left = ctx.budget.remaining() - ctx.budget.finish_reserve()
-    if left < MIN_SPARE_SECONDS or (left < MIN_LOOP_SECONDS and state.config.max_trials):
+    if left < MIN_LOOP_SECONDS and not spare_tuning_pays(state, left):
         return CriticDecision(it, "finalize", f"Not enough of the time budget left for another loop "
                                               f"({ctx.budget.remaining():.0f} s left); finalizing.", "rule")
     if left < MIN_LOOP_SECONDS:
@@ -62,11 +62,27 @@ def _decide(state: RunState, ctx: PhaseContext) -> CriticDecision:
                                               f"and {left:.0f} s are left, so the run finalizes.", decision.source)
     # time a loop cannot use goes to tuning the best family further: its screening CV is reused, so even a few
     # seconds buy trials (and what is left after that goes into the delivered model's seed bag)
-    if decision.action == "finalize" and not state.config.max_trials and left >= MIN_LOOP_SECONDS:
+    if decision.action == "finalize" and spare_tuning_pays(state, left):
         return CriticDecision(it, "retrain_model", f"{decision.reason} — {left:.0f} s of the time budget are left, so "
                                                    "they go to tuning the best model family further (the best "
                                                    "iteration by CV is kept).", decision.source, extra_tuning=True)
     return decision
+
+
+def spare_tuning_pays(state: RunState, left: float) -> bool:
+    """Whether `left` seconds buy tuning: room for two trials of the best family (a trial costs about its
+    screening CV), its refit and an evaluation, and the last spare-time round did not end without a trial."""
+    training, last = state.training, state.decisions[-1] if state.decisions else None
+    if state.config.max_trials or left < MIN_SPARE_SECONDS:
+        return False
+    if last is not None and last.extra_tuning and not any(t["state"] == "COMPLETE" for t in training.trials):
+        return False
+    scored = [c for c in training.candidates if c.cv_score is not None]
+    if not scored:
+        return False
+    best = max(scored, key=lambda c: c.cv_score if state.objective.greater_is_better else -c.cv_score)
+    evaluated = [r.duration_s or 0.0 for r in state.history if r.phase == "evaluator" and r.iteration == state.iteration]
+    return left >= 2 * best.fit_seconds + training.refit_seconds + sum(evaluated)
 
 
 def loop_cost(state: RunState, action: str, share: float = LOOP_COST_SHARE) -> float:

@@ -9,6 +9,7 @@ import math
 import os
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import joblib
@@ -93,8 +94,7 @@ def screen_rows(n: int, budget: float, quick_cost: float | None, families: list[
 
 
 def _ensure_plan(plan: ModelPlan | None, fallback: ModelPlan) -> ModelPlan:
-    """Keep the brain's valid candidates; fill in the required families from the offline plan. Class weights are
-    the offline plan's (they follow from the metric and the class balance, see objective.wants_class_weights)."""
+    """Keep the brain's valid candidates; fill in the required families from the offline plan."""
     if plan is None or not plan.candidates:
         return fallback
     valid = [c for c in plan.candidates if c.family in FAMILIES]
@@ -102,7 +102,7 @@ def _ensure_plan(plan: ModelPlan | None, fallback: ModelPlan) -> ModelPlan:
     for spec in fallback.candidates:
         if spec.family not in have and spec.family in ("lightgbm", "linear", "hist_gb"):
             valid.append(spec)
-    return ModelPlan(candidates=valid[:6], class_weight=fallback.class_weight, reasoning=plan.reasoning)
+    return ModelPlan(candidates=valid[:6], class_weight=plan.class_weight, reasoning=plan.reasoning)
 
 
 def ask_plan(state: RunState, ctx: PhaseContext, request: ModelRequest) -> ModelPlan:
@@ -168,6 +168,10 @@ def run(state: RunState, ctx: PhaseContext) -> TrainResult:
     full_rows = screen_rows(n, budget, ctx.features.quick_cost, families, len(split.folds), share, run_left)
     n_screen = full_rows if full_rows >= n else screen_rows(n, budget, ctx.features.quick_cost, families,
                                                             min(state.config.cv_folds, 3), share, run_left)
+    earlier = {ctx.screened[k].rows for k in (_screen_key(ctx, X, seed, spec, plan) for spec in plan.candidates)
+               if k in ctx.screened}
+    if extra and len(earlier) == 1:   # spare-time tuning: the same rows and folds as the screening it reuses
+        n_screen = earlier.pop()
     if n_screen < n:
         rows = np.sort(np.random.default_rng(seed).choice(n, n_screen, replace=False))
         Xs, ys = X.iloc[rows].reset_index(drop=True), y.iloc[rows].reset_index(drop=True)
@@ -181,6 +185,17 @@ def run(state: RunState, ctx: PhaseContext) -> TrainResult:
     first_seconds = None
     for index, spec in enumerate(plan.candidates):
         ctx.check_cancelled()
+        key = _screen_key(ctx, X, seed, spec, plan)
+        cached = ctx.screened.get(key)
+        if cached is not None and cached.rows == n_screen:   # the same CV on the same rows ran in an earlier loop
+            metrics, _ = _score(ys, cached.oof, state, ctx)   # scored anew: the objective may have changed since
+            cand = CandidateResult(spec.name, spec.family, spec.params, metrics, metrics.get(obj.metric),
+                                   cached.fit_seconds, state.iteration)
+            oofs[spec.name] = cached.oof
+            first_seconds = first_seconds or cand.fit_seconds / COST_FACTOR.get(spec.family, 1.0)
+            result.candidates.append(cand)
+            ctx.emit("candidate", "trainer", f"{cand.name}: CV {obj.metric} {cand.cv_score:.4f} (screened before)")
+            continue
         estimate = (first_seconds or 0.0) * COST_FACTOR.get(spec.family, 1.0)
         # the first MIN_CANDIDATES families are always compared unless they would not fit what is left of the run
         run_ends = time.monotonic() + ctx.budget.remaining() - ctx.budget.finish_reserve()
@@ -189,16 +204,6 @@ def run(state: RunState, ctx: PhaseContext) -> TrainResult:
         if result.candidates and time.monotonic() + estimate > deadline:
             result.candidates.append(CandidateResult(spec.name, spec.family, spec.params, iteration=state.iteration,
                                                      error="skipped: screening time budget used up"))
-            continue
-        key = (ctx.features.code, X.shape, n_screen, seed, spec.family, repr(sorted(spec.params.items())),
-               plan.class_weight)
-        if key in ctx.screened:   # the same CV on the same rows ran in an earlier loop: spare-time tuning reuses it
-            earlier, oofs[spec.name] = ctx.screened[key]
-            cand = CandidateResult(spec.name, spec.family, spec.params, dict(earlier.cv_metrics), earlier.cv_score,
-                                   earlier.fit_seconds, state.iteration)
-            first_seconds = first_seconds or cand.fit_seconds / COST_FACTOR.get(spec.family, 1.0)
-            result.candidates.append(cand)
-            ctx.emit("candidate", "trainer", f"{cand.name}: CV {obj.metric} {cand.cv_score:.4f} (screened before)")
             continue
         t0 = time.monotonic()
         stops = boosting_stops()
@@ -214,7 +219,8 @@ def run(state: RunState, ctx: PhaseContext) -> TrainResult:
             cand = CandidateResult(spec.name, spec.family, spec.params, metrics, metrics.get(obj.metric),
                                    round(time.monotonic() - t0, 3), state.iteration)
             oofs[spec.name] = oof
-            ctx.screened[key] = (cand, oof)
+            if boosting_stops() == stops:   # a CV cut short by the clock is not the family's score to reuse
+                ctx.screened[key] = Screened(oof, cand.fit_seconds, n_screen)
             if first_seconds is None:
                 first_seconds = (time.monotonic() - t0) / COST_FACTOR.get(spec.family, 1.0)
         except OutOfTime:
@@ -344,7 +350,8 @@ def run(state: RunState, ctx: PhaseContext) -> TrainResult:
         ctx.check_cancelled()
     result.refit_seconds, result.refit_rows = round(time.monotonic() - refit_started, 3), len(Xr)
     if state.config.refit_full:   # the delivered model is refit on every row: keep the time it will take
-        ctx.budget.final_refit_s = delivery.refit_estimate(result.refit_seconds, len(Xr), n + len(split.X_holdout))
+        ctx.budget.final_refit_s = max(ctx.budget.final_refit_s, delivery.refit_estimate(
+            result.refit_seconds, len(Xr), n + len(split.X_holdout)))   # whichever iteration is delivered
     final = fitted[0] if len(fitted) == 1 else BlendedModel(fitted, weights, task)
     # in-sample score (for the overfitting gap) on at most TRAIN_SCORE_ROWS rows: predicting 1M rows costs minutes
     nr = len(Xr)
@@ -371,6 +378,21 @@ def run(state: RunState, ctx: PhaseContext) -> TrainResult:
     ctx.models[state.iteration] = model
     result.model_path = str(path.relative_to(ctx.run_dir))
     return result
+
+
+@dataclass
+class Screened:
+    """A screening CV kept for later loops: its out-of-fold predictions, what it cost, on how many rows."""
+
+    oof: np.ndarray
+    fit_seconds: float
+    rows: int
+
+
+def _screen_key(ctx: PhaseContext, X: pd.DataFrame, seed: int, spec: CandidateSpec, plan: ModelPlan) -> tuple:
+    """What a screening CV depends on besides its rows: features, seed (sample and folds), family, parameters
+    (regularisation included) and class weights."""
+    return (ctx.features.code, X.shape, seed, spec.family, repr(sorted(spec.params.items())), plan.class_weight)
 
 
 def _refit_rows(X: pd.DataFrame, y: pd.Series, cost: float, seconds_left: float, min_rows: int, seed: int
@@ -422,7 +444,8 @@ def _tune(state: RunState, ctx: PhaseContext, spec: CandidateSpec, plan: ModelPl
     study = create_study(job, storage)
     if storage:
         publish_job(ctx.run_dir, job, X, y, folds)
-    study.enqueue_trial({k: v for k, v in spec.params.items() if k in spec.search_space})
+    if best_score is None:   # the defaults' score is not known on these rows yet: start from them
+        study.enqueue_trial({k: v for k, v in spec.params.items() if k in spec.search_space})
     holder: dict[str, Any] = {"params": best_params, "score": best_score, "oof": best_oof}
 
     def refit_fits(trial_seconds: float) -> bool:
@@ -440,7 +463,8 @@ def _tune(state: RunState, ctx: PhaseContext, spec: CandidateSpec, plan: ModelPl
         ctx.publish()
 
     # fits that keep to one core run two trials at a time on the machine's two cores
-    threads = TUNE_THREADS if single_threaded(spec.family, len(X)) else 1
+    threads = (min(TUNE_THREADS, len(os.sched_getaffinity(0))) if single_threaded(spec.family, len(X))
+               and not state.config.max_trials else 1)   # a trial cap asks for reproducible trials: one at a time
     guard = threading.Lock()
 
     def one_at_a_time(callback):
