@@ -450,10 +450,41 @@ def render_code_log(state: RunState, run_dir: Path, kind: str, key: str) -> None
         st.caption("Isolation: " + md_escape(entry["isolation"]))
 
 
+def render_leakage(state: RunState, full: bool = True) -> None:
+    """The leakage suspects in a warning box: a column that knows the outcome would make every score here
+    optimistic, and new rows would not have it. `full` lists each suspect's reason (the profile panel); otherwise
+    one line for the top of the run page."""
+    suspects = state.profile.leakage_suspects
+    out = [s for s in suspects if not s.get("kept")]
+    kept = [s for s in suspects if s.get("kept")]
+    def names(items: list[dict[str, Any]]) -> str:
+        return ", ".join(f"**{md_escape(s.get('column', ''))}**" for s in items)
+
+    if out:
+        text = f"**Possible target leakage, excluded from the features:** {names(out)}."
+        if full:
+            text += "\n\n" + "\n".join(f"- **{md_escape(s.get('column', ''))}**: {md_escape(s.get('reason', ''))}"
+                                        for s in out)
+            text += ("\n\nKnown before the outcome after all? Start the run again with it under *Keep flagged "
+                     "columns* in the settings (`--keep-columns` on the command line), or reject the features gate "
+                     "with \u201ckeep column …\u201d.")
+        else:
+            text += " The Data Profiler panel says why."
+        st.warning(text, icon=":material/warning:")
+    if kept:
+        text = (f"**Kept at your request although it looks like target leakage:** {names(kept)}. The model uses it: "
+                "the holdout score may be optimistic, and predictions need the column.")
+        if full:
+            text += "\n\n" + "\n".join(f"- **{md_escape(s.get('column', ''))}**: {md_escape(s.get('reason', ''))}"
+                                        for s in kept)
+        st.error(text, icon=":material/warning:")
+
+
 def render_profile(state: RunState, run_dir: Path, key: str) -> None:
     prof = state.profile
     if not _ran(state, "profiler"):
         return _waiting("profiler", state)
+    render_leakage(state)
     c = st.columns(5)
     c[0].metric("Rows", f"{prof.n_rows:,}")
     c[1].metric("Columns", f"{prof.n_cols:,}")
@@ -465,12 +496,15 @@ def render_profile(state: RunState, run_dir: Path, key: str) -> None:
     for label, items in (("constant", prof.constant_columns), ("id-like", prof.id_like_columns),
                          ("dates", prof.date_columns), ("free text", prof.text_columns)):
         flags += [{"flag": label, "column": c, "detail": ""} for c in items]
-    flags += [{"flag": "possible leakage", "column": str(s.get("column", s)), "detail": str(s.get("reason", ""))}
-              for s in prof.leakage_suspects]
+    flags += [{"flag": "possible leakage" + (" (kept by you)" if s.get("kept") else " (excluded)"),
+               "column": str(s.get("column", s)), "detail": str(s.get("reason", ""))} for s in prof.leakage_suspects]
     left, right = st.columns([1.3, 1], gap="medium")
     with left:
         st.markdown("##### Key findings")
-        st.markdown(prof.findings_md or "_No findings recorded._")
+        findings = prof.findings_md or ""
+        if prof.leakage_note and findings.startswith(prof.leakage_note):   # already in the warning box above
+            findings = findings[len(prof.leakage_note):].lstrip()
+        st.markdown(findings or "_No findings recorded._")
         if state.objective.explanation:
             st.caption("Objective: " + md_escape(state.objective.explanation))
         if prof.sample_note:
@@ -949,6 +983,8 @@ def render_pulse(loaded: LoadedRun) -> None:
 def render_details(loaded: LoadedRun, key: str, show_downloads: bool = True) -> None:
     """What changes only when a phase starts or ends or reports progress: downloads, graph and panels."""
     state = loaded.state
+    if state.profile.leakage_suspects:
+        render_leakage(state, full=False)
     if show_downloads and state.status == "finished":
         render_downloads(loaded, key)
     with st.expander("Pipeline graph", icon=":material/account_tree:", expanded=True):

@@ -149,6 +149,11 @@ def new_run_form() -> None:
                                    help="How often the Critic may send the work back.")
             gates = st.multiselect("Approval gates", list(GATES), key="gates", format_func=C.GATE_LABELS.get,
                                    help="Pause the run for your approval before these steps (off by default).")
+            keep = st.multiselect("Keep flagged columns", [str(c) for c in frame.columns if str(c) != target],
+                                  key=f"keep_{ident}",
+                                  help="Columns the profile flags as possible target leakage (recorded after the "
+                                       "outcome) are left out of the features. Name here any you know are available "
+                                       "before the outcome, to use them anyway.")
             saved = [t["name"] for t in list_templates(C.get_runner().home)]
             template_name = st.selectbox("Replay a template", ["(none)"] + saved, key="template",
                                          disabled=not saved,
@@ -158,13 +163,15 @@ def new_run_form() -> None:
         if st.button("Run pipeline", type="primary", icon=":material/rocket_launch:", width="stretch", key="run_pipeline"):
             config = RunConfig(data_path=str(path), target=target, objective=objective, task=task, brain=brain,
                                model=model or None, time_budget_s=float(budget), max_loops=int(loops),
-                               dataset_name=name, owner=access.current_user() or "", gates=list(gates))
+                               dataset_name=name, owner=access.current_user() or "", gates=list(gates),
+                               keep_columns=list(keep))
             try:
                 template = None
                 if template_name != "(none)":
                     template = load_template(template_name, C.get_runner().home)
                     check_columns(template, [str(c) for c in frame.columns])
-                    config = apply_template(config, template, keep={"brain", "model"})
+                    config = apply_template(config, template,
+                                            keep={"brain", "model"} | ({"keep_columns"} if keep else set()))
                 with st.spinner("Reading the data and locking the holdout…"):
                     prepared = prepare(config, secrets_for(brain, api_key, model, base_url))
                 if template is not None:

@@ -69,6 +69,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", default=None, help="run directory (default: runs/runs/<run id>)")
     run.add_argument("--store", default=None, help="SQLite run store (default: runs/store.sqlite)")
     run.add_argument("--template", default=None, help="replay a saved template (python -m pipeline templates list)")
+    run.add_argument("--keep-columns", default=None, metavar="C1,C2",
+                     help="use these columns as features even if the profile flags them as possible target leakage "
+                          "(flagged columns are excluded by default)")
     run.add_argument("--approve", default=None, metavar="GATES",
                      help="pause for approval at these gates: features,training,finalize (or all)")
     run.add_argument("--decisions", default=None, metavar="FILE",
@@ -124,6 +127,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                        refit_full=args.refit_full)
     if joined is not None:
         config.dataset_name = dataset_name
+    if args.keep_columns:
+        config.keep_columns = [c.strip() for c in args.keep_columns.split(",") if c.strip()]
     from pipeline import gates
 
     try:

@@ -58,7 +58,7 @@ class _OnAction(argparse.Action):
 RUN_DEFAULTS = {"objective": ("objective", ""), "task": ("task", "auto"), "brain": ("brain", "auto"),
                 "model": ("model", None), "time_budget": ("time_budget_s", 120.0), "max_loops": ("max_loops", 3),
                 "max_trials": ("max_trials", None), "holdout": ("holdout_fraction", 0.2), "seed": ("seed", 42),
-                "target": ("target", None), "approve": ("gates", None)}
+                "target": ("target", None), "approve": ("gates", None), "keep_columns": ("keep_columns", None)}
 
 
 def template_config(args: argparse.Namespace, config):

@@ -81,7 +81,10 @@ def select_best(state: RunState) -> IterationSummary:
 def report_markdown(state: RunState, best: IterationSummary, delivery: dict | None = None) -> str:
     obj, prof, tr = state.objective, state.profile, state.training
     hold = best.holdout_metrics
-    lines = [f"# Run {state.run_id}", "",
+    findings = prof.findings_md
+    if prof.leakage_note and findings.startswith(prof.leakage_note):   # shown once, at the top
+        findings = findings[len(prof.leakage_note):].lstrip()
+    lines = [f"# Run {state.run_id}", ""] + ([prof.leakage_note, ""] if prof.leakage_note else []) + [
              f"- Dataset: `{state.config.dataset_name or Path(state.config.data_path).name}`",
              f"- Target: `{prof.target}` ({prof.task}); objective: {state.config.objective or '(none given)'}",
              f"- Metric optimised: **{obj.metric}** — {obj.explanation}",
@@ -89,7 +92,7 @@ def report_markdown(state: RunState, best: IterationSummary, delivery: dict | No
              f"(best CV), model **{best.model}**",
              f"- CV {obj.metric}: **{best.cv_score:.4f}**; holdout {obj.metric}: **{hold.get(obj.metric, float('nan')):.4f}**",
              f"- Delivered model: {_delivered_line(delivery)}",
-             "", "## Data profile", "", prof.summary, "", prof.findings_md, ""]
+             "", "## Data profile", "", prof.summary, "", findings, ""]
     if prof.sample_note:
         lines += [f"_Sampling: {prof.sample_note}_", ""]
     lines += ["## Features", ""]
@@ -150,7 +153,9 @@ def finalize(state: RunState, ctx: PhaseContext) -> None:
                "selected_iteration": best.iteration, "model": best.model,
                "cv": best.cv_metrics, "holdout": best.holdout_metrics,
                "holdout_scored_model_rows": best.refit_rows or n_train,
-               "threshold": recipe.threshold, "n_train": n_train, "n_holdout": n_holdout, "delivered": delivery}
+               "threshold": recipe.threshold, "n_train": n_train, "n_holdout": n_holdout, "delivered": delivery,
+               "leakage_suspects": [{k: s.get(k) for k in ("column", "rule", "kept")}
+                                    for s in state.profile.leakage_suspects]}
     write_json(run_dir / "metrics.json", metrics)
     write_bundle(run_dir, run_dir / "model.joblib", PREDICT_PY, state, best, recipe, delivery)
     write_json(run_dir / "lineage.json", lineage(state, best, dataset, columns, recipe, delivery))

@@ -102,10 +102,10 @@ def ask(state: RunState, ctx: PhaseContext, name: str, summary: str, details: di
     message = f"{gate.title} {gate.status} ({by})" + (f": {gate.feedback}" if gate.feedback else "")
     ctx.emit("gate", GATE_PHASE[name], message)
     if not approve and gate.feedback:
-        note = apply_objective_feedback(state, gate.feedback)
-        if note:
-            state.notes.append(note)
-            ctx.emit("note", GATE_PHASE[name], note)
+        for note in (apply_objective_feedback(state, gate.feedback), apply_keep_feedback(state, gate.feedback)):
+            if note:
+                state.notes.append(note)
+                ctx.emit("note", GATE_PHASE[name], note)
     ctx.publish()
     return approve, gate.feedback
 
@@ -146,6 +146,28 @@ def apply_objective_feedback(state: RunState, feedback: str) -> str:
     for summary in state.iterations:        # earlier iterations are compared on the new metric too
         summary.cv_score = summary.cv_metrics.get(new.metric)
     return f"Objective switched from {old} to {new.metric} at the user's request."
+
+
+def apply_keep_feedback(state: RunState, feedback: str) -> str:
+    """'keep column x' for a column excluded as possible target leakage: keep it from the next feature set on
+    (the profile's suspect is marked kept, and the run's keep_columns lists it)."""
+    from pipeline.leakage import excluded, kept_in_feedback, leakage_note, leakage_summary
+
+    prof = state.profile
+    named = kept_in_feedback(feedback, excluded(prof.leakage_suspects))
+    if not named:
+        return ""
+    old_note, old_said = prof.leakage_note, leakage_summary(prof.leakage_suspects)
+    for suspect in prof.leakage_suspects:
+        if suspect["column"] in named:
+            suspect["kept"] = True
+    state.config.keep_columns = list(dict.fromkeys(list(state.config.keep_columns or []) + named))
+    prof.leakage_note = leakage_note(prof.leakage_suspects)
+    if old_note and prof.findings_md.startswith(old_note):
+        prof.findings_md = prof.leakage_note + prof.findings_md[len(old_note):]
+    prof.summary = prof.summary.replace(old_said, leakage_summary(prof.leakage_suspects))
+    return (f"Kept at the user's request although flagged as possible target leakage: {', '.join(named)}; the "
+            "features from now on may use it, and predictions will need it.")
 
 
 def excluded_families(feedback: str) -> set[str]:
@@ -207,13 +229,19 @@ def feature_gate(state: RunState, ctx: PhaseContext, code: str, source: str, bef
     verdict = ("Approving **applies** this feature set." if will_apply else
                "The quick CV check would **not** keep it (the score got worse), so approving leaves the previous "
                "feature set in force.")
+    from pipeline.leakage import excluded
+
+    leaks = excluded(state.profile.leakage_suspects)
     summary = (f"The generated feature code ran in the sandbox and passed validation: {before.shape[1]} → "
                f"{after.shape[1]} columns ({len(new_columns)} new, {len(dropped)} raw columns dropped). {verdict} "
                "Rejecting sends your feedback to the brain and generates the features again.")
+    if leaks:
+        summary += (f" **Excluded as possible target leakage:** {', '.join(f'`{c}`' for c in leaks)} (the profile "
+                    f"says why); reject with \"keep column {leaks[0]}\" to use it anyway.")
     details = {"code": code, "source": source, "shape_before": list(before.shape), "shape_after": list(after.shape),
                "new_columns": new_columns, "dropped_columns": dropped, "metric": metric,
                "cv_before": cv_before, "cv_after": cv_after, "will_apply": will_apply,
-               "sample_before": frame_rows(before), "sample_after": frame_rows(after)}
+               "sample_before": frame_rows(before), "sample_after": frame_rows(after), "leakage_excluded": leaks}
     return ask(state, ctx, "features", summary, details)
 
 

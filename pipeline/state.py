@@ -42,6 +42,7 @@ class RunConfig:
     dataset_name: str = ""
     owner: str = ""
     gates: list[str] = field(default_factory=list)   # approval checkpoints switched on (subset of GATES)
+    keep_columns: list[str] = field(default_factory=list)   # leakage suspects the user keeps as features anyway
     refit_full: bool = True          # the delivered model is refit on training + holdout rows once the holdout is scored
 
 
@@ -83,7 +84,8 @@ class ProfileResult:
     date_columns: list[str] = field(default_factory=list)
     text_columns: list[str] = field(default_factory=list)
     class_balance: dict[str, int] = field(default_factory=dict)
-    leakage_suspects: list[dict[str, Any]] = field(default_factory=list)
+    leakage_suspects: list[dict[str, Any]] = field(default_factory=list)   # column, rule, reason, score, kept
+    leakage_note: str = ""           # markdown warning about them, for the top of the profile, report and app
     top_correlations: list[dict[str, Any]] = field(default_factory=list)
     findings_md: str = ""
     summary: str = ""

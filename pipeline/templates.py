@@ -20,7 +20,7 @@ from pipeline.state import RunConfig
 from pipeline.store import default_home, load_state, write_json
 
 CONFIG_FIELDS = ("objective", "task", "brain", "model", "time_budget_s", "max_loops", "max_trials",
-                 "holdout_fraction", "seed", "cv_folds", "refit_full")
+                 "holdout_fraction", "seed", "cv_folds", "keep_columns", "refit_full")
 
 
 def templates_dir(home: Path | None = None) -> Path:

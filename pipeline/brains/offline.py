@@ -10,6 +10,7 @@ from typing import Any
 
 from pipeline.brains.base import (CandidateSpec, CodeFailure, CriticRequest, FeatureRequest, ModelPlan, ModelRequest,
                                   PlotRequest)
+from pipeline.leakage import excluded, kept_in_feedback
 from pipeline.objective import parse_objective, wants_class_weights
 from pipeline.state import CriticDecision, EvalResult, Objective, ProfileResult, TrainResult
 
@@ -66,9 +67,9 @@ class OfflineBrain:
             lines.append("- Date columns (expanded into parts): " + ", ".join(f"`{c}`" for c in profile.date_columns) + ".")
         if profile.text_columns:
             lines.append("- Free-text columns (length features): " + ", ".join(f"`{c}`" for c in profile.text_columns) + ".")
-        for suspect in profile.leakage_suspects:
-            lines.append(f"- ⚠️ **Leakage suspect** `{suspect['column']}`: {suspect['reason']} It is excluded from the features.")
-        top = [c for c in profile.columns if c.target_association is not None]
+        # leakage suspects: the profiler puts its warning (pipeline.leakage.leakage_note) above these findings
+        out = set(excluded(profile.leakage_suspects))
+        top = [c for c in profile.columns if c.target_association is not None and c.name not in out]
         top.sort(key=lambda c: -abs(c.target_association or 0))
         if top:
             lines.append("- Strongest single predictors: " + ", ".join(
@@ -82,8 +83,9 @@ class OfflineBrain:
         profile = request.profile
         available = set(request.feature_columns)
         drop = [c for c in profile.constant_columns + profile.id_like_columns if c in available]
-        drop += [s["column"] for s in profile.leakage_suspects if s["column"] in available]
-        drop += _feedback_columns(request.user_feedback, request.feature_columns)
+        drop += [c for c in excluded(profile.leakage_suspects) if c in available]
+        kept = set(kept_in_feedback(request.user_feedback, request.feature_columns))
+        drop += [c for c in _feedback_columns(request.user_feedback, request.feature_columns) if c not in kept]
         drop = sorted(set(drop))
         dates = [c for c in profile.date_columns if c in available and c not in drop]
         texts = [c for c in profile.text_columns if c in available and c not in drop]

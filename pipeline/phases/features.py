@@ -18,6 +18,7 @@ from pipeline.brains.base import FeatureRequest
 from pipeline.codegen import feature_harness, target_referenced
 from pipeline.context import FeatureSet, PhaseContext
 from pipeline.cv import OutOfTime, quick_rows, quick_score
+from pipeline.leakage import excluded
 from pipeline.metrics import is_better
 from pipeline.runtime import compact_floats
 from pipeline.state import FeatureAttempt, FeatureResult, RunState
@@ -29,9 +30,10 @@ QUICK_FOLDS = 3
 
 
 def baseline_features(state: RunState, ctx: PhaseContext) -> FeatureSet:
-    """Raw features minus what the profiler flagged (IDs, constants, leakage suspects): the first 'previous' set."""
+    """Raw features minus what the profiler flagged (IDs, constants, leakage suspects the user did not keep): the
+    first 'previous' set."""
     profile = state.profile
-    drop = set(profile.id_like_columns) | set(profile.constant_columns) | {s["column"] for s in profile.leakage_suspects}
+    drop = set(profile.id_like_columns) | set(profile.constant_columns) | set(excluded(profile.leakage_suspects))
     drop |= {c.name for c in profile.columns if c.kind == "text"}
     keep = [c for c in ctx.split.X_train.columns if c not in drop]
     if not keep:
@@ -41,7 +43,9 @@ def baseline_features(state: RunState, ctx: PhaseContext) -> FeatureSet:
                       holdout=compact_floats(ctx.split.X_holdout[keep].reset_index(drop=True)), required_columns=keep)
 
 
-def _validator(target: str):
+def _validator(target: str, leaks: list[str] | None = None, n_raw: int = 0):
+    """`leaks`: the leakage suspects excluded from the features, which the code must neither pass through nor read
+    (`n_raw` raw columns: when the harness could not tell which columns the code reads, it lists them all)."""
     def validate(workdir: Path, code: str) -> str | None:
         meta_path = workdir / "features_meta.json"
         if not meta_path.exists():
@@ -49,6 +53,12 @@ def _validator(target: str):
         meta = json.loads(meta_path.read_text())
         if target_referenced(code, target) or target in meta["columns"]:
             return f"the code refers to the target column {target!r}; feature code must never use the target"
+        read = set(meta.get("required") or []) if len(meta.get("required") or []) < n_raw else set()
+        used = [c for c in leaks or [] if c in meta["columns"] or c in read]
+        if used:
+            return (f"the code uses {', '.join(repr(c) for c in used)}, excluded as possible target leakage (the "
+                    "profile says why); drop them first, e.g. df = df.drop(columns=[...]), and derive nothing from "
+                    "them")
         if not meta["columns"]:
             return "transform returned no columns"
         if not meta["rowwise"]:
@@ -106,7 +116,8 @@ def run(state: RunState, ctx: PhaseContext) -> FeatureResult:
                                 lambda: feature_harness(["holdout_X"]),
                                 {"train_X.parquet": data_dir / "train_X.parquet",
                                  "holdout_X.parquet": data_dir / "holdout_X.parquet"},
-                                _validator(profile.target), repair_attempts=ctx.repair_attempts,
+                                _validator(profile.target, excluded(profile.leakage_suspects),
+                                           split.X_train.shape[1]), repair_attempts=ctx.repair_attempts,
                                 timeout_s=min(120.0, max(15.0, ctx.budget.remaining() * 0.25)))
     attempt = FeatureAttempt(iteration=state.iteration, code=outcome.code, source=outcome.source,
                              shape_before=[len(previous.train), previous.train.shape[1]], cv_before=previous.quick_cv)
