@@ -58,8 +58,8 @@ def _decide(state: RunState, ctx: PhaseContext) -> CriticDecision:
                                                    f"{needed:.0f} s and {left:.0f} s are left, so the time goes to "
                                                    "another round of model search instead.", decision.source)
     if decision.action != "finalize" and left < needed:
-        return CriticDecision(it, "finalize", f"{decision.reason} — but another loop would take about {needed:.0f} s "
-                                              f"and {left:.0f} s are left, so the run finalizes.", decision.source)
+        decision = CriticDecision(it, "finalize", f"{decision.reason} — but another loop would take about "
+                                                  f"{needed:.0f} s and only {left:.0f} s are left.", decision.source)
     # time a loop cannot use goes to tuning the best family further: its screening CV is reused, so even a few
     # seconds buy trials (and what is left after that goes into the delivered model's seed bag)
     if decision.action == "finalize" and spare_tuning_pays(state, left):

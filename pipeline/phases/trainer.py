@@ -59,10 +59,11 @@ def trainer_budget(state: RunState, ctx: PhaseContext) -> float:
     Half is kept back only when it could pay for another loop (the critic's estimate of a retrain is
     three quarters of this one); otherwise it would be left unused at the end of the run.
     """
-    remaining = ctx.budget.remaining() - ctx.budget.finish_reserve()
-    if extra_tuning(state):   # spare time: all of it but what the evaluation took last time
+    if extra_tuning(state):   # spare time: all of it but the next evaluation, the delivered refit and the export
         evaluated = [r.duration_s or 0.0 for r in state.history if r.phase == "evaluator"]
-        return max(1.0, remaining - EVALUATION_SLACK * (evaluated[-1] if evaluated else 0.0) - CRITIC_S)
+        spare = ctx.budget.remaining() - ctx.budget.export_reserve() - ctx.budget.final_refit_s
+        return max(1.0, spare - EVALUATION_SLACK * (evaluated[-1] if evaluated else 0.0) - CRITIC_S)
+    remaining = ctx.budget.remaining() - ctx.budget.finish_reserve()
     loops_left = state.config.max_loops - (state.iteration - 1)
     another_loop_fits = 0.5 * remaining >= MIN_LOOP_SECONDS + 0.75 * 0.5 * remaining
     share = 0.5 if loops_left > 0 and another_loop_fits else 0.8  # the rest pays for evaluation and the critic
