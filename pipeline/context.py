@@ -54,7 +54,8 @@ class Budget:
     MIN_PROBE_S = 0.3         # shorter steps say little about the CPU share
     RESERVE_CAP = 0.3         # of the budget, however slow the machine
     FINISH_S = 1.5            # evaluation, report and export on an idle machine, besides the refit's share
-    EXPORT_S = 0.75           # of which writing the model, report and export after the delivered model's refit
+    EXPORT_S = 1.5            # writing the model, report and export after the delivered model's refit, and the
+                              # process's exit (about a second at the end of a CLI run)
     REFIT_SHARE = 0.04
 
     def __init__(self, seconds: float, start: float | None = None) -> None:
@@ -93,8 +94,8 @@ class Budget:
         return self.FINISH_S + self.REFIT_SHARE * self.seconds
 
     def export_reserve(self) -> float:
-        """Time kept back for writing the model, report and export once the delivered model is fitted (a few
-        tenths of a second on an idle machine)."""
+        """Time kept back once the delivered model is fitted: writing the model, report and export (a few tenths of
+        a second on an idle machine) and the end of the process."""
         return min(self.EXPORT_S * self.slowdown, max(self.EXPORT_S, self.RESERVE_CAP * self.seconds))
 
     def finish_reserve(self) -> float:
