@@ -84,14 +84,14 @@ def _refit(state: RunState, ctx: PhaseContext, best: IterationSummary, model: An
                                                    "run has no measured refit time to plan a refit on all rows with.")
     started = time.monotonic()
     estimate = refit_estimate(best.refit_seconds, trained_on, n_all)
-    if estimate > _time_left(ctx, started):
-        return _skipped(model, trained_on, n_all, estimate, _time_left(ctx, started))
+    if estimate > _time_left(ctx):
+        return _skipped(model, trained_on, n_all, estimate, _time_left(ctx))
     features = _all_rows_features(ctx, model, best.iteration)
     ctx.check_cancelled()
     if features is None:
         return Delivery(model, trained_on, 1, 0.0, "The feature code could not be run again on all rows, so the "
                                                    "delivered model is the one trained on the training part.")
-    left = _time_left(ctx, time.monotonic())
+    left = _time_left(ctx)
     if estimate > left:   # re-running the feature code took the time
         return _skipped(model, trained_on, n_all, estimate, left)
     # what the refit needs in memory is the features of every row; the other iterations' models and screening
@@ -117,7 +117,8 @@ def _refit(state: RunState, ctx: PhaseContext, best: IterationSummary, model: An
     return Delivery(delivered, n_all, bags, seconds, note)
 
 
-def _time_left(ctx: PhaseContext, now: float) -> float:
+def _time_left(ctx: PhaseContext) -> float:
+    """Seconds the refit may take: all but the export's reserve, at least REFIT_FLOOR_S."""
     return max(ctx.budget.remaining() - ctx.budget.export_reserve(), REFIT_FLOOR_S)
 
 

@@ -333,7 +333,7 @@ def write_bundle(run_dir: Path, model_path: Path, predict_py: str, state: Any = 
             cv=_fmt(best.cv_metrics.get(metric)), holdout=_fmt(best.holdout_metrics.get(metric)), model=best.model,
             created=_when(state.created_at), python=sys.version.split()[0], example="{" + example + "}",
             seed=spec["seed"], holdout_fraction=spec["holdout_fraction"],
-            delivered=(f"`model.joblib` was refit on all rows after the holdout was scored"
+            delivered=("`model.joblib` was refit on all rows after the holdout was scored"
                        + (f" ({spec['bags']} seed copies averaged)" if spec["bags"] > 1 else "")
                        + "; the holdout figure above was measured before that refit, on the model trained without "
                          "those rows." if spec["refit_full"] else

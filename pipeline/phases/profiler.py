@@ -14,7 +14,7 @@ import pandas as pd
 from scipy.stats import rankdata
 
 from pipeline.context import PhaseContext
-from pipeline.leakage import LEAK_SAMPLE, LEAK_SCORE, _lookup, _single_column_score, find_leaks  # noqa: F401
+from pipeline.leakage import find_leaks
 from pipeline.leakage import excluded, leakage_note, leakage_summary
 from pipeline.state import ColumnProfile, ProfileResult, RunState
 

@@ -7,7 +7,7 @@ import pytest
 from sklearn import metrics as skm
 
 from pipeline.metrics import classification_metrics
-from pipeline.phases.profiler import LEAK_SCORE, _single_column_score
+from pipeline.leakage import LEAK_SCORE, _single_column_score
 
 
 def _reference(y: np.ndarray, proba: np.ndarray, classes: list, threshold: float | None, pos: int) -> dict[str, float]:
