@@ -852,8 +852,10 @@ RENDERERS = {"profiler": render_profile, "features": render_features, "visualize
 
 def render_panels(state: RunState, run_dir: Path, key: str) -> None:
     # The labels never change (the phase chips above show each phase's state): Streamlit selects the first tab
-    # again when the selected tab's label changes, which took a person's chosen panel away mid-run.
-    tabs = st.tabs([phase_label(p) for p in PHASES], key=f"{key}_tabs")
+    # again when the selected tab's label changes, which took a person's chosen panel away mid-run. The choice is
+    # also kept on the server (on_change="rerun"): a click the browser alone held was lost when it landed while a
+    # live run's redraw was on its way.
+    tabs = st.tabs([phase_label(p) for p in PHASES], key=f"{key}_tabs", on_change="rerun")
     for phase, tab in zip(PHASES, tabs):
         with tab:
             try:

@@ -25,6 +25,15 @@ def _wait_gate(handle, after: str = "", timeout: float = 90):
     raise AssertionError("the run never reached the gate")
 
 
+def _wait_answered(handle, gate, timeout: float = 30) -> None:
+    """An answer reaches the worker thread a moment after the click: until then the snapshot still shows the gate
+    waiting."""
+    deadline = time.time() + timeout
+    while (current := handle.pending_gate) is not None and current.id == gate.id and current.status == "waiting":
+        assert time.time() < deadline, "the answer never reached the run"
+        time.sleep(0.1)
+
+
 def _reload(run_id: str):
     at = app_test()
     at.query_params["run"] = run_id
@@ -76,6 +85,7 @@ def test_gate_pauses_survives_a_reload_and_reject_approve_finish_the_run(home):
     page.button(key="live_gate_approve").click()
     page.run()
     assert not page.exception
+    _wait_answered(handle, again)
 
     while True:                                  # approve whatever else is asked (the finalize gate)
         deadline = time.time() + 120
@@ -91,9 +101,7 @@ def test_gate_pauses_survives_a_reload_and_reject_approve_finish_the_run(home):
         page.button(key="live_gate_approve").click()
         page.run()
         assert not page.exception
-        deadline = time.time() + 30
-        while handle.pending_gate is not None and handle.pending_gate.id == gate.id and time.time() < deadline:
-            time.sleep(0.1)
+        _wait_answered(handle, gate)
 
     state = handle.snapshot()
     assert state.status == "finished", state.error
