@@ -47,3 +47,20 @@ def app_test(timeout: float = 60):
     from streamlit.testing.v1 import AppTest
 
     return AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
+
+
+@pytest.fixture(autouse=True)
+def _no_run_outlives_its_test():
+    """All tests share one Runner: a run a failed test left waiting (at a gate, say) would hold a slot and fail
+    the next test that counts slots, hiding which test really failed."""
+    yield
+    import time
+
+    from app_pages import components as C
+
+    live = C.get_runner().running()
+    for handle in live:
+        handle.cancel()
+    deadline = time.time() + 60
+    while any(not h.done for h in live) and time.time() < deadline:
+        time.sleep(0.2)
