@@ -13,8 +13,10 @@ st.set_page_config(page_title="Neural Observatory · ml-pipeline", page_icon=":m
                    initial_sidebar_state="collapsed",
                    menu_items={"About": "Neural Observatory — an autonomous tabular ML pipeline you can watch."})
 
-from app_pages import access  # noqa: E402  (after set_page_config)
-from app_pages import components as C  # noqa: E402
+from pipeline.state import PHASE_TITLES, PHASES
+from ui import access  # noqa: E402  (after set_page_config)
+from ui.runner import get_runner, max_concurrent
+from ui.text import PHASE_MICONS
 
 access.require_user()   # with [auth] or [access] in secrets, nothing below runs until someone signs in
 
@@ -32,18 +34,18 @@ with st.sidebar:
     st.markdown("## :material/radar: Neural Observatory")
     st.caption("Drop a table in, say what you want, press **Run pipeline**, and watch six phases profile, "
                "engineer, plot, train, evaluate and critique — live.")
-    runner = C.get_runner()
+    runner = get_runner()
     live = runner.running()
     st.markdown("##### Server")
     a, b = st.columns(2)
     a.metric("Active runs", len(live))
-    b.metric("Run at once", C.max_concurrent())
+    b.metric("Run at once", max_concurrent())
     st.markdown("##### Appearance")
     st.caption("Dark “Neural Observatory” and a light variant: pick System, Light or Dark in the ⋮ menu. "
                "Graph and charts follow the choice.")
     access.sign_out_button()
     st.markdown("##### Phases")
-    for phase in C.PHASES:
-        st.caption(f"{C.PHASE_MICONS[phase]} {C.PHASE_TITLES[phase]}")
+    for phase in PHASES:
+        st.caption(f"{PHASE_MICONS[phase]} {PHASE_TITLES[phase]}")
 
 page.run()

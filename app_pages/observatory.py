@@ -1,19 +1,33 @@
 """The Observatory: upload a table, set the goal, press Run pipeline, watch every phase live."""
 from __future__ import annotations
 
+import hashlib
 import time
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
-from app_pages import access
-from app_pages import components as C
-from pipeline.data import DataError, infer_target
-from pipeline.runner import prepare
-from pipeline.samples import SAMPLES, sample_path
-from pipeline.state import GATES, RunConfig
-from pipeline.templates import TemplateBrain, apply_template, check_columns, list_templates, load_template
+from pipeline.artifacts.templates import (
+    TemplateBrain,
+    apply_template,
+    check_columns,
+    list_templates,
+    load_template,
+)
+from pipeline.engine.prepare import prepare
+from pipeline.state import GATES, TERMINAL_STATUSES, RunConfig
+from pipeline.tables.reader import DataError, infer_target
+from pipeline.tables.samples import SAMPLES, sample_path
+from ui import access
+from ui.gate import GATE_LABELS, render_gate
+from ui.joins import choose_joins
+from ui.loading import load_run
+from ui.progress import phase_key, render_header, render_pulse
+from ui.run_view import render_details
+from ui.runner import get_runner, home, max_concurrent
+from ui.text import md_escape
+from ui.uploads import UPLOAD_TYPES, read_preview, save_upload
 
 SOURCE_UPLOAD, SOURCE_SAMPLE = "Upload a file", "Try a sample dataset"
 BRAINS = {"offline": "Offline (rule-based, no API key)", "auto": "Auto (LLM when a key is given)",
@@ -38,22 +52,22 @@ def attached_run_id() -> str:
 def choose_data() -> tuple[Path | None, str, str | None, list[str] | None]:
     """Returns (path, display name, sample key, target choices: None for all columns).
 
-    Several uploads are joined onto the main table first (components.choose_joins); the path is then the
+    Several uploads are joined onto the main table first (ui.joins.choose_joins); the path is then the
     joined table's Parquet and the target choices are the main table's columns."""
     source = st.radio("Data source", [SOURCE_UPLOAD, SOURCE_SAMPLE], horizontal=True, key="source",
                       label_visibility="collapsed")
     if source == SOURCE_UPLOAD:
         ups = st.file_uploader("Drop a table here — CSV, TSV, Excel, Parquet or JSON (several files: they are "
-                               "joined on proposed keys)", type=C.UPLOAD_TYPES, key="upload",
+                               "joined on proposed keys)", type=UPLOAD_TYPES, key="upload",
                                accept_multiple_files=True)
         if not ups:
             return None, "", None, None
         if len(ups) == 1:
-            return C.save_upload(ups[0].name, ups[0].getvalue()), ups[0].name, None, None
+            return save_upload(ups[0].name, ups[0].getvalue()), ups[0].name, None, None
         return _joined_upload(ups)
     key = st.selectbox("Sample dataset", list(SAMPLES), format_func=lambda k: SAMPLES[k].title, key="sample")
     st.caption(SAMPLES[key].description)
-    return sample_path(key, C.home() / "samples"), f"{key}.csv", key, None
+    return sample_path(key, home() / "samples"), f"{key}.csv", key, None
 
 
 def _joined_upload(ups) -> tuple[Path | None, str, str | None, list[str] | None]:
@@ -61,8 +75,8 @@ def _joined_upload(ups) -> tuple[Path | None, str, str | None, list[str] | None]
     for u in ups:
         name = u.name if u.name not in seen else f"{Path(u.name).stem}-{len(seen)}{Path(u.name).suffix}"
         seen.add(name)
-        files.append((C.save_upload(u.name, u.getvalue()), name))
-    path, name, columns = C.choose_joins(files)
+        files.append((save_upload(u.name, u.getvalue()), name))
+    path, name, columns = choose_joins(files)
     return path, name, None, columns
 
 
@@ -108,9 +122,9 @@ def new_run_form() -> None:
         frame = None
         if path is not None:
             try:
-                frame = C.read_preview(path)
+                frame = read_preview(path)
             except DataError as exc:
-                st.error(f"**Cannot read this file:** {C.md_escape(exc)}", icon=":material/description:")
+                st.error(f"**Cannot read this file:** {md_escape(exc)}", icon=":material/description:")
             if frame is not None:
                 preview(frame)
     with settings_col:
@@ -124,7 +138,7 @@ def new_run_form() -> None:
             suggested = suggested or infer_target(frame[columns])
         except DataError:
             suggested = columns[-1]
-        ident = C.hashlib.sha1(str(path).encode()).hexdigest()[:10]
+        ident = hashlib.sha1(str(path).encode()).hexdigest()[:10]
         target = st.selectbox("Target column", columns,
                               index=columns.index(suggested) if suggested in columns else len(columns) - 1,
                               key=f"target_{ident}", help="Pre-filled with the inferred target.")
@@ -147,14 +161,14 @@ def new_run_form() -> None:
                                     key="budget")
             loops = b.number_input("Max loops", min_value=0, max_value=10, value=3, step=1, key="loops",
                                    help="How often the Critic may send the work back.")
-            gates = st.multiselect("Approval gates", list(GATES), key="gates", format_func=C.GATE_LABELS.get,
+            gates = st.multiselect("Approval gates", list(GATES), key="gates", format_func=GATE_LABELS.get,
                                    help="Pause the run for your approval before these steps (off by default).")
             keep = st.multiselect("Keep flagged columns", [str(c) for c in frame.columns if str(c) != target],
                                   key=f"keep_{ident}",
                                   help="Columns the profile flags as possible target leakage (recorded after the "
                                        "outcome) are left out of the features. Name here any you know are available "
                                        "before the outcome, to use them anyway.")
-            saved = [t["name"] for t in list_templates(C.get_runner().home)]
+            saved = [t["name"] for t in list_templates(get_runner().home)]
             template_name = st.selectbox("Replay a template", ["(none)"] + saved, key="template",
                                          disabled=not saved,
                                          help="A finished run's recipe saved on the Runs page: objective, target, "
@@ -168,7 +182,7 @@ def new_run_form() -> None:
             try:
                 template = None
                 if template_name != "(none)":
-                    template = load_template(template_name, C.get_runner().home)
+                    template = load_template(template_name, get_runner().home)
                     check_columns(template, [str(c) for c in frame.columns])
                     config = apply_template(config, template,
                                             keep={"brain", "model"} | ({"keep_columns"} if keep else set()))
@@ -177,26 +191,26 @@ def new_run_form() -> None:
                 if template is not None:
                     prepared.brain = TemplateBrain(prepared.brain, template)
             except DataError as exc:
-                st.error(f"**Cannot start:** {C.md_escape(exc)}", icon=":material/error:")
+                st.error(f"**Cannot start:** {md_escape(exc)}", icon=":material/error:")
                 return
-            handle = C.get_runner().start(prepared)
+            handle = get_runner().start(prepared)
             st.session_state["run_id"] = handle.run_id
             st.query_params["run"] = handle.run_id
             st.rerun()
-        active = len(C.get_runner().running())
-        st.caption(f"This server runs at most {C.max_concurrent()} pipelines at once ({active} active now); "
+        active = len(get_runner().running())
+        st.caption(f"This server runs at most {max_concurrent()} pipelines at once ({active} active now); "
                    "more wait in a queue.")
 
 
 def resume_run(run_dir: Path) -> None:
-    from pipeline.runner import prepare_resume
+    from pipeline.engine.resume import prepare_resume
 
     try:
         prepared = prepare_resume(run_dir, secrets_for("auto", "", "", ""))
     except DataError as exc:
         st.session_state["resume_error"] = str(exc)
         return
-    C.get_runner().start(prepared, run_dir)
+    get_runner().start(prepared, run_dir)
     st.session_state["resumed"] = True
 
 
@@ -204,28 +218,28 @@ def live_view(run_id: str) -> None:
     """A run's page. While it is live, a small fragment redraws the status line, phase chips and timeline twice a
     second; the graph and the six panels (tables, charts, images: most of what a redraw costs the browser) are
     drawn again only when the run has moved on, so a busy browser tab keeps up with the clock."""
-    first = C.load_run(run_id)
+    first = load_run(run_id)
     if first is None:
-        st.warning(f"No run with id {C.md_escape(run_id)} was found on this server.", icon=":material/search_off:")
+        st.warning(f"No run with id {md_escape(run_id)} was found on this server.", icon=":material/search_off:")
         if st.button("Start a new run", key="forget_missing"):
             st.session_state.pop("run_id", None)
             st.query_params.clear()
             st.rerun()
         return
-    was_live = first.state.status not in C.TERMINAL
+    was_live = first.state.status not in TERMINAL_STATUSES
     if st.session_state.get("resume_error"):
-        st.error(f"**Cannot resume:** {C.md_escape(st.session_state.pop('resume_error'))}", icon=":material/error:")
-    drawn_key, drawn_version, drawn_at = C.phase_key(first.state), first.version, time.monotonic()
+        st.error(f"**Cannot resume:** {md_escape(st.session_state.pop('resume_error'))}", icon=":material/error:")
+    drawn_key, drawn_version, drawn_at = phase_key(first.state), first.version, time.monotonic()
 
     @st.fragment(run_every=PULSE_S if was_live else None)
     def pulse() -> None:
         if st.session_state.pop("resumed", False):
             st.rerun(scope="app")  # the page starts polling the resumed run
-        loaded = C.load_run(run_id) or first
+        loaded = load_run(run_id) or first
         head, action = st.columns([6, 1], vertical_alignment="center")
         with head:
-            C.render_header(loaded.state)
-        if loaded.handle is not None and loaded.state.status not in C.TERMINAL:
+            render_header(loaded.state)
+        if loaded.handle is not None and loaded.state.status not in TERMINAL_STATUSES:
             action.button("Stop", icon=":material/stop_circle:", key="stop", on_click=loaded.handle.cancel,
                           width="stretch",
                           help="Cancel the run: the sandbox child is killed and the run is marked cancelled.")
@@ -233,14 +247,14 @@ def live_view(run_id: str) -> None:
             action.button("Resume", icon=":material/play_circle:", key="resume", on_click=resume_run,
                           args=(loaded.run_dir,), type="primary", width="stretch",
                           help="Continue from the last completed phase (the same data split and holdout).")
-        C.render_pulse(loaded)
-        if was_live and (loaded.state.status in C.TERMINAL or C.phase_key(loaded.state) != drawn_key
+        render_pulse(loaded)
+        if was_live and (loaded.state.status in TERMINAL_STATUSES or phase_key(loaded.state) != drawn_key
                          or (loaded.version != drawn_version and time.monotonic() - drawn_at >= DETAILS_EVERY_S)):
             st.rerun(scope="app")  # the run moved on: draw the panels (and, at the end, the downloads) again
 
     pulse()
-    C.render_gate(first, key="live")
-    C.render_details(first, key="live", show_downloads=not was_live)
+    render_gate(first, key="live")
+    render_details(first, key="live", show_downloads=not was_live)
 
 
 def main() -> None:

@@ -9,8 +9,19 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from app_pages import access
-from app_pages import components as C
+from ui import access
+from ui.downloads import render_downloads
+from ui.loading import LoadedRun, load_run
+from ui.panels.model import render_model
+from ui.progress import (
+    elapsed,
+    render_chips,
+    render_graph,
+    render_header,
+    render_status,
+)
+from ui.runner import get_runner
+from ui.text import fmt, fmt_seconds, md_escape
 
 
 def runs_frame(rows: list[dict]) -> pd.DataFrame:
@@ -22,7 +33,7 @@ def runs_frame(rows: list[dict]) -> pd.DataFrame:
 
 
 def delete_run(run_id: str) -> str:
-    runner = C.get_runner()
+    runner = get_runner()
     handle = runner.get(run_id)
     if handle is not None and not handle.done:
         return "running"
@@ -39,7 +50,7 @@ def delete_run(run_id: str) -> str:
     return "deleted"
 
 
-def compare(a: C.LoadedRun, b: C.LoadedRun) -> None:
+def compare(a: LoadedRun, b: LoadedRun) -> None:
     st.markdown("### Side by side")
     metrics = sorted(set(a.state.evaluation.holdout_metrics) | set(b.state.evaluation.holdout_metrics))
     table = pd.DataFrame({
@@ -51,43 +62,43 @@ def compare(a: C.LoadedRun, b: C.LoadedRun) -> None:
     for col, run in ((left, a), (right, b)):
         with col:
             with st.container(border=True):
-                C.render_header(run.state)
-                C.render_status(run)
-                C.render_graph(run.state)
-                C.render_chips(run.state)
-                C.render_model(run.state, run.run_dir, f"cmp_{run.state.run_id}")
+                render_header(run.state)
+                render_status(run)
+                render_graph(run.state)
+                render_chips(run.state)
+                render_model(run.state, run.run_dir, f"cmp_{run.state.run_id}")
 
 
-def _facts(run: C.LoadedRun, metrics: list[str]) -> list[str]:
+def _facts(run: LoadedRun, metrics: list[str]) -> list[str]:
     s = run.state
     best = next((i for i in s.iterations if i.iteration == s.selected_iteration), None)
     return ([s.config.dataset_name, s.profile.target, s.profile.task, s.objective.metric, s.config.brain,
-             best.model if best else s.training.best or "—", C.fmt(best.cv_score if best else s.training.cv_score),
-             str(len(s.iterations)), C.fmt_seconds(C.elapsed(s))]
-            + [C.fmt(s.evaluation.holdout_metrics.get(m)) for m in metrics])
+             best.model if best else s.training.best or "—", fmt(best.cv_score if best else s.training.cv_score),
+             str(len(s.iterations)), fmt_seconds(elapsed(s))]
+            + [fmt(s.evaluation.holdout_metrics.get(m)) for m in metrics])
 
 
-def save_template_form(run: C.LoadedRun) -> None:
+def save_template_form(run: LoadedRun) -> None:
     """Save this run's recipe as a named template (replayed with `python -m pipeline run DATA --template NAME`)."""
-    from pipeline.data import DataError
-    from pipeline.templates import save_template
+    from pipeline.artifacts.templates import save_template
+    from pipeline.tables.reader import DataError
 
     name_col, button_col = st.columns([2, 1])
     name = name_col.text_input("Template name", key="template_name", placeholder="e.g. churn-recipe")
     if button_col.button("Save as template", icon=":material/bookmark_add:", key="save_template", disabled=not name):
         try:
-            path = save_template(run.run_dir, name, C.get_runner().home)
+            path = save_template(run.run_dir, name, get_runner().home)
         except DataError as exc:
-            st.error(C.md_escape(exc), icon=":material/error:")
+            st.error(md_escape(exc), icon=":material/error:")
         else:
-            st.success(f"Saved template **{C.md_escape(name)}** (`{C.md_escape(path.name)}`).", icon=":material/bookmark:")
+            st.success(f"Saved template **{md_escape(name)}** (`{md_escape(path.name)}`).", icon=":material/bookmark:")
 
 
 def registry_section(picked: list[str], dataset_hash: str | None) -> None:
     """Registered models among the picked runs: lineage side by side, score against run, production mark."""
-    from pipeline.registry import compare_table, score_frame
+    from pipeline.artifacts.registry import compare_table, score_frame
 
-    store = C.get_runner().store
+    store = get_runner().store
     entries = store.registry(dataset_hash)
     if not entries:
         return
@@ -106,7 +117,7 @@ def registry_section(picked: list[str], dataset_hash: str | None) -> None:
     if len(chosen) == 1:
         entry = chosen[0]
         if entry["production"]:
-            st.success(f"**{C.md_escape(entry['run_id'])}** is the production model for "
+            st.success(f"**{md_escape(entry['run_id'])}** is the production model for "
                        f"`{entry['dataset']}`.", icon=":material/verified:")
         elif st.button("Mark as production", icon=":material/verified:", key="mark_production"):
             store.set_production(entry["run_id"])
@@ -116,7 +127,7 @@ def registry_section(picked: list[str], dataset_hash: str | None) -> None:
 
 def main() -> None:
     st.title(":material/history: Runs")
-    runner = C.get_runner()
+    runner = get_runner()
     rows = runner.store.list(owner=access.owner_filter())
     if not rows:
         st.info("No runs yet. Start one in the Observatory.", icon=":material/radar:")
@@ -165,16 +176,16 @@ def main() -> None:
         st.rerun()
     registry_section(picked, dataset_hash)
     if len(picked) == 2:
-        loaded = [C.load_run(rid) for rid in picked]
+        loaded = [load_run(rid) for rid in picked]
         if all(loaded):
             compare(loaded[0], loaded[1])
     elif len(picked) == 1:
-        run = C.load_run(picked[0])
+        run = load_run(picked[0])
         if run is not None:
             with st.container(border=True):
-                C.render_header(run.state)
-                C.render_status(run)
-                C.render_downloads(run, key="runs_one")
+                render_header(run.state)
+                render_status(run)
+                render_downloads(run, key="runs_one")
             if run.state.status == "finished":
                 save_template_form(run)
 

@@ -23,7 +23,7 @@ def lightgbm(X: pd.DataFrame, y: pd.Series, Xt: pd.DataFrame, task: str, seed: i
     """LightGBM with library defaults; text columns become pandas categories (its native categorical handling)."""
     import lightgbm as lgb
 
-    for column in X.columns[X.dtypes == object]:
+    for column in X.columns[X.dtypes == object]:  # noqa: E721  (element-wise, on a Series)
         categories = pd.Categorical(X[column]).categories
         X[column] = pd.Categorical(X[column], categories=categories)
         Xt[column] = pd.Categorical(Xt[column], categories=categories)

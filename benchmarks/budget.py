@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks import jsonl  # noqa: E402  (after the path insert)
 from benchmarks.scale import make_table  # noqa: E402
-from pipeline.objective import METRICS  # noqa: E402
+from pipeline.ml.metrics import METRICS  # noqa: E402
 
 
 def run_once(data: Path, budget: float, work: Path, target: str = "target") -> dict:
@@ -98,7 +98,7 @@ def report(rows: list[dict]) -> None:
     for r in rows:
         if r["cv"] is None:
             continue
-        sign = 1.0 if METRICS.get(r.get("metric"), (True,))[0] else -1.0   # losses compare the other way round
+        sign = 1.0 if r.get("metric") not in METRICS or METRICS[r["metric"]].greater_is_better else -1.0   # losses compare the other way round
         if best_so_far is not None and sign * r["cv"] < sign * best_so_far[1]:
             worse.append(f"{r['budget_s']:.0f} s ({r['cv']:.4f}) worse than {best_so_far[0]:.0f} s ({best_so_far[1]:.4f})")
         if best_so_far is None or sign * r["cv"] >= sign * best_so_far[1]:

@@ -1,4 +1,4 @@
-"""Loading benchmark: pipeline.data.read_table against pandas.read_csv(engine="pyarrow") on the same file.
+"""Loading benchmark: pipeline.tables.reader.read_table against pandas.read_csv(engine="pyarrow") on the same file.
 
     python benchmarks/loading.py --rows 1000000 --repeats 5
 
@@ -20,7 +20,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.scale import make_table  # noqa: E402
-from pipeline.data import read_table  # noqa: E402
+from pipeline.tables.reader import read_table  # noqa: E402
 
 
 def paired_ratio(ours: list[float], theirs: list[float]) -> float:
@@ -56,7 +56,7 @@ def main() -> int:
     frame = read_table(path)
     a, b = statistics.median(ours), statistics.median(theirs)
     print(f"file: {path.stat().st_size / 2**20:.1f} MB, {frame.shape[0]:,} rows × {frame.shape[1]} columns")
-    print(f"pipeline.data.read_table          median {a:.3f} s  (min {min(ours):.3f}, max {max(ours):.3f})")
+    print(f"pipeline.tables.reader.read_table          median {a:.3f} s  (min {min(ours):.3f}, max {max(ours):.3f})")
     print(f"pandas.read_csv(engine='pyarrow') median {b:.3f} s  (min {min(theirs):.3f}, max {max(theirs):.3f})")
     print(f"ratio read_table / pyarrow: {a / b:.2f} (medians); paired, read by read: {paired_ratio(ours, theirs):.3f}")
     return 0

@@ -35,7 +35,7 @@ import tempfile
 import time
 import venv
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -124,7 +124,7 @@ def ensure_venv(path: Path) -> Path:
 
 def check_objectives(tables: list[Table]) -> None:
     """Fail before any run if the pipeline would read one of the objective sentences as another metric."""
-    from pipeline.objective import parse_objective
+    from pipeline.ml.objective import parse_objective
 
     for table in tables:
         text = OBJECTIVE[table.task].format(target=table.target)
@@ -271,7 +271,7 @@ def record(split: Split, tool: str, budget: float, outcome: Outcome, load: tuple
            "test_rows": len(split.y), "split": split.digest, "seed": split.seed, "tool": tool, "budget": budget,
            "score": None, "wall_s": round(outcome.wall_s, 1), "error": outcome.error,
            "load_start": round(load[0], 2), "load_end": round(load[1], 2),
-           "time": datetime.now(timezone.utc).isoformat(timespec="seconds"), **(outcome.extra or {})}
+           "time": datetime.now(UTC).isoformat(timespec="seconds"), **(outcome.extra or {})}
     if outcome.predictions is not None:
         try:
             value, per_row = score(split, outcome.predictions)

@@ -1,6 +1,6 @@
 """Entry point for `python -m pipeline`."""
 import sys
 
-from pipeline.cli import main
+from pipeline.cli.main import main
 
 sys.exit(main())

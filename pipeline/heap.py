@@ -18,8 +18,8 @@ try:
     _name = ctypes.util.find_library("c")
     if _name:
         _libc = ctypes.CDLL(_name)
-        _libc.mallopt  # glibc only; musl and macOS lack these
-        _libc.malloc_trim
+        if not (hasattr(_libc, "mallopt") and hasattr(_libc, "malloc_trim")):   # glibc only; musl and macOS lack them
+            _libc = None
 except (OSError, AttributeError):
     _libc = None
 

@@ -22,6 +22,15 @@ PHASE_TITLES: dict[str, str] = {
 CRITIC_ACTIONS: tuple[str, ...] = ("finalize", "refine_features", "retrain_model")
 GATES: tuple[str, ...] = ("features", "training", "finalize")   # optional human approval checkpoints
 
+# A run's status. A run whose record says it is live (queued or running) while no process works on it was cut
+# off (the server stopped): it is interrupted, which `as_found` applies to a recorded state and the store to
+# its rows at start-up.
+QUEUED, RUNNING, FINISHED, FAILED, CANCELLED, INTERRUPTED = ("queued", "running", "finished", "failed", "cancelled",
+                                                             "interrupted")
+LIVE_STATUSES: tuple[str, ...] = (QUEUED, RUNNING)
+TERMINAL_STATUSES: tuple[str, ...] = (FINISHED, FAILED, CANCELLED, INTERRUPTED)
+INTERRUPTED_ERROR = "The server stopped while this run was in progress; start it again to finish it."
+
 
 @dataclass
 class RunConfig:
@@ -203,7 +212,7 @@ class PhaseRecord:
     started_at: float
     ended_at: float | None = None
     duration_s: float | None = None
-    fit_s: float = 0.0               # of which fitting and predicting models (pipeline.fitclock)
+    fit_s: float = 0.0               # of which fitting and predicting models (pipeline.ml.fitclock)
     error: str = ""
 
 
@@ -239,7 +248,7 @@ class Gate:
 class RunState:
     run_id: str
     config: RunConfig
-    status: str = "queued"           # queued, running, finished, failed, cancelled, interrupted
+    status: str = QUEUED             # one of LIVE_STATUSES or TERMINAL_STATUSES
     error: str = ""
     error_detail: str = ""
     objective: Objective = field(default_factory=Objective)
@@ -257,6 +266,8 @@ class RunState:
     selected_iteration: int | None = None
     pending_gate: Gate | None = None     # the approval gate the run waits at, if any
     gate_log: list[Gate] = field(default_factory=list)
+    user_feedback: dict[str, str] = field(default_factory=dict)   # per gate: what the user asked, merged; the
+                                                                  # brain sees it on every later loop and resume
     iteration: int = 1
     current_phase: str = ""
     created_at: float = field(default_factory=time.time)
@@ -302,3 +313,10 @@ for _cls in (RunConfig, Objective, ColumnProfile, ProfileResult, FeatureAttempt,
 def run_state_from_dict(data: dict[str, Any]) -> RunState:
     """Inverse of `RunState.to_dict`; unknown keys are ignored so old run files still load."""
     return _build(RunState, data)
+
+
+def as_found(state: RunState) -> RunState:
+    """A recorded state as it stands when no process works on it: a live status means it was cut off."""
+    if state.status in LIVE_STATUSES:
+        state.status, state.error = INTERRUPTED, state.error or INTERRUPTED_ERROR
+    return state

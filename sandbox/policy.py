@@ -18,12 +18,13 @@ import types
 from dataclasses import dataclass, field
 
 from RestrictedPython import compile_restricted_exec
-from RestrictedPython.Guards import (guarded_iter_unpack_sequence,
-                                     guarded_unpack_sequence, safe_builtins)
-from RestrictedPython.transformer import (INSPECT_ATTRIBUTES,
-                                          IOPERATOR_TO_STR,
-                                          RestrictingNodeTransformer,
-                                          copy_locations)
+from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence, safe_builtins
+from RestrictedPython.transformer import (
+    INSPECT_ATTRIBUTES,
+    IOPERATOR_TO_STR,
+    RestrictingNodeTransformer,
+    copy_locations,
+)
 
 USER_FILENAME = "<untrusted>"
 
@@ -328,6 +329,7 @@ _DANGEROUS_BUILTIN_IDS = frozenset(id(getattr(builtins, n)) for n in (
     "delattr", "globals", "locals", "vars", "breakpoint", "input", "help",
     "exit", "quit", "memoryview", "__build_class__") if hasattr(builtins, n))
 import io as _io_mod  # noqa: E402
+
 _SAFE_VALUE_IDS = frozenset({id(_io_mod.StringIO), id(_io_mod.BytesIO)})
 _FORBIDDEN_VALUE_TYPES = (types.FrameType, types.CodeType, types.TracebackType)
 _WRITE_DENIED_TYPES = (types.ModuleType, type, types.FunctionType,
@@ -367,9 +369,9 @@ def _check_format_string(fmt, depth=0) -> None:
         parsed = list(string.Formatter().parse(fmt))
     except ValueError as e:
         raise ValueError(str(e)) from None
-    for _lit, field, spec, _conv in parsed:
-        if field is not None and ("." in field or "[" in field):
-            _deny(f'format field "{{{field}}}" (attribute/index access)')
+    for _lit, field_name, spec, _conv in parsed:
+        if field_name is not None and ("." in field_name or "[" in field_name):
+            _deny(f'format field "{{{field_name}}}" (attribute/index access)')
         if spec:
             _check_format_string(spec, depth + 1)
 

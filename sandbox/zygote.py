@@ -43,8 +43,8 @@ HEAVY_MODULES = ("numpy", "pandas", "pyarrow", "pyarrow.parquet", "sklearn",
 
 def warm_up() -> None:
     """Import and exercise the libraries so children start hot."""
-    import io
     import importlib
+    import io
     for m in HEAVY_MODULES:
         try:
             importlib.import_module(m)
@@ -73,7 +73,7 @@ def warm_up() -> None:
         df.loc[df["a"] > 3, "r"] = 0
         df.groupby("b")["a"].agg(["mean", "sum"])
         df.groupby("s")["a"].transform(lambda s: s - s.mean())
-        df["t"].dt.year
+        df["t"].dt.year  # noqa: B018  (the accessor is imported and set up on first use)
         df["s"].str.upper()
         pd.to_datetime(["2020-01-01"])
         buf = io.BytesIO()

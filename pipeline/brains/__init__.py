@@ -9,7 +9,8 @@ An explicit `config.brain` (the CLI's --brain, the app's choice) overrides LLM_P
 from __future__ import annotations
 
 import os
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from pipeline.brains.offline import OfflineBrain
 from pipeline.brains.providers import DEFAULT_MODELS, scrub

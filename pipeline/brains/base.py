@@ -2,7 +2,7 @@
 
 A brain either decides (returns dataclasses from `pipeline.state`) or writes code (returns a
 source string in the exact shape the phase runs). The engine, not the brain, runs code: it goes
-through `pipeline.codegen`, which checks it, executes it in the sandbox, validates the result and,
+through `pipeline.run.codegen`, which checks it, executes it in the sandbox, validates the result and,
 when it fails, asks `repair_code` for a fix before falling back to the offline brain.
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from pipeline.state import CriticDecision, Objective, ProfileResult, TrainResult, EvalResult
+from pipeline.state import CriticDecision, EvalResult, Objective, ProfileResult, TrainResult
 
 FEATURE_CONTRACT = (
     "Define `def transform(df):` taking a pandas DataFrame of raw feature columns (the target is NOT "

@@ -3,7 +3,7 @@
 Every `Brain` method is implemented. Code methods return source in the contract's shape (one
 `transform(df)` or `make_plots(...)`), extracted tolerantly from fences or prose; when the model
 gives no code, is unreachable or the budget is spent they raise `BrainUnavailable`, which
-`pipeline.codegen` records as a failed attempt before it runs the offline brain's code. Decision
+`pipeline.run.codegen` records as a failed attempt before it runs the offline brain's code. Decision
 methods return validated dataclasses: a JSON answer (tool call, JSON mode or JSON in prose) is
 checked against a schema, an invalid one is sent back once with the problem, and a second failure
 gives the offline brain's answer. Text methods never raise: they answer offline instead.
@@ -20,15 +20,24 @@ import json
 import re
 import threading
 import time
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import jsonschema
 
 from pipeline.brains import prompts
-from pipeline.brains.base import CandidateSpec, CodeFailure, CriticRequest, FeatureRequest, ModelPlan, ModelRequest, PlotRequest
+from pipeline.brains.base import (
+    CandidateSpec,
+    CodeFailure,
+    CriticRequest,
+    FeatureRequest,
+    ModelPlan,
+    ModelRequest,
+    PlotRequest,
+)
 from pipeline.brains.offline import OfflineBrain
 from pipeline.brains.providers import Completion, FunctionSpec, Provider, ProviderError, cost_of
-from pipeline.objective import METRICS
+from pipeline.ml.metrics import METRICS
 from pipeline.state import CRITIC_ACTIONS, CriticDecision, EvalResult, Objective, ProfileResult, TrainResult
 
 DEFAULT_REPAIR_ATTEMPTS = 2

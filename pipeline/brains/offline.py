@@ -8,10 +8,19 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pipeline.brains.base import (CandidateSpec, CodeFailure, CriticRequest, FeatureRequest, ModelPlan, ModelRequest,
-                                  PlotRequest)
-from pipeline.leakage import excluded, kept_in_feedback
-from pipeline.objective import parse_objective, wants_class_weights
+from pipeline.brains.base import (
+    CandidateSpec,
+    CodeFailure,
+    CriticRequest,
+    FeatureRequest,
+    ModelPlan,
+    ModelRequest,
+    PlotRequest,
+)
+from pipeline.ml.families import FAMILIES, OFFLINE_PLAN
+from pipeline.ml.leakage import excluded, kept_in_feedback
+from pipeline.ml.metrics import METRICS
+from pipeline.ml.objective import parse_objective, wants_class_weights
 from pipeline.state import CriticDecision, EvalResult, Objective, ProfileResult, TrainResult
 
 OVERFIT_GAP = 0.05        # train-vs-CV gap (relative) that calls for stronger regularisation
@@ -67,7 +76,7 @@ class OfflineBrain:
             lines.append("- Date columns (expanded into parts): " + ", ".join(f"`{c}`" for c in profile.date_columns) + ".")
         if profile.text_columns:
             lines.append("- Free-text columns (length features): " + ", ".join(f"`{c}`" for c in profile.text_columns) + ".")
-        # leakage suspects: the profiler puts its warning (pipeline.leakage.leakage_note) above these findings
+        # leakage suspects: the profiler puts its warning (pipeline.ml.leakage.leakage_note) above these findings
         out = set(excluded(profile.leakage_suspects))
         top = [c for c in profile.columns if c.target_association is not None and c.name not in out]
         top.sort(key=lambda c: -abs(c.target_association or 0))
@@ -155,32 +164,9 @@ def transform(df):
     def model_plan(self, request: ModelRequest) -> ModelPlan:
         profile, reg = request.profile, (request.previous.regularisation if request.previous else 0)
         strength = 1 + reg
-        lgbm_space: dict[str, list[Any]] = {
-            "n_estimators": ["int", 100, 1200],
-            "learning_rate": ["float", 0.01, 0.2, "log"],
-            "num_leaves": ["int", 7, max(8, 127 // strength)],
-            "min_child_samples": ["int", 5 * strength, 100 * strength],
-            "colsample_bytree": ["float", 0.4, 1.0, "linear"],
-            "subsample": ["float", 0.5, 1.0, "linear"],
-            "reg_lambda": ["float", 1e-3 * strength, 10.0 * strength, "log"],
-        }
-        candidates = [
-            CandidateSpec("LightGBM", "lightgbm",
-                          {"num_leaves": max(7, 31 // strength), "min_child_samples": 20 * strength,
-                           "reg_lambda": 0.0 if not reg else float(strength)}, lgbm_space),
-            CandidateSpec("Linear (scaled, one-hot)", "linear",
-                          {"C": 1.0 / strength} if request.profile.task != "regression" else {"alpha": 1.0 * strength},
-                          {"C": ["float", 1e-3, 10.0, "log"]} if request.profile.task != "regression"
-                          else {"alpha": ["float", 1e-3, 100.0, "log"]}),
-            CandidateSpec("HistGradientBoosting", "hist_gb",
-                          {"l2_regularization": float(reg), "min_samples_leaf": 20 * strength},
-                          {"learning_rate": ["float", 0.02, 0.3, "log"], "max_leaf_nodes": ["int", 8, 64],
-                           "min_samples_leaf": ["int", 5, 100], "l2_regularization": ["float", 1e-4, 10.0, "log"]}),
-        ]
-        if request.n_rows <= 200_000:
-            candidates.append(CandidateSpec("Extra Trees (bagging)", "extra_trees",
-                                            {"min_samples_leaf": 1 + reg * 2},
-                                            {"min_samples_leaf": ["int", 1, 20], "max_features": ["float", 0.2, 1.0, "linear"]}))
+        candidates = [CandidateSpec(FAMILIES[name].title, name, FAMILIES[name].start(profile.task, strength, reg),
+                                    FAMILIES[name].space(profile.task, strength))
+                      for name in OFFLINE_PLAN if FAMILIES[name].max_rows is None or request.n_rows <= FAMILIES[name].max_rows]
         reasoning = (f"{len(candidates)} families (boosting, linear, histogram boosting"
                      + (", bagging" if len(candidates) > 3 else "") + ") screened by CV; the best is tuned with Optuna.")
         if reg:
@@ -239,7 +225,7 @@ def _room_to_grow(request: CriticRequest) -> bool:
     metric = request.objective.metric
     if score is None:
         return False
-    if metric in ("rmse", "mae", "log_loss"):
+    if metric in METRICS and not METRICS[metric].greater_is_better:   # a loss has no ceiling to be near
         return True
     return score < 0.97
 

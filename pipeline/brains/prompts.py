@@ -14,7 +14,8 @@ from typing import Any
 
 from pipeline.brains.base import FEATURE_CONTRACT, PLOT_CONTRACT
 from pipeline.brains.providers import FunctionSpec
-from pipeline.objective import METRICS
+from pipeline.ml.families import NAMES
+from pipeline.ml.metrics import METRICS
 
 MAX_COLUMNS = 60
 MAX_VALUE_CHARS = 60
@@ -214,7 +215,7 @@ MODEL_PLAN_SPEC = FunctionSpec(
         "candidates": {"type": "array", "minItems": 1, "maxItems": 8, "items": {
             "type": "object", "properties": {
                 "name": {"type": "string", "minLength": 1},
-                "family": {"type": "string", "enum": ["lightgbm", "linear", "hist_gb", "random_forest", "extra_trees"]},
+                "family": {"type": "string", "enum": list(NAMES)},
                 "params": {"type": "object"},
                 "search_space": {"type": "object", "additionalProperties": _SPACE}},
             "required": ["name", "family"]}},

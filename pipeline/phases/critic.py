@@ -7,19 +7,16 @@ from __future__ import annotations
 
 import dataclasses
 
-from pipeline import gates
 from pipeline.brains.base import CriticRequest
-from pipeline.context import PhaseContext
+from pipeline.run import gates
+from pipeline.run.context import Budget, PhaseContext
+from pipeline.run.feedback import feedback_route
 from pipeline.state import CRITIC_ACTIONS, PHASES, CriticDecision, RunState
-
-MIN_LOOP_SECONDS = 8.0
-MIN_SPARE_SECONDS = 4.0   # spare-time tuning reuses the screening CV: a few seconds still buy trials
-LOOP_COST_SHARE = 0.75
 
 
 def run(state: RunState, ctx: PhaseContext) -> CriticDecision:
     """The critic's decision, then the optional finalize gate (a rejection routes the work back)."""
-    return gates.review_decision(state, ctx, _decide(state, ctx))
+    return review_decision(state, ctx, _decide(state, ctx))
 
 
 def _decide(state: RunState, ctx: PhaseContext) -> CriticDecision:
@@ -29,10 +26,10 @@ def _decide(state: RunState, ctx: PhaseContext) -> CriticDecision:
         return CriticDecision(it, "finalize", f"Loop bound reached ({state.config.max_loops} loop(s)); "
                                               "keeping the best iteration by CV.", "rule")
     left = ctx.budget.remaining() - ctx.budget.finish_reserve()
-    if left < MIN_LOOP_SECONDS and not spare_tuning_pays(state, left):
+    if left < Budget.MIN_LOOP_S and not spare_tuning_pays(state, left):
         return CriticDecision(it, "finalize", f"Not enough of the time budget left for another loop "
                                               f"({ctx.budget.remaining():.0f} s left); finalizing.", "rule")
-    if left < MIN_LOOP_SECONDS:
+    if left < Budget.MIN_LOOP_S:
         return CriticDecision(it, "retrain_model", f"{ctx.budget.remaining():.0f} s of the time budget are left: not "
                                                    "enough for another loop, so they go to tuning the best model family "
                                                    "further (the best iteration by CV is kept).", "rule",
@@ -73,7 +70,7 @@ def spare_tuning_pays(state: RunState, left: float) -> bool:
     """Whether `left` seconds buy tuning: room for two trials of the best family (a trial costs about its
     screening CV), its refit and an evaluation, and the last spare-time round did not end without a trial."""
     training, last = state.training, state.decisions[-1] if state.decisions else None
-    if state.config.max_trials or left < MIN_SPARE_SECONDS:
+    if state.config.max_trials or left < Budget.MIN_SPARE_S:
         return False
     if last is not None and last.extra_tuning and not any(t["state"] == "COMPLETE" for t in training.trials):
         return False
@@ -85,7 +82,7 @@ def spare_tuning_pays(state: RunState, left: float) -> bool:
     return left >= 2 * best.fit_seconds + training.refit_seconds + sum(evaluated)
 
 
-def loop_cost(state: RunState, action: str, share: float = LOOP_COST_SHARE) -> float:
+def loop_cost(state: RunState, action: str, share: float = Budget.LOOP_COST_SHARE) -> float:
     """Seconds the phases a route re-runs took in this iteration (gate waits excluded), scaled by `share`:
     later loops re-screen fewer candidates."""
     start = {"refine_features": "features", "retrain_model": "trainer"}.get(action)
@@ -94,4 +91,37 @@ def loop_cost(state: RunState, action: str, share: float = LOOP_COST_SHARE) -> f
     phases = set(PHASES[PHASES.index(start):-1])
     spent = sum((r.duration_s or 0.0) for r in state.history if r.iteration == state.iteration and r.phase in phases)
     waited = sum(g.waited_s for g in state.gate_log if g.iteration == state.iteration)
-    return max(MIN_LOOP_SECONDS, share * max(0.0, spent - waited))
+    return max(Budget.MIN_LOOP_S, share * max(0.0, spent - waited))
+
+
+def review_decision(state: RunState, ctx: PhaseContext, decision: CriticDecision) -> CriticDecision:
+    """The finalize gate: a rejection sends the work back (refine features or retrain), within max_loops."""
+    if decision.action != "finalize" or "finalize" not in (state.config.gates or []):
+        return decision
+    loops_done = state.iteration - 1
+    bound = loops_done >= state.config.max_loops
+    cv = [{"iteration": s.iteration, "model": s.model, "cv_score": s.cv_score} for s in state.iterations]
+    summary = (f"The critic proposes to **finalize**: {decision.reason} Approving keeps the best iteration by CV "
+               "and writes the report, model and export. "
+               + ("The loop bound is reached, so a rejection cannot send the work back." if bound else
+                  "Rejecting with feedback such as \"refine features\", \"drop column X\" or \"retrain\" / "
+                  "\"optimise recall\" sends the work back for another loop."))
+    approved, feedback = gates.ask(state, ctx, "finalize", summary,
+                             {"action": decision.action, "reason": decision.reason, "source": decision.source,
+                              "iteration": state.iteration, "max_loops": state.config.max_loops,
+                              "cv_history": cv, "metric": state.objective.metric})
+    if approved:
+        return decision
+    if bound:
+        note = f"Finalizing was rejected, but the loop bound ({state.config.max_loops} loop(s)) is reached; finalizing."
+        state.notes.append(note)
+        decision.reason += " (Rejected by the user, but the loop bound is reached.)"
+        return decision
+    action = feedback_route(feedback)
+    key = "features" if action == "refine_features" else "training"
+    if feedback:
+        state.user_feedback[key] = gates.merge_feedback(state.user_feedback.get(key, ""), feedback)
+    return CriticDecision(decision.iteration, action,
+                          "The user rejected finalizing" + (f": {feedback}" if feedback else "") +
+                          (" — refining the features." if action == "refine_features" else " — retraining the model."),
+                          "user")

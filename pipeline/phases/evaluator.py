@@ -10,8 +10,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 from sklearn import metrics as skm
 
-from pipeline.context import PhaseContext
-from pipeline.cv import metrics_from_oof
+from pipeline.ml.cv import metrics_from_oof
+from pipeline.run.context import PhaseContext
 from pipeline.state import EvalResult, PlotInfo, RunState
 from pipeline.theme import PALETTE, rc_params
 

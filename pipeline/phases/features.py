@@ -13,14 +13,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline import gates
 from pipeline.brains.base import FeatureRequest
-from pipeline.codegen import feature_harness, target_referenced
-from pipeline.context import FeatureSet, PhaseContext
-from pipeline.cv import OutOfTime, quick_rows, quick_score
-from pipeline.leakage import excluded
-from pipeline.metrics import is_better
-from pipeline.runtime import compact_floats
+from pipeline.ml.cv import OutOfTime, quick_rows, quick_score
+from pipeline.ml.leakage import excluded
+from pipeline.ml.metrics import is_better
+from pipeline.ml.runtime import compact_floats
+from pipeline.run import gates
+from pipeline.run.codegen import feature_harness, target_referenced
+from pipeline.run.context import FeatureSet, PhaseContext
 from pipeline.state import FeatureAttempt, FeatureResult, RunState
 
 QUICK_TOLERANCE = 0.001
@@ -109,7 +109,7 @@ def run(state: RunState, ctx: PhaseContext) -> FeatureResult:
     request = FeatureRequest(profile=profile, objective=state.objective, feature_columns=list(split.X_train.columns),
                              dtypes={c: str(t) for c, t in split.X_train.dtypes.items()}, iteration=state.iteration,
                              previous_code=state.features.code, critic_feedback=feedback,
-                             user_feedback=ctx.user_feedback.get("features", ""),
+                             user_feedback=state.user_feedback.get("features", ""),
                              sample_rows=_sample_rows(split.X_train))
     data_dir = ctx.run_dir / "data"
     outcome = ctx.code.generate("features", state.iteration, request, ctx.brain, ctx.fallback,
@@ -145,14 +145,14 @@ def run(state: RunState, ctx: PhaseContext) -> FeatureResult:
     attempt.new_columns = [c for c in train.columns if c not in split.X_train.columns]
     attempt.dropped_columns = [c for c in split.X_train.columns if c not in train.columns]
     not_worse = previous.quick_cv is None or not is_better(previous.quick_cv, score, gib, QUICK_TOLERANCE * abs(previous.quick_cv))
-    user_wish = bool(ctx.user_feedback.get("features")) and not not_worse   # the user's instructions win over CV
-    approved, wish = gates.feature_gate(state, ctx, outcome.code, outcome.source, previous.train, train,
+    user_wish = bool(state.user_feedback.get("features")) and not not_worse   # the user's instructions win over CV
+    approved, wish = feature_gate(state, ctx, outcome.code, outcome.source, previous.train, train,
                                         attempt.new_columns, attempt.dropped_columns, metric, previous.quick_cv, score,
                                         not_worse or user_wish)
     if not approved:
         attempt.reason = "Rejected at the approval gate" + (f" ({wish})" if wish else "") + "; generating the features again."
         result.attempts.append(attempt)
-        ctx.user_feedback["features"] = gates.merge_feedback(ctx.user_feedback.get("features", ""), wish)
+        state.user_feedback["features"] = gates.merge_feedback(state.user_feedback.get("features", ""), wish)
         state.features = result
         ctx.check_cancelled()
         return run(state, ctx)
@@ -180,3 +180,23 @@ def _finish(result: FeatureResult, ctx: PhaseContext) -> None:
 def _sample_rows(X: pd.DataFrame, n: int = 5) -> list[dict]:
     head = X.head(n).astype(object).where(X.head(n).notna(), None)
     return [{k: (str(v)[:80] if v is not None else None) for k, v in row.items()} for row in head.to_dict("records")]
+
+
+def feature_gate(state: RunState, ctx: PhaseContext, code: str, source: str, before: pd.DataFrame,
+                 after: pd.DataFrame, new_columns: list[str], dropped: list[str], metric: str,
+                 cv_before: float | None, cv_after: float | None, will_apply: bool) -> tuple[bool, str]:
+    verdict = ("Approving **applies** this feature set." if will_apply else
+               "The quick CV check would **not** keep it (the score got worse), so approving leaves the previous "
+               "feature set in force.")
+    leaks = excluded(state.profile.leakage_suspects)
+    summary = (f"The generated feature code ran in the sandbox and passed validation: {before.shape[1]} → "
+               f"{after.shape[1]} columns ({len(new_columns)} new, {len(dropped)} raw columns dropped). {verdict} "
+               "Rejecting sends your feedback to the brain and generates the features again.")
+    if leaks:
+        summary += (f" **Excluded as possible target leakage:** {', '.join(f'`{c}`' for c in leaks)} (the profile "
+                    f"says why); reject with \"keep column {leaks[0]}\" to use it anyway.")
+    details = {"code": code, "source": source, "shape_before": list(before.shape), "shape_after": list(after.shape),
+               "new_columns": new_columns, "dropped_columns": dropped, "metric": metric,
+               "cv_before": cv_before, "cv_after": cv_after, "will_apply": will_apply,
+               "sample_before": gates.frame_rows(before), "sample_after": gates.frame_rows(after), "leakage_excluded": leaks}
+    return gates.ask(state, ctx, "features", summary, details)

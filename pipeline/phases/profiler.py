@@ -13,9 +13,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
 
-from pipeline.context import PhaseContext
-from pipeline.leakage import find_leaks
-from pipeline.leakage import excluded, leakage_note, leakage_summary
+from pipeline.ml.leakage import excluded, find_leaks, leakage_note, leakage_summary
+from pipeline.run.context import PhaseContext
 from pipeline.state import ColumnProfile, ProfileResult, RunState
 
 PROFILE_SAMPLE = 100_000
@@ -125,7 +124,7 @@ def profile_frame(X: pd.DataFrame, y: pd.Series, target: str, task: str, seed: i
 
     Past `deadline` (time.monotonic), the per-column association and leakage checks stop and the
     result says for how many columns they ran. Leakage suspects named in `keep` are reported as kept by the
-    user (pipeline.leakage); the others are excluded from the features."""
+    user (pipeline.ml.leakage); the others are excluded from the features."""
     n = len(X)
     result = ProfileResult(n_rows=n, n_cols=X.shape[1] + 1, target=target, task=task)
     sample_X, sample_y = X, y

@@ -17,18 +17,35 @@ import numpy as np
 import optuna
 import pandas as pd
 
-from pipeline import delivery, gates
 from pipeline.brains.base import CandidateSpec, ModelPlan, ModelRequest
-from pipeline.context import PhaseContext
-from pipeline.phases.critic import MIN_LOOP_SECONDS
-from pipeline.fitclock import fitting
-from pipeline.cv import OutOfTime, make_folds, metrics_from_oof, oof_predictions
-from pipeline.tuning import (TuningJob, create_study, cv_params, finish_job, make_objective, publish_job, score_oof,
-                             trial_cap)
-from pipeline.metrics import is_better
-from pipeline.models import (FAMILIES, LINEAR_MAX_ROWS, boosting_deadline, boosting_stops, feature_importance,
-                             fit_pipeline, fit_rows, make_pipeline, single_threaded)
-from pipeline.runtime import BlendedModel, TabularModel
+from pipeline.ml.cv import OutOfTime, make_folds, metrics_from_oof, oof_predictions
+from pipeline.ml.families import relative_cost
+from pipeline.ml.fitclock import fitting
+from pipeline.ml.metrics import is_better
+from pipeline.ml.models import (
+    LINEAR_MAX_ROWS,
+    boosting_deadline,
+    boosting_stops,
+    feature_importance,
+    fit_pipeline,
+    fit_rows,
+    make_pipeline,
+    single_threaded,
+)
+from pipeline.ml.runtime import BlendedModel, TabularModel
+from pipeline.ml.tuning import (
+    TuningJob,
+    create_study,
+    cv_params,
+    finish_job,
+    make_objective,
+    publish_job,
+    score_oof,
+    trial_cap,
+)
+from pipeline.phases.trainer_plan import ask_plan, review_plan
+from pipeline.run import delivery
+from pipeline.run.context import Budget, PhaseContext
 from pipeline.state import CandidateResult, RunState, TrainResult
 
 SCREEN_ROWS = 50_000
@@ -41,7 +58,6 @@ MIN_TRIAL_SECONDS = 0.5
 SCREEN_SHARE = 0.45
 EXTRA_SCREEN_SHARE = 0.2
 MIN_CANDIDATES = 3
-COST_FACTOR = {"lightgbm": 1.0, "linear": 1.7, "hist_gb": 1.4, "random_forest": 2.0, "extra_trees": 1.5}
 ENSEMBLE_MEMBERS = 3
 TARGET_TRIALS = 8
 TRAIN_SCORE_ROWS = 50_000
@@ -65,7 +81,7 @@ def trainer_budget(state: RunState, ctx: PhaseContext) -> float:
         return max(1.0, spare - EVALUATION_SLACK * (evaluated[-1] if evaluated else 0.0) - CRITIC_S)
     remaining = ctx.budget.remaining() - ctx.budget.finish_reserve()
     loops_left = state.config.max_loops - (state.iteration - 1)
-    another_loop_fits = 0.5 * remaining >= MIN_LOOP_SECONDS + 0.75 * 0.5 * remaining
+    another_loop_fits = 0.5 * remaining >= Budget.MIN_LOOP_S + Budget.LOOP_COST_SHARE * 0.5 * remaining
     share = 0.5 if loops_left > 0 and another_loop_fits else 0.8  # the rest pays for evaluation and the critic
     return max(1.0, remaining * share)
 
@@ -86,34 +102,12 @@ def screen_rows(n: int, budget: float, quick_cost: float | None, families: list[
     if not quick_cost:
         return cap
     per_fold_row = quick_cost * QUICK_TO_SCREEN * (folds - 1) / 2
-    per_row = per_fold_row * sum(COST_FACTOR.get(f, 1.0) for f in families[:MIN_CANDIDATES])
+    per_row = per_fold_row * sum(relative_cost(f) for f in families[:MIN_CANDIDATES])
     floor = min(n, SCREEN_MIN_ROWS)
     if run_left is not None and families:
-        first = per_fold_row * COST_FACTOR.get(families[0], 1.0)
+        first = per_fold_row * relative_cost(families[0])
         floor = min(floor, max(min(n, SCREEN_FLOOR_ROWS), int(FIRST_SCREEN_SHARE * run_left / first)))
     return int(min(cap, max(floor, share * budget / per_row)))
-
-
-def _ensure_plan(plan: ModelPlan | None, fallback: ModelPlan) -> ModelPlan:
-    """Keep the brain's valid candidates; fill in the required families from the offline plan."""
-    if plan is None or not plan.candidates:
-        return fallback
-    valid = [c for c in plan.candidates if c.family in FAMILIES]
-    have = {c.family for c in valid}
-    for spec in fallback.candidates:
-        if spec.family not in have and spec.family in ("lightgbm", "linear", "hist_gb"):
-            valid.append(spec)
-    return ModelPlan(candidates=valid[:6], class_weight=plan.class_weight, reasoning=plan.reasoning)
-
-
-def ask_plan(state: RunState, ctx: PhaseContext, request: ModelRequest) -> ModelPlan:
-    """The brain's candidate plan, completed from the offline plan; the offline plan if the brain fails."""
-    offline = ctx.fallback.model_plan(request)
-    try:
-        return _ensure_plan(ctx.brain.model_plan(request), offline)
-    except Exception as exc:  # a brain that cannot plan is replaced by the offline plan
-        state.notes.append(f"Model plan from {ctx.brain.name} failed ({type(exc).__name__}); using the offline plan.")
-        return offline
 
 
 def _job(state: RunState, ctx: PhaseContext, spec: CandidateSpec | None = None, plan: ModelPlan | None = None,
@@ -147,7 +141,7 @@ def run(state: RunState, ctx: PhaseContext) -> TrainResult:
                            iteration=state.iteration,
                            critic_feedback=state.decisions[-1].reason if state.decisions else "",
                            previous=previous or TrainResult(regularisation=regularisation),
-                           user_feedback=ctx.user_feedback.get("training", ""))
+                           user_feedback=state.user_feedback.get("training", ""))
     plan = ask_plan(state, ctx, request)
     if previous and previous.candidates:  # later loops re-screen only the families that did best
         ranked = sorted((c for c in previous.candidates if c.cv_score is not None),
@@ -155,7 +149,7 @@ def run(state: RunState, ctx: PhaseContext) -> TrainResult:
         keep = {c.family for c in ranked[:1 if extra else 2]}
         plan = ModelPlan([c for c in plan.candidates if c.family in keep] or plan.candidates, plan.class_weight,
                          plan.reasoning)
-    plan, waited = gates.review_plan(state, ctx, request, plan)   # user's family wishes; the optional training gate
+    plan, waited = review_plan(state, ctx, request, plan)   # user's family wishes; the optional training gate
     started += waited                                            # time at the gate is not the trainer's
     result = TrainResult(metric=obj.metric, regularisation=regularisation)
     state.training = result
@@ -193,11 +187,11 @@ def run(state: RunState, ctx: PhaseContext) -> TrainResult:
             cand = CandidateResult(spec.name, spec.family, spec.params, metrics, metrics.get(obj.metric),
                                    cached.fit_seconds, state.iteration)
             oofs[spec.name] = cached.oof
-            first_seconds = first_seconds or cand.fit_seconds / COST_FACTOR.get(spec.family, 1.0)
+            first_seconds = first_seconds or cand.fit_seconds / relative_cost(spec.family)
             result.candidates.append(cand)
             ctx.emit("candidate", "trainer", f"{cand.name}: CV {obj.metric} {cand.cv_score:.4f} (screened before)")
             continue
-        estimate = (first_seconds or 0.0) * COST_FACTOR.get(spec.family, 1.0)
+        estimate = (first_seconds or 0.0) * relative_cost(spec.family)
         # the first MIN_CANDIDATES families are always compared unless they would not fit what is left of the run
         run_ends = time.monotonic() + ctx.budget.remaining() - ctx.budget.finish_reserve()
         # a later family given up at its deadline must still leave the best one's refit its floor
@@ -223,7 +217,7 @@ def run(state: RunState, ctx: PhaseContext) -> TrainResult:
             if boosting_stops() == stops:   # a CV cut short by the clock is not the family's score to reuse
                 ctx.screened[key] = Screened(oof, cand.fit_seconds, n_screen)
             if first_seconds is None:
-                first_seconds = (time.monotonic() - t0) / COST_FACTOR.get(spec.family, 1.0)
+                first_seconds = (time.monotonic() - t0) / relative_cost(spec.family)
         except OutOfTime:
             cand = CandidateResult(spec.name, spec.family, spec.params, iteration=state.iteration,
                                    fit_seconds=round(time.monotonic() - t0, 3), error="stopped: screening time budget used up")

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 
 from pipeline.brains.base import PlotRequest
-from pipeline.codegen import plot_harness
-from pipeline.context import PhaseContext
+from pipeline.run.codegen import plot_harness
+from pipeline.run.context import PhaseContext
 from pipeline.state import PlotInfo, PlotResult, RunState
 from pipeline.theme import PALETTE
 

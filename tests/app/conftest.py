@@ -1,25 +1,13 @@
-"""Shared fixtures for the app tests.
-
-All AppTest runs in this process share one Runner (st.cache_resource is process-wide), so the runs
-home is fixed for the whole session before any page is imported.
-"""
+"""Fixtures for the app tests (the helpers they import are in app_support.py)."""
 from __future__ import annotations
 
-import atexit
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-HOME = Path(tempfile.mkdtemp(prefix="mlp-apptest-"))
-atexit.register(shutil.rmtree, HOME, True)
-os.environ["MLPIPELINE_HOME"] = str(HOME)
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+from app_support import HOME, ROOT
 
 
 @pytest.fixture(scope="session")
@@ -30,7 +18,7 @@ def home() -> Path:
 @pytest.fixture(scope="session")
 def finished_run(home: Path) -> dict:  # noqa: D401
     """A real finished run made once per session by the CLI (wine, multiclass, short budget)."""
-    from pipeline.samples import sample_path
+    from pipeline.tables.samples import sample_path
 
     data = sample_path("wine", home / "samples")
     env = dict(os.environ, MLPIPELINE_HOME=str(home))
@@ -43,12 +31,6 @@ def finished_run(home: Path) -> dict:  # noqa: D401
     return {"run_id": run_dir.name, "run_dir": run_dir, "data": data}
 
 
-def app_test(timeout: float = 60):
-    from streamlit.testing.v1 import AppTest
-
-    return AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
-
-
 @pytest.fixture(autouse=True)
 def _no_run_outlives_its_test():
     """All tests share one Runner: a run a failed test left waiting (at a gate, say) would hold a slot and fail
@@ -56,9 +38,9 @@ def _no_run_outlives_its_test():
     yield
     import time
 
-    from app_pages import components as C
+    from ui.runner import get_runner
 
-    live = C.get_runner().running()
+    live = get_runner().running()
     for handle in live:
         handle.cancel()
     deadline = time.time() + 60

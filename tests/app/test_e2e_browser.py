@@ -13,8 +13,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
-from pipeline.samples import sample_frame
+from pipeline.tables.samples import sample_frame
 from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, choose, kill_server, start_streamlit, wait_idle
+
+pytestmark = pytest.mark.slow   # the whole module runs real pipelines, apps or browsers
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"

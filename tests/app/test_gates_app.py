@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import time
 
-from conftest import app_test
+import pytest
+from app_support import app_test
+
+pytestmark = pytest.mark.slow   # the whole module runs real pipelines, apps or browsers
 
 
 def _runner():
-    from app_pages import components as C
+    from ui.runner import get_runner
 
-    return C.get_runner()
+    return get_runner()
 
 
 def _wait_gate(handle, after: str = "", timeout: float = 90):

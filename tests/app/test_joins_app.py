@@ -7,11 +7,13 @@ import time
 from pathlib import Path
 
 import pandas as pd
-
-from conftest import ROOT, app_test
+import pytest
+from app_support import ROOT, app_test
 
 sys.path.insert(0, str(ROOT / "tests" / "engine"))
 from test_joins import tables  # noqa: E402  (the same generated customers / accounts / transactions)
+
+pytestmark = pytest.mark.slow   # the whole module runs real pipelines, apps or browsers
 
 
 def _csv(name: str, frame: pd.DataFrame) -> tuple[str, bytes, str]:
@@ -71,9 +73,9 @@ def test_two_uploads_show_proposals_block_duplicates_and_run_on_the_joined_table
     at.button(key="run_pipeline").click().run()
     assert not at.exception
     run_id = at.session_state["run_id"]
-    from app_pages import components as C
+    from ui.runner import get_runner
 
-    handle = C.get_runner().get(run_id)
+    handle = get_runner().get(run_id)
     deadline = time.time() + 150
     while not handle.done and time.time() < deadline:
         time.sleep(0.3)

@@ -8,9 +8,11 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
+from app_support import ROOT, app_test
 from sklearn.datasets import load_breast_cancer
 
-from conftest import ROOT, app_test
+pytestmark = pytest.mark.slow   # the whole module runs real pipelines, apps or browsers
 
 
 def _planted_csv(path: Path) -> Path:
@@ -44,7 +46,7 @@ def test_a_run_page_warns_about_an_excluded_leak(home):
 
 
 def test_keep_flagged_columns_reaches_the_run(home):
-    from app_pages import components as C
+    from ui.runner import get_runner
 
     data = _planted_csv(home / "planted_keep.csv").read_bytes()
     at = app_test()
@@ -61,7 +63,7 @@ def test_keep_flagged_columns_reaches_the_run(home):
     at.run()
     assert not at.exception
     run_id = at.session_state["run_id"]
-    handle = C.get_runner().get(run_id)
+    handle = get_runner().get(run_id)
     deadline = time.time() + 150
     while not handle.done and time.time() < deadline:
         time.sleep(0.3)

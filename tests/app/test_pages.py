@@ -9,18 +9,18 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from app_support import app_test
 
-from conftest import app_test
-from pipeline.samples import SAMPLES, sample_frame
+from pipeline.tables.samples import SAMPLES, sample_frame
 
 PANEL_TABS = ["Data profile", "Features", "Visualizations", "Model", "Evaluation", "Critic"]
 EVIL = "<img src=x onerror=alert(1)> **bold** [link](http://x)"
 
 
 def _runner():
-    from app_pages import components as C
+    from ui.runner import get_runner
 
-    return C.get_runner()
+    return get_runner()
 
 
 def _wait_done(run_id: str, timeout: float = 150) -> str:
@@ -69,8 +69,8 @@ def _tab_labels(at) -> list[str]:
 
 def _copy_run(src: Path, home: Path, status: str, **changes) -> str:
     """A new run record built from a real finished run directory, with some fields changed."""
+    from pipeline.run.store import RunStore, new_run_id
     from pipeline.state import run_state_from_dict
-    from pipeline.store import RunStore, new_run_id
 
     run_id = new_run_id()
     dst = home / "runs" / run_id
@@ -83,6 +83,7 @@ def _copy_run(src: Path, home: Path, status: str, **changes) -> str:
     return run_id
 
 
+@pytest.mark.slow
 def test_observatory_upload_preview_and_run_with_offline_brain(home):
     frame = sample_frame("churn").rename(columns={"support_tickets": EVIL})
     at = app_test()
@@ -148,6 +149,7 @@ def test_sample_dataset_prefills_target_and_objective():
     assert [t for t in at.text_area][0].value == SAMPLES["diabetes"].objective
 
 
+@pytest.mark.slow
 def test_finished_run_renders_from_the_store(finished_run):
     """The CLI made this run in another process: this server never had it in memory (as after a restart)."""
     assert _runner().get(finished_run["run_id"]) is None
@@ -187,15 +189,16 @@ def test_failed_run_shows_reason_and_hides_traceback(finished_run, home):
     assert not at.get("download_button"), "no downloads for a failed run"
 
 
+@pytest.mark.slow
 def test_live_runs_show_progress_queue_position_and_stop_cancels(home):
-    from app_pages import components as C
-    from pipeline.runner import prepare
-    from pipeline.samples import sample_path
+    from pipeline.engine.prepare import prepare
     from pipeline.state import RunConfig
+    from pipeline.tables.samples import sample_path
+    from ui.runner import max_concurrent
 
     config = RunConfig(data_path=str(sample_path("breast_cancer", home / "samples")), target="diagnosis",
                        time_budget_s=300, dataset_name="breast_cancer.csv")
-    limit = C.max_concurrent()
+    limit = max_concurrent()
     handles = [_runner().start(prepare(config, {})) for _ in range(limit + 1)]
     try:
         waiting = handles[-1]
@@ -299,8 +302,8 @@ def test_predict_page_scores_new_rows_and_explains_missing_columns(finished_run)
 
 @pytest.mark.parametrize("key", list(SAMPLES))
 def test_samples_are_bundled_and_learnable(key, home):
-    from pipeline.data import infer_task
-    from pipeline.samples import sample_path
+    from pipeline.tables.reader import infer_task
+    from pipeline.tables.samples import sample_path
 
     sample = SAMPLES[key]
     path = sample_path(key, home / "samples")
@@ -310,7 +313,7 @@ def test_samples_are_bundled_and_learnable(key, home):
 
 
 def test_md_escape_neutralises_markup():
-    from app_pages.components import md_escape
+    from ui.text import md_escape
 
     out = md_escape(EVIL + " $x$ :red[hi]")
     assert not _raw_html(out)
@@ -323,10 +326,10 @@ def test_graph_status_marks_phases_the_critic_sends_back(finished_run):
     """Mid-run after a 'refine_features' decision: features..critic will re-run, the profiler stays done."""
     import copy
 
-    from app_pages.components import phase_status
-    from pipeline.graph import to_dot
+    from pipeline.engine.graph import to_dot
+    from pipeline.run.store import load_state
     from pipeline.state import CriticDecision
-    from pipeline.store import load_state
+    from ui.progress import phase_status
 
     state = copy.deepcopy(load_state(finished_run["run_dir"]))
     state.status, state.iteration = "running", state.iteration + 1
@@ -337,6 +340,7 @@ def test_graph_status_marks_phases_the_critic_sends_back(finished_run):
     assert "will re-run" in to_dot(status, "", None)
 
 
+@pytest.mark.slow
 def test_llm_usage_is_shown_per_phase_with_fallbacks(finished_run, home):
     """A real LLMBrain talks to a fake OpenAI-compatible server (real SDK); its ledger renders in the Critic tab."""
     import sys

@@ -11,42 +11,40 @@ def _png(path, size: tuple[int, int], mode: str = "RGBA") -> None:
 
 
 def test_wide_plot_is_resized_once_to_the_widest_streamlit_image(tmp_path):
-    from app_pages import components as C
+    from ui.charts import MAX_IMAGE_WIDTH, image_bytes
 
     wide, narrow = tmp_path / "wide.png", tmp_path / "narrow.png"
     _png(wide, (2384, 525))
     _png(narrow, (746, 611))
-    data = C.image_bytes(str(wide), wide.stat().st_mtime)
+    data = image_bytes(str(wide), wide.stat().st_mtime)
     with Image.open(io.BytesIO(data)) as img:
         assert img.format == "PNG" and img.mode == "RGBA"
-        assert img.size == (C.MAX_IMAGE_WIDTH, int(525 * C.MAX_IMAGE_WIDTH / 2384)), "same aspect ratio"
-    assert C.image_bytes(str(narrow), narrow.stat().st_mtime) == narrow.read_bytes(), "narrow plots pass as they are"
+        assert img.size == (MAX_IMAGE_WIDTH, int(525 * MAX_IMAGE_WIDTH / 2384)), "same aspect ratio"
+    assert image_bytes(str(narrow), narrow.stat().st_mtime) == narrow.read_bytes(), "narrow plots pass as they are"
 
 
-def test_cached_chart_specs_are_what_altair_chart_sends():
+def test_cached_chart_specs_are_what_altair_chart_sends(monkeypatch):
     """The charts skip Altair's schema validation but send the very spec and Arrow data st.altair_chart would."""
     import json
 
     import pandas as pd
     from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec
 
-    from app_pages import components as C
+    from ui.charts import vega_spec
+    from ui.panels import evaluation
 
-    original, sent = C.vega_spec, []
+    sent = []
 
     def both(chart):
-        sent.append((original(chart), _convert_altair_to_vega_lite_spec(chart)))
+        sent.append((vega_spec(chart), _convert_altair_to_vega_lite_spec(chart)))
         return sent[-1][0]
 
     cm = pd.DataFrame({"actual": ["a", "a", "b", "b"], "predicted": ["a", "b", "a", "b"], "rows": [5, 1, 2, 7]})
     pva = pd.DataFrame({"actual": [1.0, 2.0, 3.5, 4.0], "predicted": [1.2, 1.9, 3.0, 4.4]})
-    C.vega_spec = both
-    try:
-        C._confusion_spec.__wrapped__(cm, ["a", "b"])          # layered, with a condition on the data
-        C._pred_vs_actual_spec.__wrapped__(pva)                # two layers, two datasets
-        C._residuals_spec.__wrapped__(pva.assign(residual=pva["predicted"] - pva["actual"]))  # binned count
-    finally:
-        C.vega_spec = original
+    monkeypatch.setattr(evaluation, "vega_spec", both)
+    evaluation._confusion_spec.__wrapped__(cm, ["a", "b"])          # layered, with a condition on the data
+    evaluation._pred_vs_actual_spec.__wrapped__(pva)                # two layers, two datasets
+    evaluation._residuals_spec.__wrapped__(pva.assign(residual=pva["predicted"] - pva["actual"]))  # binned count
     assert len(sent) == 3
     for ours, streamlit in sent:
         assert json.dumps(ours, sort_keys=True, default=repr) == json.dumps(streamlit, sort_keys=True, default=repr)
@@ -59,15 +57,16 @@ def test_timeline_spec_is_built_once_and_the_rows_go_with_it():
 
     import pandas as pd
 
-    from app_pages import components as C
+    from ui.charts import vega_spec
+    from ui.progress import TIMELINE_COLUMNS, _timeline_chart, _timeline_spec
 
     frame = pd.DataFrame([{"phase": "Data Profiler", "key": "profiler", "iteration": 1, "start": 0.1, "end": 3.2,
                            "seconds": 3.1, "status": "done", "label": "it1"},
                           {"phase": "Visualizer", "key": "visualizer", "iteration": 1, "start": 3.2, "end": 7.9,
                            "seconds": 4.7, "status": "running", "label": "it1"}])
-    assert list(frame.columns) == C.TIMELINE_COLUMNS
-    with_rows = C.vega_spec(C._timeline_chart(frame))
+    assert list(frame.columns) == TIMELINE_COLUMNS
+    with_rows = vega_spec(_timeline_chart(frame))
     assert with_rows.pop("datasets") and with_rows.pop("data")
-    spec = C._timeline_spec()
+    spec = _timeline_spec()
     assert "data" not in spec and "datasets" not in spec
     assert json.dumps(spec, sort_keys=True) == json.dumps(with_rows, sort_keys=True)

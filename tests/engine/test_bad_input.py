@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.cli import main
+from pipeline.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -60,6 +60,7 @@ def test_bad_input_gets_one_clear_message(case, tmp_path, capsys):
     assert not out.exists(), "nothing half-written that looks like a run"
 
 
+@pytest.mark.slow
 def test_bad_input_exit_code_from_a_real_process(tmp_path):
     path = _csv(tmp_path, "e.csv", raw=b"")
     proc = subprocess.run([sys.executable, "-m", "pipeline", "run", str(path), "--target", "y"], cwd=tmp_path,
@@ -68,6 +69,7 @@ def test_bad_input_exit_code_from_a_real_process(tmp_path):
     assert not (tmp_path / "runs").exists()
 
 
+@pytest.mark.slow
 def test_mixed_types_and_high_cardinality_text_still_run(tmp_path):
     rng = np.random.default_rng(2)
     n = 120

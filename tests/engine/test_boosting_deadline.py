@@ -8,8 +8,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.cv import make_folds, oof_predictions
-from pipeline.models import BOOST_MIN_ROUNDS, OutOfTime, abort_after, boosting_deadline, boosting_stops, make_pipeline
+from pipeline.ml.cv import make_folds, oof_predictions
+from pipeline.ml.models import (
+    BOOST_MIN_ROUNDS,
+    OutOfTime,
+    abort_after,
+    boosting_deadline,
+    boosting_stops,
+    make_pipeline,
+)
 
 
 def _wide(n: int = 1500, columns: int = 120, seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:
@@ -64,6 +71,7 @@ def test_a_cv_past_its_deadline_is_given_up_inside_a_fit_and_says_how_far_it_got
     assert 0.0 < stopped.value.progress < 1 / 3                    # part of the first fold's trees
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("task", ["multiclass", "regression"])
 def test_hist_gradient_boosting_is_given_up_at_a_cv_deadline_and_is_unchanged_before_it(task):
     rng = np.random.default_rng(1)

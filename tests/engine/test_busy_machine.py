@@ -6,7 +6,9 @@ import subprocess
 import sys
 import time
 
-from pipeline.context import Budget
+import pytest
+
+from pipeline.run.context import Budget
 
 
 def test_an_idle_machine_keeps_the_usual_reserve():
@@ -32,6 +34,7 @@ def test_a_step_too_short_to_measure_changes_nothing():
     assert budget.slowdown == 1.0
 
 
+@pytest.mark.slow
 def test_the_thread_cpu_share_is_measured_for_real_when_other_processes_hold_the_cpus():
     """Four CPU-bound processes per core: a busy loop in this thread gets a fraction of a CPU, and the
     budget's reserve grows; measured the same way the profiler measures itself."""

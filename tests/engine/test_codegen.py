@@ -1,5 +1,5 @@
 """The seam between brains and the sandbox: sanitising plot code, extracting code, refusing target use."""
-from pipeline.codegen import sanitise_plot_code, strip_fences, target_referenced
+from pipeline.run.codegen import sanitise_plot_code, strip_fences, target_referenced
 
 
 def test_style_overrides_are_stripped_but_plotting_stays():
@@ -41,7 +41,7 @@ def _harness_meta(tmp_path, code):
     import pandas as pd
 
     import sandbox
-    from pipeline.codegen import feature_harness
+    from pipeline.run.codegen import feature_harness
 
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"a": rng.normal(size=300), "b": rng.choice(["x", "y", None], 300),

@@ -7,10 +7,12 @@ import json
 import joblib
 import numpy as np
 import pandas as pd
+import pytest
 
-from pipeline.cli import main as cli_main
-from pipeline.metrics import classification_metrics
+from pipeline.cli.main import main as cli_main
+from pipeline.ml.metrics import classification_metrics
 
+pytestmark = pytest.mark.slow   # the whole module runs real pipelines, apps or browsers
 
 
 def _interactions(n: int = 600, seed: int = 3) -> pd.DataFrame:

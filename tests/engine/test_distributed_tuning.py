@@ -8,8 +8,11 @@ import sys
 from pathlib import Path
 
 import optuna
+import pytest
 
-from tests.engine.conftest import churn_frame
+from tests.engine.frames import churn_frame
+
+pytestmark = pytest.mark.slow   # the whole module runs real pipelines, apps or browsers
 
 ROOT = Path(__file__).resolve().parents[2]
 TRIAL_CAP = 40

@@ -5,11 +5,12 @@ import pickle
 
 import numpy as np
 import pandas as pd
+import pytest
 from lightgbm import LGBMClassifier
 from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
 
-from pipeline.models import STOP_MIN_ROWS, make_pipeline
+from pipeline.ml.models import STOP_MIN_ROWS, make_pipeline
 
 
 def _table(n: int, seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:
@@ -21,6 +22,7 @@ def _table(n: int, seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:
     return X, y
 
 
+@pytest.mark.slow
 def test_many_fast_trees_stop_early_and_score_as_well():
     X, y = _table(8000)
     fit, test = slice(0, 6000), slice(6000, None)

@@ -4,6 +4,7 @@ reproduces the holdout score. pip's wheel cache (~/.cache/pip) keeps the install
 """
 from __future__ import annotations
 
+import io
 import json
 import os
 import socket
@@ -12,16 +13,17 @@ import sys
 import time
 import urllib.request
 import zipfile
-import io
 
 import numpy as np
 import pandas as pd
+import pytest
 
-from pipeline.cli import main as cli_main
-from pipeline.export import zip_bytes
-from pipeline.predict import predict_file
+from pipeline.artifacts.export import zip_bytes
+from pipeline.artifacts.predict import predict_file
+from pipeline.cli.main import main as cli_main
+from tests.engine.frames import churn_frame
 
-from conftest import churn_frame
+pytestmark = pytest.mark.slow   # the whole module runs real pipelines, apps or browsers
 
 
 def _free_port() -> int:
@@ -44,7 +46,7 @@ def test_export_bundle_in_fresh_venv(tmp_path):
                      "--out", str(run_dir), "--store", str(tmp_path / "store.sqlite")]) == 0
     export = run_dir / "export"
     for name in ("model.joblib", "predict.py", "serve.py", "train.py", "training.json", "requirements.txt",
-                 "README.md", "pipeline/runtime.py", "pipeline/models.py", "sandbox/__init__.py"):
+                 "README.md", "pipeline/ml/runtime.py", "pipeline/ml/models.py", "sandbox/__init__.py"):
         assert (export / name).is_file(), name
     reqs = (export / "requirements.txt").read_text().splitlines()
     pinned = {line.split("==")[0]: line.split("==")[1] for line in reqs if "==" in line}

@@ -6,8 +6,9 @@ import pandas as pd
 import pytest
 from sklearn import metrics as skm
 
-from pipeline.metrics import classification_metrics
-from pipeline.leakage import LEAK_SCORE, _single_column_score
+from pipeline.ml.leak_scores import single_column_score
+from pipeline.ml.leakage import LEAK_SCORE
+from pipeline.ml.metrics import classification_metrics
 
 
 def _reference(y: np.ndarray, proba: np.ndarray, classes: list, threshold: float | None, pos: int) -> dict[str, float]:
@@ -56,12 +57,12 @@ def test_leak_lookup_flags_leaks_and_spares_strong_honest_columns():
     step_leak = pd.Series(np.where(y == 1, rng.choice([0.0, 10.0], n), 5 + rng.random(n)))   # not monotone
     label_leak = pd.Series(np.where(y == 1, "closed", "open"))
     missing_leak = pd.Series(np.where(y == 1, np.nan, rng.random(n)))
-    assert _single_column_score(honest, y, "numeric", "binary", 0) < 0.8
+    assert single_column_score(honest, y, "numeric", "binary", 0) < 0.8
     for column, kind in ((step_leak, "numeric"), (label_leak, "categorical"), (missing_leak, "numeric")):
-        assert _single_column_score(column, y, kind, "binary", 0) >= LEAK_SCORE
+        assert single_column_score(column, y, kind, "binary", 0) >= LEAK_SCORE
     target = pd.Series(rng.normal(size=n))
-    assert _single_column_score(target * 2 + rng.normal(0, 0.01, n), target, "numeric", "regression", 0) >= LEAK_SCORE
-    assert _single_column_score(target + rng.normal(0, 1, n), target, "numeric", "regression", 0) < 0.6
+    assert single_column_score(target * 2 + rng.normal(0, 0.01, n), target, "numeric", "regression", 0) >= LEAK_SCORE
+    assert single_column_score(target + rng.normal(0, 1, n), target, "numeric", "regression", 0) < 0.6
 
 
 def test_the_profile_of_a_wide_table_matches_column_by_column_pandas():

@@ -11,17 +11,22 @@ from pathlib import Path
 import joblib
 import numpy as np
 import pandas as pd
+import pytest
 
 from pipeline.brains.offline import OfflineBrain
-from pipeline.cli import main
-from pipeline.gates import apply_objective_feedback, excluded_families, load_decisions, parse_gates
-from pipeline.runner import execute, prepare
+from pipeline.cli.deciders import load_decisions
+from pipeline.cli.main import main
+from pipeline.engine.execute import execute
+from pipeline.engine.prepare import prepare
+from pipeline.run.feedback import apply_objective_feedback, excluded_families
+from pipeline.run.gates import parse_gates
+from pipeline.run.store import RunStore, load_state
 from pipeline.state import CriticDecision, Objective, RunConfig, RunState
-from pipeline.store import RunStore, load_state
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow
 def test_cli_decisions_reject_every_gate_and_the_run_follows_the_feedback(churn_csv, tmp_path):
     decisions = tmp_path / "decisions.json"
     decisions.write_text(json.dumps({
@@ -71,6 +76,7 @@ class FinalizingCritic(OfflineBrain):
         return CriticDecision(request.iteration, "finalize", "scripted finalize")
 
 
+@pytest.mark.slow
 def test_rejecting_finalize_sends_the_work_back_within_max_loops(churn_csv, tmp_path):
     config = RunConfig(data_path=str(churn_csv), target="churn", time_budget_s=30, max_loops=1, max_trials=2,
                        gates=["finalize"])
@@ -89,6 +95,7 @@ def test_rejecting_finalize_sends_the_work_back_within_max_loops(churn_csv, tmp_
     assert [(g.name, g.status) for g in state.gate_log] == [("finalize", "rejected"), ("finalize", "approved")]
 
 
+@pytest.mark.slow
 def test_non_interactive_without_decisions_approves_and_says_so(churn_csv, tmp_path):
     out = tmp_path / "run"
     proc = subprocess.run([sys.executable, "-m", "pipeline", "run", str(churn_csv), "--target", "churn",
@@ -104,6 +111,7 @@ def test_non_interactive_without_decisions_approves_and_says_so(churn_csv, tmp_p
     assert bad.returncode == 2 and "deploy" in bad.stderr
 
 
+@pytest.mark.slow
 def test_time_waiting_at_a_gate_is_not_spent_from_the_budget(churn_csv, tmp_path):
     config = RunConfig(data_path=str(churn_csv), target="churn", time_budget_s=10, max_loops=0, max_trials=2,
                        gates=["features"])

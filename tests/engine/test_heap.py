@@ -5,6 +5,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow   # the whole module runs real pipelines, apps or browsers
+
 ROOT = Path(__file__).resolve().parents[2]
 
 SCRIPT = r"""

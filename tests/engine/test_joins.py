@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.cli import main
-from pipeline.joins import DuplicateJoinError, check_target, evaluate_key, join_tables, propose_keys
+from pipeline.cli.main import main
+from pipeline.tables.joins import DuplicateJoinError, check_target, evaluate_key, join_tables, propose_keys
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -104,6 +104,7 @@ def _write(tmp_path: Path):
     return paths
 
 
+@pytest.mark.slow
 def test_cli_run_joins_two_csvs_and_the_model_uses_the_second_file(tmp_path):
     paths = _write(tmp_path)
     env = dict(os.environ, MLPIPELINE_HOME=str(tmp_path / "home"), OPENBLAS_NUM_THREADS="1")

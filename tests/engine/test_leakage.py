@@ -15,12 +15,13 @@ import pandas as pd
 import pytest
 from sklearn import datasets
 
-from pipeline.cli import main
-from pipeline.leakage import find_leaks, kept_in_feedback
+from pipeline.cli.main import main
+from pipeline.engine.execute import execute
+from pipeline.engine.prepare import prepare
+from pipeline.ml.leakage import find_leaks, kept_in_feedback
 from pipeline.phases.profiler import profile_frame
-from pipeline.runner import execute, prepare
+from pipeline.run.store import RunStore
 from pipeline.state import RunConfig
-from pipeline.store import RunStore
 
 PLANT = "review_code"
 
@@ -64,6 +65,7 @@ def _run(frame: pd.DataFrame, tmp_path: Path, target: str, **config) -> tuple[ob
     return state, run_dir
 
 
+@pytest.mark.slow
 def test_a_planted_post_outcome_column_is_excluded_and_prediction_does_not_need_it(tmp_path):
     frame, target = _table("breast_cancer")
     state, run_dir = _run(_planted(frame, target), tmp_path, target)
@@ -108,6 +110,7 @@ def test_honest_real_tables_lose_no_column(name, task):
         assert report.compared >= 1
 
 
+@pytest.mark.slow
 def test_keep_columns_keeps_a_flagged_column(tmp_path):
     frame, target = _table("breast_cancer")
     path = tmp_path / "planted.csv"
@@ -126,6 +129,7 @@ def test_keep_columns_keeps_a_flagged_column(tmp_path):
     assert PLANT in model.required_columns
 
 
+@pytest.mark.slow
 def test_keep_column_at_the_features_gate_brings_it_back(tmp_path):
     frame, target = _table("breast_cancer")
     path = tmp_path / "planted.csv"

@@ -5,8 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.data import DataError, infer_target, infer_task, read_table, validate_target
-from pipeline.objective import finalise_objective, parse_objective
+from pipeline.ml.objective import finalise_objective, parse_objective
+from pipeline.tables.reader import DataError, infer_target, infer_task, read_table, validate_target
 
 
 @pytest.mark.parametrize("text,metric,threshold", [
@@ -86,7 +86,7 @@ def test_missing_target_name_lists_columns():
 def test_a_large_csv_types_its_columns_as_a_small_one_does(tmp_path):
     """Files above the fast-path size go through pyarrow's reader; dates and times must still arrive as text
     (as from the careful path and from Parquet), not as one Python date object per cell."""
-    from pipeline import data
+    from pipeline.tables import reader as data
 
     rng = np.random.default_rng(3)
     n = 60_000
@@ -111,7 +111,7 @@ def test_a_large_csv_reads_as_the_careful_path_reads_it(tmp_path, monkeypatch):
     """The fast path fixes the first block's column types; gaps in text columns, pandas' missing-value
     tokens, a column empty for the whole first block and an integer column that turns decimal in the last
     block must all come out exactly as pandas' own reader gives them for the same file."""
-    from pipeline import data
+    from pipeline.tables import reader as data
 
     rng = np.random.default_rng(5)
     n = 120_000

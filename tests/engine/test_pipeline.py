@@ -14,11 +14,12 @@ import pytest
 import sklearn.pipeline
 
 from pipeline.brains.offline import OfflineBrain
-from pipeline.cli import main
-from pipeline.runner import execute, prepare
+from pipeline.cli.main import main
+from pipeline.engine.execute import execute
+from pipeline.engine.prepare import prepare
+from pipeline.run.store import RunStore
 from pipeline.state import CriticDecision, RunConfig
-from pipeline.store import RunStore
-from tests.engine.conftest import churn_frame
+from tests.engine.frames import churn_frame
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -44,6 +45,7 @@ def _run(path, tmp_path, brain=None, **overrides):
     return state, run_dir
 
 
+@pytest.mark.slow
 def test_all_three_critic_routes_in_one_run(churn_csv, tmp_path):
     state, _ = _run(churn_csv, tmp_path, ScriptedCritic(["refine_features", "retrain_model", "finalize"]),
                     target="churn", max_loops=3)
@@ -66,6 +68,7 @@ def test_all_three_critic_routes_in_one_run(churn_csv, tmp_path):
     assert state.selected_iteration == next(s.iteration for s in state.iterations if s.cv_score == best_cv)
 
 
+@pytest.mark.slow
 def test_time_left_after_a_finalize_goes_to_tuning_the_best_family(churn_csv, tmp_path):
     config = RunConfig(data_path=str(churn_csv), target="churn", time_budget_s=90, max_loops=2)  # room for a loop
     prepared = prepare(config)
@@ -81,6 +84,7 @@ def test_time_left_after_a_finalize_goes_to_tuning_the_best_family(churn_csv, tm
     assert next(s.cv_score for s in state.iterations if s.iteration == state.selected_iteration) == best_cv
 
 
+@pytest.mark.slow
 def test_loop_bound_stops_a_critic_that_never_finalizes(churn_csv, tmp_path):
     state, _ = _run(churn_csv, tmp_path, ScriptedCritic(["refine_features"] * 10), target="churn", max_loops=1)
     assert state.status == "finished"
@@ -89,6 +93,7 @@ def test_loop_bound_stops_a_critic_that_never_finalizes(churn_csv, tmp_path):
     assert max(r.iteration for r in state.history) == 2
 
 
+@pytest.mark.slow
 def test_holdout_rows_never_reach_fitting_and_leak_is_flagged(tmp_path, monkeypatch):
     frame = churn_frame(500, seed=3)
     frame["marker"] = np.arange(len(frame)) + 0.5          # identifies each row wherever it goes
@@ -140,6 +145,7 @@ def finished_run(tmp_path_factory):
     return out, proc, tmp
 
 
+@pytest.mark.slow
 def test_cli_run_writes_every_artefact_within_budget(finished_run):
     out, proc, tmp = finished_run
     assert "Feature Engineer" in proc.stderr and "Finished" in proc.stderr
@@ -160,6 +166,7 @@ def test_cli_run_writes_every_artefact_within_budget(finished_run):
     assert rows[0]["status"] == "finished" and rows[0]["target"] == "churn"
 
 
+@pytest.mark.slow
 def test_predict_on_messy_new_data(finished_run, tmp_path):
     out, _, _ = finished_run
     new = churn_frame(30, seed=9).drop(columns=["churn"])

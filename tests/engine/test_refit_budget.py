@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from pipeline.phases.trainer import (REFIT_FLOOR_S, SCREEN_FLOOR_ROWS, SCREEN_MIN_ROWS, _refit_rows,
-                                     screen_rows)
+from pipeline.phases.trainer import REFIT_FLOOR_S, SCREEN_FLOOR_ROWS, SCREEN_MIN_ROWS, _refit_rows, screen_rows
 
 
 def _xy(n: int) -> tuple[pd.DataFrame, pd.Series]:

@@ -3,14 +3,15 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import subprocess
-import sys
 
-from pipeline.cli import main as cli_main
-from pipeline.registry import compare_table, file_hash, score_frame
-from pipeline.store import RunStore
+import pytest
 
-from conftest import churn_frame
+from pipeline.artifacts.registry import compare_table, file_hash, score_frame
+from pipeline.cli.main import main as cli_main
+from pipeline.run.store import RunStore
+from tests.engine.frames import churn_frame
+
+pytestmark = pytest.mark.slow   # the whole module runs real pipelines, apps or browsers
 
 OLD_SCHEMA = """CREATE TABLE runs (run_id TEXT PRIMARY KEY, created_at REAL NOT NULL, finished_at REAL, status TEXT NOT NULL,
 dataset TEXT, target TEXT, task TEXT, metric TEXT, cv_score REAL, holdout_score REAL, brain TEXT, model TEXT,

@@ -3,10 +3,13 @@ from __future__ import annotations
 
 import json
 
-from pipeline.cli import main as cli_main
-from pipeline.store import load_state
+import pytest
 
-from conftest import churn_frame
+from pipeline.cli.main import main as cli_main
+from pipeline.run.store import load_state
+from tests.engine.frames import churn_frame
+
+pytestmark = pytest.mark.slow   # the whole module runs real pipelines, apps or browsers
 
 
 def test_template_save_list_and_replay(tmp_path, monkeypatch, capsys):

@@ -7,12 +7,13 @@ import tracemalloc
 
 import numpy as np
 import pandas as pd
+import pytest
 from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OrdinalEncoder
 
-from pipeline.models import LINEAR_MAX_ROWS, feature_importance, fit_pipeline, make_pipeline
-from pipeline.runtime import TablePrep, TreeMatrix, compact_floats
+from pipeline.ml.models import LINEAR_MAX_ROWS, feature_importance, fit_pipeline, make_pipeline
+from pipeline.ml.runtime import TablePrep, TreeMatrix, compact_floats
 
 
 def _frame(n: int, seed: int = 0) -> pd.DataFrame:
@@ -64,6 +65,7 @@ def test_float32_column_major_output_and_median_imputation():
     assert amount[5:][X["amount"][5:].isna().to_numpy()][0] == np.float32(np.nanmedian(X["amount"][2:]))   # the infinities are not counted
 
 
+@pytest.mark.slow
 def test_transform_holds_little_more_than_its_output():
     X = _frame(200_000)
     matrix = TreeMatrix().fit(X)

@@ -165,7 +165,7 @@ class FakeLLMServer:
         host, port = self.httpd.server_address[:2]
         return f"http://{host}:{port}" + ("/v1" if self.flavor == "openai" else "")
 
-    def start(self) -> "FakeLLMServer":
+    def start(self) -> FakeLLMServer:
         self.thread.start()
         return self
 

@@ -6,16 +6,33 @@ Each test checks that the run finishes with a model that predicts, and that what
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from tests.llm.conftest import (PLANTED, assert_ledger_matches, assert_model_predicts, grep_everything, provider_env,
-                                run_cli, run_inprocess)
-from tests.llm.fakes import (BUGGY_FEATURES, CRITIC_OK, GOOD_FEATURES, GOOD_PLOTS, HALLUCINATED_FEATURES,
-                             LOOPING_FEATURES, OBJECTIVE_OK, PROSE_ONLY, Reply, error)
+from tests.llm.fakes import (
+    BUGGY_FEATURES,
+    GOOD_FEATURES,
+    GOOD_PLOTS,
+    HALLUCINATED_FEATURES,
+    LOOPING_FEATURES,
+    OBJECTIVE_OK,
+    PROSE_ONLY,
+    Reply,
+    error,
+)
+from tests.llm.support import (
+    PLANTED,
+    assert_ledger_matches,
+    assert_model_predicts,
+    grep_everything,
+    provider_env,
+    run_cli,
+    run_inprocess,
+)
+
+pytestmark = pytest.mark.slow   # the whole module runs real pipelines, apps or browsers
 
 
 def _sources(result, kind):

@@ -10,10 +10,10 @@ from pipeline.brains.base import CriticRequest, ModelRequest
 from pipeline.brains.llm import LLMBrain, extract_code, extract_json
 from pipeline.brains.offline import OfflineBrain
 from pipeline.brains.prompts import data, objective_prompt
-from pipeline.brains.providers import OpenAIProvider, ProviderError, cost_of, price_for, scrub
+from pipeline.brains.providers import ProviderError, cost_of, price_for, scrub
 from pipeline.state import EvalResult, Objective, ProfileResult, RunConfig, TrainResult
-from tests.llm.conftest import PLANTED, provider_env
 from tests.llm.fakes import CRITIC_OK, PLAN, PROFILE_MD, Reply, error
+from tests.llm.support import PLANTED, provider_env
 
 
 def _config(brain: str = "auto", model: str | None = None) -> RunConfig:

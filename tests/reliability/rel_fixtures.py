@@ -1,5 +1,5 @@
-"""Shared set-up for the reliability tests (imported by each test module; not a conftest.py, because
-tests/app does `from conftest import app_test` and a second conftest module would shadow it).
+"""Shared set-up for the reliability tests (imported by each test module; not a conftest.py: a second
+conftest module imported by name would shadow tests/app's).
 The bad-file corpus is generated once per session.
 
 The app tests share one Runner per process (st.cache_resource), so the runs home is only set here
@@ -10,9 +10,7 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
-import sys
 import tempfile
-from pathlib import Path
 
 import pytest
 

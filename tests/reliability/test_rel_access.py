@@ -2,12 +2,11 @@
 session (only the sign-in screen), and run ownership (list, open via ?run=, delete)."""
 from __future__ import annotations
 
-from rel_fixtures import corpus  # noqa: F401  (fixture; sets the runs home first)
-
 import hashlib
 import time
 from pathlib import Path
 
+from rel_fixtures import corpus  # noqa: F401  (fixture; sets the runs home first)
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,12 +41,12 @@ def _sign_in(at, name: str, password: str) -> None:
 
 def _owned_run(owner: str) -> str:
     """A recorded (failed) run owned by `owner`, written the way the runner writes runs."""
-    from app_pages import components as C
-    from pipeline.runner import checkpoint
+    from pipeline.engine.execute import checkpoint
+    from pipeline.run.store import new_run_id
     from pipeline.state import RunConfig, RunState
-    from pipeline.store import new_run_id
+    from ui.runner import get_runner
 
-    runner = C.get_runner()
+    runner = get_runner()
     state = RunState(run_id=new_run_id(), config=RunConfig(data_path="x.csv", owner=owner, dataset_name=f"{owner}-data.csv"))
     state.status, state.error, state.finished_at = "failed", "Stopped for the test.", time.time()
     run_dir = runner.home / "runs" / state.run_id
@@ -109,7 +108,7 @@ def test_runs_belong_to_their_owner():
 
 def test_delete_refuses_another_users_run():
     """The Runs page's delete checks the owner again (a forged selection cannot delete others' runs)."""
-    from app_pages import components as C
+    from ui.runner import get_runner
 
     secrets = {"access": {"users": USERS}}
     alice_run = _owned_run("alice")
@@ -119,8 +118,8 @@ def test_delete_refuses_another_users_run():
     at.run()
     at.session_state["runs_pick"] = [alice_run]   # forged: bob never saw this id in his table
     at.run()
-    assert C.get_runner().store.get(alice_run) is not None
-    assert (C.get_runner().home / "runs" / alice_run / "run.json").is_file()
+    assert get_runner().store.get(alice_run) is not None
+    assert (get_runner().home / "runs" / alice_run / "run.json").is_file()
 
 
 def test_oidc_configured_shows_only_the_login_screen():

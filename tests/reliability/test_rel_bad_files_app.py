@@ -3,15 +3,17 @@ a clear st.error naming the problem or a usable preview; never an exception or a
 screen, never HTML/JS from the file reaching markdown; the next upload still works."""
 from __future__ import annotations
 
-from rel_fixtures import corpus  # noqa: F401  (fixture; sets the runs home first)
-
 import re
 import time
 from pathlib import Path
 
+import pytest
+from rel_fixtures import corpus  # noqa: F401  (fixture; sets the runs home first)
 from streamlit.testing.v1 import AppTest
 
-from pipeline.data import DataError, read_table
+from pipeline.tables.reader import DataError, read_table
+
+pytestmark = pytest.mark.slow   # the whole module runs real pipelines, apps or browsers
 
 ROOT = Path(__file__).resolve().parents[2]
 MIME = {".csv": "text/csv", ".json": "application/json", ".jsonl": "application/json",
@@ -90,7 +92,7 @@ def test_every_bad_file_through_one_app_session(corpus):
 
 def test_hostile_names_and_values_run_in_the_app_without_markup(corpus):
     """A full run on the HTML/JS-named file: every phase panel renders, nothing from the file becomes markup."""
-    from app_pages import components as C
+    from ui.runner import get_runner
 
     path = next(p for c, p in corpus if c.name == "html_js_names.csv")
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
@@ -103,7 +105,7 @@ def test_hostile_names_and_values_run_in_the_app_without_markup(corpus):
     assert not at.exception
     run_id = at.query_params["run"]
     run_id = run_id[0] if isinstance(run_id, list) else run_id
-    handle = C.get_runner().get(run_id)
+    handle = get_runner().get(run_id)
     deadline = time.time() + 180
     while not handle.done and time.time() < deadline:
         time.sleep(0.3)

@@ -1,12 +1,10 @@
 """Every file of the bad-input corpus through the CLI: a finished run (exit 0) or exactly one
 `error:` line naming the problem (exit 2). Never a traceback, never a hang, nothing half-written.
 
-Most files go through `pipeline.cli.main` in-process (the sandbox zygote stays warm); a few go
+Most files go through `pipeline.cli.main.main` in-process (the sandbox zygote stays warm); a few go
 through a real `python -m pipeline` subprocess with a hard timeout.
 """
 from __future__ import annotations
-
-from rel_fixtures import corpus  # noqa: F401  (fixture; sets the runs home first)
 
 import faulthandler
 import json
@@ -19,9 +17,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
 from make_bad_files import CASES
-from pipeline.cli import main
+from rel_fixtures import corpus  # noqa: F401  (fixture; sets the runs home first)
+
+from pipeline.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[2]
 NAMES = [c.name for c in CASES]
@@ -54,6 +53,7 @@ def test_corpus_has_at_least_40_files(corpus):
     assert sum(1 for c, _ in corpus if c.expect == "ok") >= 15, "hostile-but-valid files must run, not only fail"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", NAMES)
 def test_cli_in_process(name, corpus, tmp_path, capsys):
     case, path = next((c, p) for c, p in corpus if c.name == name)
@@ -92,6 +92,7 @@ def test_cli_in_process(name, corpus, tmp_path, capsys):
 
 @pytest.mark.parametrize("name,budget", [("binary.csv", "15"), ("one_line_100mb.csv", "15"), ("zip_bomb.xlsx", "15"),
                                          ("html_js_names.csv", "15")])
+@pytest.mark.slow
 def test_cli_real_subprocess(name, budget, corpus, tmp_path):
     case, path = next((c, p) for c, p in corpus if c.name == name)
     out = tmp_path / "run"

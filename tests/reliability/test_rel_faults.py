@@ -2,8 +2,6 @@
 run, a disk that fills up (RLIMIT_FSIZE) and an unwritable runs folder."""
 from __future__ import annotations
 
-from rel_fixtures import corpus  # noqa: F401  (fixture; sets the runs home first)
-
 import json
 import os
 import resource
@@ -16,10 +14,16 @@ import threading
 import time
 from pathlib import Path
 
-from pipeline.runner import execute, prepare
-from pipeline.samples import sample_path
+import pytest
+from rel_fixtures import corpus  # noqa: F401  (fixture; sets the runs home first)
+
+from pipeline.engine.execute import execute
+from pipeline.engine.prepare import prepare
+from pipeline.run.store import RunStore
 from pipeline.state import RunConfig
-from pipeline.store import RunStore
+from pipeline.tables.samples import sample_path
+
+pytestmark = pytest.mark.slow   # the whole module runs real pipelines, apps or browsers
 
 ROOT = Path(__file__).resolve().parents[2]
 PLANTED = "sk-ant-PLANTED-reliability-0042"

@@ -8,8 +8,6 @@ download, and everything logged (all loggers at DEBUG) or printed meanwhile are 
 """
 from __future__ import annotations
 
-from rel_fixtures import corpus  # noqa: F401  (fixture; sets the runs home first)
-
 import io
 import logging
 import socket
@@ -17,7 +15,11 @@ import time
 import zipfile
 from pathlib import Path
 
+import pytest
+from rel_fixtures import corpus  # noqa: F401  (fixture; sets the runs home first)
 from streamlit.testing.v1 import AppTest
+
+pytestmark = pytest.mark.slow   # the whole module runs real pipelines, apps or browsers
 
 ROOT = Path(__file__).resolve().parents[2]
 PLANTED = "sk-ant-PLANTED-app-field-7731"
@@ -30,7 +32,8 @@ def _dead_port() -> int:
 
 
 def test_key_typed_in_the_app_is_in_no_file_export_or_log(monkeypatch, capfd):
-    from app_pages import components as C
+    from ui.downloads import export_zip
+    from ui.runner import get_runner, home
 
     for name in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL", "LLM_PROVIDER", "LLM_MODEL"):
         monkeypatch.delenv(name, raising=False)
@@ -58,7 +61,7 @@ def test_key_typed_in_the_app_is_in_no_file_export_or_log(monkeypatch, capfd):
         at.button(key="run_pipeline").click().run()
         assert not at.exception, at.exception
         run_id = at.session_state["run_id"]
-        handle = C.get_runner().get(run_id)
+        handle = get_runner().get(run_id)
         assert handle is not None
         deadline = time.time() + 240
         while not handle.done and time.time() < deadline:
@@ -78,14 +81,14 @@ def test_key_typed_in_the_app_is_in_no_file_export_or_log(monkeypatch, capfd):
     assert any(s.value.startswith("**Finished**") for s in at.success)
     assert at.text_input(key="api_key").value == PLANTED      # the key really was in the field
 
-    home = C.home()
+    home = home()
     run_dir = handle.run_dir
     files = [p for p in home.rglob("*") if p.is_file()]
     assert run_dir / "run.json" in files and home / "store.sqlite" in files
     assert (run_dir / "export" / "predict.py").is_file() and (run_dir / "report.md").is_file()
     hits = [str(p) for p in files if PLANTED.encode() in p.read_bytes()]
     # The export bundle exactly as the download button serves it.
-    bundle = zipfile.ZipFile(io.BytesIO(C.export_zip(str(run_dir / "export"), (run_dir / "export").stat().st_mtime)))
+    bundle = zipfile.ZipFile(io.BytesIO(export_zip(str(run_dir / "export"), (run_dir / "export").stat().st_mtime)))
     members = bundle.namelist()
     assert "export/predict.py" in members
     hits += [f"zip:{m}" for m in members if PLANTED.encode() in bundle.read(m)]

@@ -12,8 +12,6 @@ memory peaks are printed and written to test-artifacts/load.json.
 """
 from __future__ import annotations
 
-from rel_fixtures import corpus  # noqa: F401  (fixture; sets the runs home first)
-
 import json
 import os
 import re
@@ -25,10 +23,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
+from rel_fixtures import corpus  # noqa: F401  (fixture; sets the runs home first)
 
 from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, choose, kill_server, start_streamlit, wait_idle
 
-pytestmark = pytest.mark.load
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"

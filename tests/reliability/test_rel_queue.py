@@ -4,15 +4,18 @@ starts must always be the one that was queued first; a run cancelled while queue
 ones behind it move up."""
 from __future__ import annotations
 
-from rel_fixtures import corpus  # noqa: F401  (fixture; sets the runs home first)
-
 import time
 
 import numpy as np
 import pandas as pd
+import pytest
+from rel_fixtures import corpus  # noqa: F401  (fixture; sets the runs home first)
 
-from pipeline.runner import RunHandle, Runner, prepare
+from pipeline.engine.prepare import prepare
+from pipeline.engine.service import RunHandle, Runner
 from pipeline.state import RunConfig
+
+pytestmark = pytest.mark.slow   # the whole module runs real pipelines, apps or browsers
 
 TERMINAL_EVENTS = ("run_finished", "run_failed", "run_cancelled")
 
@@ -66,7 +69,7 @@ def test_queue_starts_runs_strictly_in_arrival_order(tmp_path):
         expected_next = {"A": "C", "B": "D", "C": "F"}
         for stop, nxt in expected_next.items():
             handles[stop].cancel()
-            _wait(lambda: _started_at(handles[nxt]), what=f"{nxt} to start after {stop} stopped")
+            _wait(lambda nxt=nxt: _started_at(handles[nxt]), what=f"{nxt} to start after {stop} stopped")
             time.sleep(0.3)
             started = [n for n in names if _started_at(handles[n])]
             assert started == sorted(started, key=lambda n: _started_at(handles[n]))

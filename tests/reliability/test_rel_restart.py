@@ -14,10 +14,13 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from pipeline.samples import sample_frame
+from pipeline.tables.samples import sample_frame
 from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, kill_server, start_streamlit, wait_idle
+
+pytestmark = pytest.mark.slow   # the whole module runs real pipelines, apps or browsers
 
 ROOT = Path(__file__).resolve().parents[2]
 def test_server_killed_mid_run_then_restarted(tmp_path):
@@ -70,7 +73,7 @@ def test_server_killed_mid_run_then_restarted(tmp_path):
             assert state["status"] == "finished" and (home / "runs" / run_id / "model.joblib").is_file()
             profiler_runs = [r for r in state["history"] if r["phase"] == "profiler"]
             assert len(profiler_runs) == 1, "resume re-ran a phase that had completed before the kill"
-            from pipeline.store import RunStore
+            from pipeline.run.store import RunStore
 
             listed = {r["run_id"]: r["status"] for r in RunStore(home / "store.sqlite").list()}
             assert listed == {finished_dir.name: "finished", run_id: "finished"}

@@ -1,11 +1,16 @@
 """Generated code that exhausts the sandbox child's memory or fills its disk quota: the phase falls back."""
 from __future__ import annotations
 
+import pytest
+
 from pipeline.brains.offline import OfflineBrain
-from pipeline.runner import execute, prepare
-from pipeline.samples import sample_frame
+from pipeline.engine.execute import execute
+from pipeline.engine.prepare import prepare
+from pipeline.run.store import RunStore
 from pipeline.state import RunConfig
-from pipeline.store import RunStore
+from pipeline.tables.samples import sample_frame
+
+pytestmark = pytest.mark.slow   # the whole module runs real pipelines, apps or browsers
 
 MEMORY_BOMB = '''
 import numpy as np

@@ -2,9 +2,10 @@ import socket
 import threading
 
 import pytest
-
 from sbx_helpers import Listener
+
 import sandbox
+
 
 @pytest.fixture(scope="session", autouse=True)
 def zygote():

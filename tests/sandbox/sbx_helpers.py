@@ -48,7 +48,7 @@ class Listener:
         while not self._stop:
             try:
                 c, _ = self.sock.accept()
-            except (socket.timeout, OSError):
+            except (TimeoutError, OSError):
                 continue
             self.connections += 1
             c.settimeout(0.5)

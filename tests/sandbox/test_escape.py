@@ -5,10 +5,10 @@ import os
 import re
 
 import pytest
-
 import sbx_helpers  # noqa: F401  (puts the repo on sys.path)
-import sandbox
 from sbx_helpers import HERE
+
+import sandbox
 
 ESCAPES = sorted(glob.glob(os.path.join(HERE, "escapes", "*.py")))
 TIMEOUT = 2.0
@@ -28,6 +28,7 @@ def _tree_size(root):
     return total
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", ESCAPES, ids=os.path.basename)
 def test_escape_has_no_effect(path, tmp_path, listener, monkeypatch):
     secret = "sk-test-" + os.urandom(8).hex()

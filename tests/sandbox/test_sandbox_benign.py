@@ -4,10 +4,10 @@ import os
 import re
 
 import pytest
-
 import sbx_helpers  # noqa: F401  (puts the repo on sys.path)
-import sandbox
 from sbx_helpers import HERE, write_input_csv
+
+import sandbox
 
 BENIGN = sorted(glob.glob(os.path.join(HERE, "benign", "*.py")))
 

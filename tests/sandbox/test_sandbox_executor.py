@@ -1,12 +1,11 @@
 """API contract of sandbox.check / Executor / restricted_exec."""
-import json
 import os
 import threading
 import time
 
 import pytest
-
 import sbx_helpers  # noqa: F401
+
 import sandbox
 from sandbox import executor as executor_mod
 
@@ -129,6 +128,7 @@ def test_fallback_subprocess_mode(tmp_path):
     assert r.isolation.startswith("subprocess") and r.stdout.strip() == "1.15"
 
 
+@pytest.mark.slow
 def test_zygote_restarts_after_dying(tmp_path):
     proc = executor_mod._ZYGOTE.proc
     assert proc is not None and proc.poll() is None

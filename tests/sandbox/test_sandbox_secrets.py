@@ -7,7 +7,10 @@ import subprocess
 import sys
 import time
 
+import pytest
 import sbx_helpers
+
+pytestmark = pytest.mark.slow   # the whole module runs real pipelines, apps or browsers
 
 HARNESS = r'''
 import os, json

@@ -1,6 +1,7 @@
 # expect: features.parquet
-import pandas as pd
 import numpy as np
+import pandas as pd
+
 df = pd.read_csv("input.csv")
 df["ratio"] = df["income"] / df["age"]
 df["log_income"] = np.log1p(df["income"])

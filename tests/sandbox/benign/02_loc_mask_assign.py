@@ -1,4 +1,5 @@
 import pandas as pd
+
 df = pd.read_csv("input.csv")
 mask = df["income"] < 0
 df.loc[mask, "income"] = 0

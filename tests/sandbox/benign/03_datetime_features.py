@@ -1,4 +1,5 @@
 import pandas as pd
+
 df = pd.read_csv("input.csv")
 df["signup"] = pd.to_datetime(df["signup"])
 df["year"] = df["signup"].dt.year

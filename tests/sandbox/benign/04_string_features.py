@@ -1,4 +1,5 @@
 import pandas as pd
+
 df = pd.read_csv("input.csv")
 df["city_upper"] = df["city"].str.upper()
 df["city_len"] = df["city"].str.len()

@@ -1,4 +1,5 @@
 import pandas as pd
+
 df = pd.read_csv("input.csv")
 df["city_mean_income"] = df.groupby("city")["income"].transform("mean")
 df["income_z"] = df.groupby("city")["income"].transform(lambda s: (s - s.mean()) / (s.std() + 1e-9))

@@ -1,4 +1,5 @@
 import pandas as pd
+
 df = pd.read_csv("input.csv")
 cols = [c for c in df.columns if c not in ("id", "churn")]
 types = {c: str(df[c].dtype) for c in cols}

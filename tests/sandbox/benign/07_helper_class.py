@@ -1,5 +1,5 @@
 import pandas as pd
-import numpy as np
+
 
 class Clipper:
     def __init__(self, lower=0.01, upper=0.99):

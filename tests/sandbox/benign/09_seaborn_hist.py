@@ -1,7 +1,8 @@
 # expect: hist.png
+import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
-import matplotlib.pyplot as plt
+
 df = pd.read_csv("input.csv")
 fig, ax = plt.subplots(figsize=(6, 4))
 sns.histplot(df["income"], bins=20, ax=ax)

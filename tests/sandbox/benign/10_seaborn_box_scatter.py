@@ -1,7 +1,8 @@
 # expect: box.png, scatter.png
+import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
-import matplotlib.pyplot as plt
+
 df = pd.read_csv("input.csv")
 fig, ax = plt.subplots()
 sns.boxplot(data=df, x="city", y="income", ax=ax)

@@ -1,7 +1,8 @@
 # expect: corr.png
+import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
-import matplotlib.pyplot as plt
+
 df = pd.read_csv("input.csv")
 corr = df.select_dtypes("number").corr()
 fig, ax = plt.subplots(figsize=(5, 5))

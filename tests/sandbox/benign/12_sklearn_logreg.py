@@ -1,8 +1,10 @@
 # expect: metrics.json
 import json
+
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import cross_val_score
+
 df = pd.read_csv("input.csv")
 X = df[["age", "income"]]
 y = df["churn"]

@@ -1,8 +1,9 @@
 import pandas as pd
-from sklearn.pipeline import Pipeline
 from sklearn.compose import ColumnTransformer
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.ensemble import RandomForestClassifier
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
 df = pd.read_csv("input.csv")
 pre = ColumnTransformer([("num", StandardScaler(), ["age", "income"]),
                          ("cat", OneHotEncoder(handle_unknown="ignore"), ["city"])])

@@ -1,6 +1,7 @@
 # expect: lgb_importance.csv
-import pandas as pd
 import lightgbm as lgb
+import pandas as pd
+
 df = pd.read_csv("input.csv")
 X = df[["age", "income"]]
 y = df["churn"]

@@ -1,8 +1,9 @@
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import train_test_split
 from sklearn.ensemble import GradientBoostingRegressor
 from sklearn.metrics import mean_absolute_error, r2_score
+from sklearn.model_selection import train_test_split
+
 df = pd.read_csv("input.csv")
 X_train, X_test, y_train, y_test = train_test_split(df[["age", "churn"]], df["income"], test_size=0.25, random_state=1)
 m = GradientBoostingRegressor(n_estimators=30).fit(X_train, y_train)

@@ -1,5 +1,6 @@
 import numpy as np
 import pandas as pd
+
 df = pd.read_csv("input.csv")
 df.loc[df.index % 7 == 0, "income"] = np.nan
 df["income_missing"] = df["income"].isna().astype(int)

@@ -1,4 +1,5 @@
 import pandas as pd
+
 df = pd.read_csv("input.csv")
 dummies = pd.get_dummies(df["city"], prefix="city", dtype=int)
 df = pd.concat([df, dummies], axis=1)

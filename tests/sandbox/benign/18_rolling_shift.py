@@ -1,4 +1,5 @@
 import pandas as pd
+
 df = pd.read_csv("input.csv", parse_dates=["signup"])
 df = df.sort_values("signup")
 df["income_roll3"] = df["income"].rolling(3, min_periods=1).mean()

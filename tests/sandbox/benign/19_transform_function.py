@@ -1,6 +1,7 @@
 import numpy as np
 import pandas as pd
 
+
 def transform(df):
     df = df.copy()
     df["income_per_year"] = df["income"] / df["age"].clip(lower=1)

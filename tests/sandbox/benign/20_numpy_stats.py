@@ -1,6 +1,8 @@
 import math
 import statistics
+
 import numpy as np
+
 rng = np.random.default_rng(0)
 a = rng.normal(size=(200, 3))
 cov = np.cov(a, rowvar=False)

@@ -1,8 +1,9 @@
 # expect: clusters.png
-import pandas as pd
 import matplotlib.pyplot as plt
+import pandas as pd
 from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
+
 df = pd.read_csv("input.csv")
 X = df[["age", "income"]].to_numpy()
 labels = KMeans(n_clusters=3, n_init=5, random_state=0).fit_predict(X)

@@ -1,8 +1,10 @@
-from collections import Counter, defaultdict
-from itertools import combinations
-from functools import reduce
 import re
+from collections import Counter, defaultdict
+from functools import reduce
+from itertools import combinations
+
 import pandas as pd
+
 df = pd.read_csv("input.csv")
 counts = Counter(df["city"])
 by_city = defaultdict(list)

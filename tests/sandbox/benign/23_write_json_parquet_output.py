@@ -1,6 +1,8 @@
 # expect: out.json, out.parquet, out.csv
 import json
+
 import pandas as pd
+
 df = pd.read_csv("input.csv")
 summary = {"rows": int(len(df)), "cols": list(df.columns)}
 with open("out.json", "w") as f:

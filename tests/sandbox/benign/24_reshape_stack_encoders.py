@@ -2,6 +2,7 @@
 import numpy as np
 import pandas as pd
 from sklearn.preprocessing import LabelEncoder
+
 df = pd.read_csv("input.csv")
 pivot = df.pivot_table(index="city", columns="churn", values="income", aggfunc="mean")
 stacked = pivot.stack()

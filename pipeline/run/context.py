@@ -1,0 +1,133 @@
+"""What a phase gets besides the state: the data split, the brain, the sandbox runner, the clock.
+
+The holdout lives here too, but only the evaluator reads it; nothing that fits or chooses does.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pipeline.run.codegen import CodeRunner
+
+
+class Cancelled(Exception):
+    """The user pressed Stop; the run ends as cancelled."""
+
+
+@dataclass
+class DataSplit:
+    """The locked split. Row order of the train part defines the CV folds."""
+
+    X_train: pd.DataFrame
+    y_train: pd.Series
+    X_holdout: pd.DataFrame
+    y_holdout: pd.Series
+    folds: list[tuple[np.ndarray, np.ndarray]]
+    classes: list[Any] | None
+    positive_index: int = 1
+    raw_dtypes: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class FeatureSet:
+    """The engineered frames currently in force, with the code that made them."""
+
+    code: str
+    train: pd.DataFrame
+    holdout: pd.DataFrame
+    required_columns: list[str]
+    quick_cv: float | None = None
+    quick_cost: float | None = None      # seconds per row of the quick CV: the trainer sizes its screening from it
+
+
+class Budget:
+    """Wall-clock budget for the whole run; phases ask it how long they may take."""
+
+    BUSY_SHARE = 0.6          # a single-threaded step getting less of a CPU than this: the machine is busy
+    MAX_SLOWDOWN = 8.0
+    MIN_PROBE_S = 0.3         # shorter steps say little about the CPU share
+    RESERVE_CAP = 0.3         # of the budget, however slow the machine
+    FINISH_S = 1.5            # evaluation, report and export on an idle machine, besides the refit's share
+    EXPORT_S = 1.5            # writing the model, report and export after the delivered model's refit, and the
+                              # process's exit (about a second at the end of a CLI run)
+    REFIT_SHARE = 0.04
+    MIN_LOOP_S = 8.0          # the critic sends work back only if at least this much is left for the loop
+    MIN_SPARE_S = 4.0         # spare-time tuning reuses the screening CV: a few seconds still buy trials
+    LOOP_COST_SHARE = 0.75    # a loop re-runs its phases at about this share of this iteration's time (later
+                              # loops re-screen fewer candidates)
+
+    def __init__(self, seconds: float, start: float | None = None) -> None:
+        self.seconds = float(seconds)
+        self.start = start if start is not None else time.monotonic()
+        self.deadline = self.start + self.seconds
+        self.slowdown = 1.0   # how many times longer fixed-cost steps take here than on an idle machine
+        self.final_refit_s = 0.0   # the delivered model's refit on every row, once a trainer has measured one
+
+    def remaining(self) -> float:
+        return max(0.0, self.deadline - time.monotonic())
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.start
+
+    def exclude(self, seconds: float) -> None:
+        """Take a pause out of the clock (time spent waiting at an approval gate does not count)."""
+        self.start += max(0.0, seconds)
+        self.deadline += max(0.0, seconds)
+
+    def share_deadline(self, share: float, minimum_s: float) -> float:
+        """time.monotonic() at which a step that may use `share` of the whole budget (at least `minimum_s`) stops,
+        so that fixed-cost steps on a slow machine leave the trainer its time."""
+        return time.monotonic() + max(minimum_s, share * self.seconds)
+
+    def observe_cpu(self, cpu_s: float, wall_s: float) -> None:
+        """Learn the CPU share this run gets from a single-threaded step (its thread's CPU time over its wall
+        time). On a busy machine the evaluation, report and export at the end take that many times longer
+        than their usual couple of seconds, and the reserve kept for them has to grow with it."""
+        if wall_s < self.MIN_PROBE_S:
+            return
+        share = cpu_s / wall_s
+        self.slowdown = 1.0 if share >= self.BUSY_SHARE else min(self.MAX_SLOWDOWN, 1.0 / max(share, 1e-3))
+
+    def idle_reserve(self) -> float:
+        return self.FINISH_S + self.REFIT_SHARE * self.seconds
+
+    def export_reserve(self) -> float:
+        """Time kept back once the delivered model is fitted: writing the model, report and export (a few tenths of
+        a second on an idle machine) and the end of the process."""
+        return min(self.EXPORT_S * self.slowdown, max(self.EXPORT_S, self.RESERVE_CAP * self.seconds))
+
+    def finish_reserve(self) -> float:
+        """Time kept back for the iteration's refit and evaluation, the delivered model's refit on every row,
+        report and export."""
+        fixed = min(self.FINISH_S * self.slowdown, max(self.FINISH_S, self.RESERVE_CAP * self.seconds))
+        return fixed + self.REFIT_SHARE * self.seconds + self.final_refit_s
+
+
+@dataclass
+class PhaseContext:
+    run_dir: Path
+    brain: Any
+    fallback: Any
+    code: CodeRunner
+    split: DataSplit
+    budget: Budget
+    emit: Callable[..., None]            # emit(kind, phase, message): an event for listeners
+    publish: Callable[[], None]          # hand the current state to readers (UI snapshot)
+    cancel_event: threading.Event
+    features: FeatureSet | None = None
+    models: dict[int, Any] = field(default_factory=dict)
+    holdout_predictions: dict[int, pd.DataFrame] = field(default_factory=dict)
+    screened: dict[tuple, Any] = field(default_factory=dict)   # screening CVs already run (trainer.Screened)
+    repair_attempts: int = 2
+    decide: Callable[..., Any] | None = None   # approval gates: decide(gate) -> (approve, feedback, by); blocks
+
+    def check_cancelled(self) -> None:
+        if self.cancel_event.is_set():
+            raise Cancelled()

@@ -1,0 +1,1 @@
+"""Tables in: reading any supported file, joins, samples."""
