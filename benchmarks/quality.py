@@ -334,7 +334,7 @@ def main() -> int:
     results = Path(args.results)
     if not args.report:
         run_all(args, tables, results)
-    records = jsonl.read(results) if results.exists() else []
+    records = [r for r in (jsonl.read(results) if results.exists() else []) if r["seed"] in args.seeds]
     print(report(records, tables, args.tools, args.budget))
     return 0
 
