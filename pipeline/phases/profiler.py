@@ -20,6 +20,7 @@ from pipeline.state import ColumnProfile, ProfileResult, RunState
 PROFILE_SAMPLE = 100_000
 PROFILE_SHARE = 0.08          # the per-column checks may use this much of the run's budget
 PROFILE_MIN_SECONDS = 2.0
+RARE_LEVEL_ROWS = 5            # categories with fewer rows are one group when measuring association
 ID_NAME = re.compile(r"(^|_|\b)(id|uuid|guid|key|index|row|record)(_|\b|$)|Id$|ID$", re.I)
 
 
@@ -79,9 +80,10 @@ def _association(x: pd.Series, y: pd.Series, kind: str, task: str,
             with np.errstate(invalid="ignore", divide="ignore"):
                 return float(abs(np.corrcoef(rankdata(xn), other)[0, 1]))
         if kind == "categorical":
+            x = _rare_levels_grouped(x.astype(str))
             if task == "regression":
-                return _eta(pd.factorize(x.astype(str))[0], y.to_numpy(dtype=float))
-            table = pd.crosstab(x.astype(str), y.astype(str))
+                return _eta(pd.factorize(x)[0], y.to_numpy(dtype=float))
+            table = pd.crosstab(x, y.astype(str))
             if min(table.shape) < 2:
                 return 0.0
             observed = table.to_numpy(dtype=float)
@@ -103,6 +105,15 @@ def _target_order(y: pd.Series, task: str) -> np.ndarray | None:
         return pd.factorize(y)[0].astype(float)
     except (ValueError, TypeError):
         return None
+
+
+def _rare_levels_grouped(x: pd.Series) -> pd.Series:
+    """Levels seen fewer than RARE_LEVEL_ROWS times merged into one. A level with one row "predicts" its own
+    target exactly, so a mostly-unique column (film titles) scored 0.99, top of the predictors, while it tells
+    nothing about a new row: the model codes those levels as one group too."""
+    counts = x.value_counts()
+    rare = counts.index[counts < RARE_LEVEL_ROWS]
+    return x.where(~x.isin(rare), "\0rare") if len(rare) else x
 
 
 def _eta(groups: np.ndarray, values: np.ndarray) -> float:

@@ -93,3 +93,23 @@ def test_the_profile_of_a_wide_table_matches_column_by_column_pandas():
     assert profile.top_correlations and all(p["a"] != p["b"] and p["r"] == p["r"] for p in profile.top_correlations)
     two = profile_frame(X[["g0", "g1"]], y, "y", "binary", 0, None)
     assert [(p["a"], p["b"]) for p in two.top_correlations] == [("g0", "g1")]
+
+
+@pytest.mark.parametrize("task", ["regression", "binary"])
+def test_a_mostly_unique_text_column_is_not_ranked_a_strong_predictor(task):
+    """Each title seen once "predicts" its own row's target exactly; the profile must rank what tells something
+    about a new row (here `score`), not the column of one-row levels (a film table had `title` at 0.99, top)."""
+    from pipeline.phases.profiler import profile_frame
+
+    rng = np.random.default_rng(5)
+    n = 2000
+    score = rng.normal(size=n)
+    X = pd.DataFrame({"title": [f"{w} {i}" for i, w in enumerate(rng.choice(["Night", "Day", "Long Road", "Harbour Lights"], n))],
+                      "score": score, "genre": rng.choice(["drama", "comedy", "horror"], n)})
+    raw = score + rng.normal(size=n) + np.where(X["genre"] == "horror", -1.0, 0.0)
+    y = pd.Series(raw if task == "regression" else (raw > 0).astype(int))
+    by_name = {c.name: c for c in profile_frame(X, y, "y", task, 0, None).columns}
+    assert by_name["title"].kind == "categorical"
+    assert by_name["title"].target_association < 0.05
+    assert by_name["genre"].target_association > 0.15
+    assert by_name["score"].target_association > by_name["genre"].target_association

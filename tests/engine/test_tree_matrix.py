@@ -47,12 +47,35 @@ def test_same_numbers_and_codes_as_the_scikit_learn_route():
     matrix = TreeMatrix(dtype=np.float64).fit(X)
     ours, theirs = matrix.transform(new), _old_route(X, new)
     assert ours.shape == theirs.shape == (500, 7)
+    code, rare_code = list(matrix.columns_).index("code"), len(matrix.categories_["code"][0])
+    unseen = ~new["code"].isin(X["code"]).to_numpy()
+    assert unseen.sum() > 20 and (theirs[unseen, code] == -1).all()
+    theirs[unseen, code] = rare_code   # the one difference: an unseen value joins the rare ones (next test)
     np.testing.assert_array_equal(np.isnan(ours), np.isnan(theirs))
     np.testing.assert_allclose(ours, theirs, equal_nan=True)
     assert list(ours[:4, list(matrix.columns_).index("city")]) == [-1, -1, matrix.categories_["city"][0].index("north"), -1]
     assert matrix.categories_["code"][1], "rare codes are grouped"
     assert np.isnan(ours[:, list(matrix.columns_).index("count")]).all()
     assert np.isnan(ours[:2, 0]).all() and ours[2, 0] == 1e9                 # infinities are missing, not huge
+
+
+def test_values_unseen_at_fit_are_read_as_the_rare_ones():
+    """A mostly-unique text column (titles): new rows carry titles never seen. Coded apart from the rare group the
+    training rows sit in, they sent new rows down branches no training row took; the model must read them as
+    the rare titles it learnt from, so that the column changes no prediction for new rows."""
+    rng = np.random.default_rng(3)
+    n = 4000
+    X = pd.DataFrame({"x": rng.normal(size=n), "title": [f"film {i}" for i in rng.permutation(n)]})
+    X.loc[:300, "title"] = rng.choice(["Hamlet", "Macbeth", "Othello"], 301)   # a few remade titles repeat
+    y = pd.Series(X["x"] * 2 + rng.normal(size=n) + np.where(X["title"] == "Hamlet", 1.0, 0.0))
+    model = make_pipeline("lightgbm", "regression", {"min_child_samples": 5}, X, None, 0).fit(X, y)
+    new = pd.DataFrame({"x": rng.normal(size=200), "title": [f"new film {i}" for i in range(200)]})
+    rare_seen = new.assign(title=X["title"].iloc[-1])   # a title seen once at fit
+    np.testing.assert_allclose(model.predict(new), model.predict(rare_seen))
+    matrix = model.named_steps["prep"]
+    assert (matrix.transform(new)[:, 1] == len(matrix.categories_["title"][0])).all()
+    missing = matrix.transform(new.assign(title=None))[:, 1]
+    assert (missing == -1).all(), "a missing title stays apart from the rare ones"
 
 
 def test_float32_column_major_output_and_median_imputation():
