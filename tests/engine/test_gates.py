@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import sandbox
 from pipeline.brains.offline import OfflineBrain
 from pipeline.cli.deciders import load_decisions
 from pipeline.cli.main import main
@@ -116,6 +117,7 @@ def test_time_waiting_at_a_gate_is_not_spent_from_the_budget(churn_csv, tmp_path
     config = RunConfig(data_path=str(churn_csv), target="churn", time_budget_s=10, max_loops=0, max_trials=2,
                        gates=["features"])
     prepared = prepare(config)
+    sandbox.prewarm()   # the sandbox's start-up (3 s on a slow machine) is not what this test measures
     waits: list[float] = []
 
     def slow_human(gate):
