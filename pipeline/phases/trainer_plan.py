@@ -1,5 +1,6 @@
 """The trainer's candidate plan: asked of the brain, completed from the offline plan, filtered by the user's
 wishes about families, and reviewed at the training gate."""
+
 from __future__ import annotations
 
 import time
@@ -44,15 +45,28 @@ def review_plan(state: RunState, ctx: PhaseContext, request: Any, plan: Any) -> 
     if note and note not in state.notes:
         state.notes.append(note)
     while True:
-        cands = [{"name": c.name, "family": c.family, "params": c.params, "search_space": c.search_space}
-                 for c in plan.candidates]
-        summary = (f"{len(cands)} candidate families will be screened by {state.config.cv_folds}-fold CV on "
-                   f"**{state.objective.metric}**; the best is tuned with Optuna in its search space. "
-                   f"{plan.reasoning} Rejecting sends your feedback (e.g. \"do not use lightgbm\", \"only linear\", "
-                   "\"optimise recall\") to the brain and plans again.")
-        approved, feedback = gates.ask(state, ctx, "training", summary,
-                                 {"candidates": cands, "class_weight": plan.class_weight, "reasoning": plan.reasoning,
-                                  "metric": state.objective.metric})
+        cands = [
+            {"name": c.name, "family": c.family, "params": c.params, "search_space": c.search_space}
+            for c in plan.candidates
+        ]
+        summary = (
+            f"{len(cands)} candidate families will be screened by {state.config.cv_folds}-fold CV on "
+            f"**{state.objective.metric}**; the best is tuned with Optuna in its search space. "
+            f'{plan.reasoning} Rejecting sends your feedback (e.g. "do not use lightgbm", "only linear", '
+            '"optimise recall") to the brain and plans again.'
+        )
+        approved, feedback = gates.ask(
+            state,
+            ctx,
+            "training",
+            summary,
+            {
+                "candidates": cands,
+                "class_weight": plan.class_weight,
+                "reasoning": plan.reasoning,
+                "metric": state.objective.metric,
+            },
+        )
         if approved:
             return plan, gates.waited_at(state, "training", t0)
         ctx.check_cancelled()

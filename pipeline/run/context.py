@@ -124,7 +124,7 @@ class PhaseContext:
     features: FeatureSet | None = None
     models: dict[int, Any] = field(default_factory=dict)
     holdout_predictions: dict[int, pd.DataFrame] = field(default_factory=dict)
-    screened: dict[tuple, Any] = field(default_factory=dict)   # screening CVs already run (trainer.Screened)
+    screened: dict[tuple, Any] = field(default_factory=dict)   # screening CVs already run (trainer_screen.Screened)
     repair_attempts: int = 2
     decide: Callable[..., Any] | None = None   # approval gates: decide(gate) -> (approve, feedback, by); blocks
 

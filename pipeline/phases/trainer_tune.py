@@ -1,0 +1,220 @@
+"""Model Trainer, step 2: tune the best screened family with Optuna.
+
+Tuning runs on as many rows as let about TARGET_TRIALS trials fit in the time left (at least the screening
+sample, at most TUNE_ROWS), with per-fold pruning; with OPTUNA_STORAGE set, tune-workers join the same study.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import optuna
+import pandas as pd
+
+from pipeline.brains.base import CandidateSpec, ModelPlan
+from pipeline.ml.cv import make_folds
+from pipeline.ml.fitclock import fitting
+from pipeline.ml.metrics import is_better
+from pipeline.ml.models import single_threaded
+from pipeline.ml.tuning import (
+    create_study,
+    cv_params,
+    finish_job,
+    make_objective,
+    publish_job,
+    score_oof,
+    trial_cap,
+)
+from pipeline.phases.trainer_refit import REFIT_FLOOR_S
+from pipeline.phases.trainer_score import tuning_job
+from pipeline.phases.trainer_screen import ENSEMBLE_MEMBERS, Screening
+from pipeline.run.context import PhaseContext
+from pipeline.state import CandidateResult, RunState, TrainResult
+
+TUNE_ROWS = 200_000
+MIN_TRIAL_SECONDS = 0.5
+TARGET_TRIALS = 8
+REFIT_SLACK = 1.5  # tuning may pick a configuration this many times slower to refit than the defaults
+TUNE_THREADS = 2  # trials at a time when each fit keeps to one core
+BLEND_SHARE = 0.25  # tuning on more rows than screening: blend there too if it costs at most this of tuning
+
+
+@dataclass
+class Tuned:
+    """What tuning chose and the rows its CV ran on (the blend scores its members on the same rows)."""
+
+    X: pd.DataFrame
+    y: pd.Series
+    folds: list[tuple[np.ndarray, np.ndarray]]
+    params: dict[str, Any]
+    oof: np.ndarray
+    blend_here: bool  # tuned on more rows than screening, and the other families may join a blend on them
+    refit_best: float  # estimated seconds to refit the tuned family on every training row
+
+
+def tune_best(
+    state: RunState,
+    ctx: PhaseContext,
+    plan: ModelPlan,
+    screening: Screening,
+    best: CandidateResult,
+    others: list[CandidateResult],
+    result: TrainResult,
+    budget: float,
+    started: float,
+) -> Tuned:
+    """Draw the tuning rows, keep time for the refit (and the blend's members), and tune the best family."""
+    X, y, Xs, n = screening.X, screening.y, screening.Xs, len(screening.X)
+    spec = next(s for s in plan.candidates if s.name == best.name)
+    per_row = best.fit_seconds / max(len(screening.folds), 1) / max(len(Xs), 1)  # seconds per row per fold
+    refit_best = per_row * 1.3 * n + 0.5
+    time_left = budget - (time.monotonic() - started) - refit_best
+    tune_k = min(state.config.cv_folds, 3)
+    affordable = int(time_left / max(TARGET_TRIALS * tune_k * per_row, 1e-9))
+    if len(Xs) == n or affordable <= len(Xs):
+        Xt, yt, folds = Xs, screening.ys, screening.folds
+    else:
+        rows = np.random.default_rng(state.config.seed + 1).choice(n, min(n, affordable, TUNE_ROWS), replace=False)
+        rows = np.sort(rows)
+        Xt, yt = X.iloc[rows].reset_index(drop=True), y.iloc[rows].reset_index(drop=True)
+        folds = make_folds(yt, state.profile.task, tune_k, state.config.seed)
+    members = others[: ENSEMBLE_MEMBERS - 1]
+    refit_allowance = REFIT_SLACK * refit_best
+    refit_estimate = refit_allowance + (sum(screening.refit_seconds(c) for c in members) if Xt is Xs else 0.0)
+    tune_time = budget - (time.monotonic() - started) - refit_estimate
+    trial_seconds = per_row * len(Xt) * len(folds)
+    blend_here = False
+    if Xt is not Xs:  # the other families can join a blend on the tuning rows if that costs little of the tuning time
+        scale = len(Xt) / len(Xs) * len(folds) / max(len(screening.folds), 1)
+        blend_cost = sum(
+            c.fit_seconds * scale + screening.refit_seconds(c) for c in members if c.name in screening.oofs
+        )
+        if 0 < blend_cost <= BLEND_SHARE * tune_time:
+            tune_time, blend_here = tune_time - blend_cost, True
+    params, score, oof = dict(spec.params), None, None
+    if Xt is Xs:  # screening already scored the default parameters on exactly these rows
+        oof, score = screening.oofs[best.name], best.cv_score
+    if spec.search_space and tune_time > max(1.5 * trial_seconds, MIN_TRIAL_SECONDS * 4):
+        params, score, oof = _search(
+            state,
+            ctx,
+            spec,
+            plan,
+            Xt,
+            yt,
+            folds,
+            tune_time,
+            (params, score, oof),
+            result,
+            refit_allowance=refit_allowance,
+            refit_scale=n / len(Xt),
+        )
+    ctx.check_cancelled()
+    if oof is None:  # tuning rows were drawn but no trial finished: fall back to the screening CV
+        Xt, yt, folds, oof = Xs, screening.ys, screening.folds, screening.oofs[best.name]
+        params = dict(spec.params)
+    return Tuned(Xt, yt, folds, params, oof, blend_here, refit_best)
+
+
+def _search(
+    state: RunState,
+    ctx: PhaseContext,
+    spec: CandidateSpec,
+    plan: ModelPlan,
+    X: pd.DataFrame,
+    y: pd.Series,
+    folds: list[tuple[np.ndarray, np.ndarray]],
+    seconds: float,
+    start: tuple[dict[str, Any], float | None, np.ndarray | None],
+    result: TrainResult,
+    refit_allowance: float,
+    refit_scale: float,
+) -> tuple[dict[str, Any], float | None, np.ndarray | None]:
+    """Optuna TPE search with median pruning from `start` (params, score, oof); the best that beats it and whose
+    refit fits the time kept for it."""
+    obj = state.objective
+    job = tuning_job(state, ctx, spec, plan, seconds)
+    storage = os.environ.get("OPTUNA_STORAGE") or None
+    study = create_study(job, storage)
+    if storage:
+        publish_job(ctx.run_dir, job, X, y, folds)
+    if start[1] is None:  # the defaults' score is not known on these rows yet: start from them
+        study.enqueue_trial({k: v for k, v in spec.params.items() if k in spec.search_space})
+    holder: dict[str, Any] = {"params": start[0], "score": start[1], "oof": start[2]}
+
+    def refit_fits(trial_seconds: float) -> bool:
+        """A configuration is only worth choosing if refitting it on every row fits the time kept for that."""
+        return trial_seconds / max(len(folds), 1) * 1.3 * refit_scale <= max(refit_allowance, REFIT_FLOOR_S)
+
+    def keep_if_better(params: dict[str, Any], score: float, oof: np.ndarray, seconds: float) -> None:
+        if is_better(score, holder["score"], obj.greater_is_better) and refit_fits(seconds):
+            holder.update(params=params, score=score, oof=oof)
+
+    def record(study_: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        result.trials.append(
+            {
+                "number": trial.number,
+                "value": trial.value,
+                "state": trial.state.name,
+                "params": trial.params,
+                "iteration": state.iteration,
+                "worker": trial.user_attrs.get("worker", ""),
+            }
+        )
+        ctx.publish()
+
+    # fits that keep to one core run two trials at a time on the machine's two cores; a trial cap asks for
+    # reproducible trials: one at a time
+    threads = 1
+    if single_threaded(spec.family, len(X)) and not state.config.max_trials:
+        threads = min(TUNE_THREADS, len(os.sched_getaffinity(0)))
+    guard = threading.Lock()
+
+    def one_at_a_time(callback):
+        def locked(*args):
+            with guard:
+                return callback(*args)
+
+        return locked
+
+    objective = make_objective(job, X, y, folds, ctx.cancel_event.is_set, one_at_a_time(keep_if_better))
+    try:
+        with fitting():  # the worker threads' fits are this thread's wall time spent fitting
+            study.optimize(
+                objective,
+                timeout=seconds,
+                n_jobs=threads,
+                callbacks=[one_at_a_time(record), *trial_cap(job)],
+                catch=(ValueError, np.linalg.LinAlgError),
+                gc_after_trial=False,
+            )
+    finally:
+        if storage:
+            finish_job(ctx.run_dir, job)
+    shared = len(study.trials) - len(result.trials)
+    complete = [t for t in study.get_trials(deepcopy=False) if t.state == optuna.trial.TrialState.COMPLETE]
+    if storage and complete:
+        best = study.best_trial
+        params = {**spec.params, **best.params}
+        took = best.duration.total_seconds() if best.duration else 0.0
+        if (
+            params != holder["params"]
+            and is_better(best.value, holder["score"], obj.greater_is_better)
+            and refit_fits(took)
+        ):
+            oof = cv_params(job, params, X, y, folds)
+            holder.update(params=params, score=score_oof(job, y, oof)[0][obj.metric], oof=oof)
+            state.notes.append(f"The best trial came from tune-worker {best.user_attrs.get('worker', '?')}.")
+    done = sum(1 for t in result.trials if t["state"] == "COMPLETE")
+    pruned = sum(1 for t in result.trials if t["state"] == "PRUNED")
+    state.notes.append(
+        f"Optuna tuned {spec.name}: {len(result.trials)} trials here ({done} complete, {pruned} pruned)"
+        + (f" and {shared} by tune-workers on the shared study" if storage else "")
+        + f" in a {seconds:.0f} s budget."
+    )
+    return holder["params"], holder["score"], holder["oof"]
