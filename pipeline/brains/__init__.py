@@ -12,6 +12,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from pipeline.brains.base import Brain
 from pipeline.brains.offline import OfflineBrain
 from pipeline.brains.providers import DEFAULT_MODELS, scrub
 from pipeline.state import RunConfig
@@ -27,7 +28,7 @@ class UnavailableOfflineBrain(OfflineBrain):
 
     def __init__(self, requested: str, reason: str) -> None:
         self.requested = requested
-        self.unavailable_reason = reason
+        self.unavailable_reason = reason   # the run says so at its start (engine.prepare)
 
     def usage(self) -> dict[str, Any]:
         return {"brain": "offline", "requested": self.requested,
@@ -64,14 +65,16 @@ def resolve_provider(choice: str, settings: Mapping[str, str]) -> str:
     return choice
 
 
-def make_brain(config: RunConfig, secrets: Mapping[str, Any] | None = None) -> Any:
-    """The brain the config asks for; 'auto' gives an LLM brain when a key or a local server is configured."""
+def make_brain(config: RunConfig, secrets: Mapping[str, Any] | None = None) -> Brain:
+    """The brain the config asks for; 'auto' gives an LLM brain (inside the offline fallback layer) when a key or
+    a local server is configured."""
     settings = settings_from(secrets)
     provider_name = resolve_provider(config.brain, settings)
     if provider_name == "offline":
         return OfflineBrain()
     model = config.model or settings.get("LLM_MODEL") or (DEFAULT_MODELS["anthropic"] if provider_name == "anthropic" else None)
     try:
+        from pipeline.brains.fallback import FallbackBrain
         from pipeline.brains.llm import LLMBrain
         from pipeline.brains.providers import AnthropicProvider, OpenAIProvider
 
@@ -85,7 +88,7 @@ def make_brain(config: RunConfig, secrets: Mapping[str, Any] | None = None) -> A
             if not key and not base:
                 return UnavailableOfflineBrain("openai", "neither OPENAI_API_KEY nor OPENAI_BASE_URL is set")
             provider = OpenAIProvider(key, model, base, settings)
-        return LLMBrain(provider, settings)
+        return FallbackBrain(LLMBrain(provider, settings), provider.scrub)
     except Exception as exc:  # a missing SDK or a bad setting must not stop the run
         secrets_list = [settings.get("ANTHROPIC_API_KEY", ""), settings.get("OPENAI_API_KEY", "")]
         return UnavailableOfflineBrain(provider_name, scrub(f"{type(exc).__name__}: {exc}", secrets_list)[:300])

@@ -4,6 +4,9 @@ A brain either decides (returns dataclasses from `pipeline.state`) or writes cod
 source string in the exact shape the phase runs). The engine, not the brain, runs code: it goes
 through `pipeline.run.codegen`, which checks it, executes it in the sandbox, validates the result and,
 when it fails, asks `repair_code` for a fix before falling back to the offline brain.
+
+A language-model brain raises (BrainUnavailable or anything else) when it cannot answer; the one fallback layer
+is `pipeline.brains.fallback.FallbackBrain`, which answers with the offline brain instead and records why.
 """
 from __future__ import annotations
 
@@ -102,9 +105,20 @@ class CodeFailure:
     error: str
 
 
+class BrainUnavailable(RuntimeError):
+    """The brain could not answer (down, budget or time spent, no valid answer twice); the message says why."""
+
+
 @runtime_checkable
 class Brain(Protocol):
-    name: str
+    name: str                        # who answered: "offline", "anthropic", "openai"
+    model: str | None                # the language model's name, None for the offline brain
+    repair_attempts: int             # how often codegen may ask `repair_code` to fix failed code
+    unavailable_reason: str          # why the brain asked for could not be used ("" when it could)
+    fallback: Brain | None           # whose code replaces this one's when it fails in the sandbox
+
+    def set_deadline(self, deadline: float | None) -> None:
+        """The run's wall-clock deadline (time.monotonic()): calls must not outlive it."""
 
     def read_objective(self, text: str, columns: list[str]) -> Objective:
         """Turn the user's plain-English goal into a metric (and a target, if one is named)."""

@@ -1,15 +1,14 @@
-"""The LLM brain: prompts -> provider -> parse -> validate -> (retry once) -> offline answer.
+"""The LLM brain: prompts -> provider -> parse -> validate -> (retry once), or BrainUnavailable.
 
 Every `Brain` method is implemented. Code methods return source in the contract's shape (one
-`transform(df)` or `make_plots(...)`), extracted tolerantly from fences or prose; when the model
-gives no code, is unreachable or the budget is spent they raise `BrainUnavailable`, which
-`pipeline.run.codegen` records as a failed attempt before it runs the offline brain's code. Decision
-methods return validated dataclasses: a JSON answer (tool call, JSON mode or JSON in prose) is
-checked against a schema, an invalid one is sent back once with the problem, and a second failure
-gives the offline brain's answer. Text methods never raise: they answer offline instead.
+`transform(df)` or `make_plots(...)`), extracted tolerantly from fences or prose. Decision methods
+return validated dataclasses: a JSON answer (tool call, JSON mode or JSON in prose) is checked against
+a schema and an invalid one is sent back once with the problem. Whenever there is no usable answer (the
+provider down or refusing, the cost or time budget spent, no code, invalid twice) a method raises
+`BrainUnavailable` with the reason; `pipeline.brains.fallback.FallbackBrain` answers offline then.
 
-`usage()` is the run's ledger: every call (phase, tokens, dollars, duration, HTTP requests, outcome),
-per-phase and total sums, every fallback with its reason and every repair attempt.
+`usage()` is the model's ledger: every call (phase, tokens, dollars, duration, HTTP requests, outcome),
+per-phase and total sums, and every repair attempt.
 """
 from __future__ import annotations
 
@@ -27,6 +26,7 @@ import jsonschema
 
 from pipeline.brains import prompts
 from pipeline.brains.base import (
+    BrainUnavailable,
     CandidateSpec,
     CodeFailure,
     CriticRequest,
@@ -50,8 +50,6 @@ MIN_SECONDS_LEFT = 1.0         # no model calls when less of the run's budget is
 CALL_SHARE_OF_TIME_LEFT = 0.5  # one call (all its HTTP attempts) may use at most this share of what is left
 
 
-class BrainUnavailable(RuntimeError):
-    """The model could not give code (down, budget spent, no code in its answer); the offline brain takes over."""
 
 
 # --- tolerant parsing ---------------------------------------------------------------------------
@@ -137,13 +135,17 @@ def _schema_problem(value: Any, schema: dict[str, Any]) -> str | None:
 
 
 class LLMBrain:
-    """A `Brain` backed by a language model, with the offline brain inside as the safety net."""
+    """A `Brain` backed by a language model. It raises when it cannot answer; make_brain wraps it in the one
+    fallback layer (brains.fallback.FallbackBrain). The offline brain inside only feeds prompts: the objective
+    read by rules, the rule-based plan and findings that the model is asked to improve on."""
 
     def __init__(self, provider: Provider, settings: Mapping[str, str] | None = None,
                  offline: OfflineBrain | None = None) -> None:
         settings = settings or {}
         self.provider = provider
         self.name = provider.name
+        self.unavailable_reason = ""
+        self.fallback = None   # FallbackBrain, around this one, holds the offline brain
         self.model = provider.model
         self.offline = offline or OfflineBrain()
         self.repair_attempts = _int(settings.get("LLM_REPAIR_ATTEMPTS"), DEFAULT_REPAIR_ATTEMPTS)
@@ -151,7 +153,6 @@ class LLMBrain:
         self.down_after = max(1, _int(settings.get("LLM_DOWN_AFTER"), DOWN_AFTER))
         self._lock = threading.Lock()
         self._calls: list[dict[str, Any]] = []
-        self._fallbacks: list[dict[str, Any]] = []
         self._repairs: list[dict[str, Any]] = []
         self._consecutive_failures = 0
         self._down_reason = ""
@@ -225,17 +226,11 @@ class LLMBrain:
             self._consecutive_failures = 0
         return completion, record, ""
 
-    def _fallback(self, phase: str, method: str, reason: str) -> None:
-        with self._lock:
-            self._fallbacks.append({"phase": phase, "method": method, "reason": self.provider.scrub(reason)[:500],
-                                    "time": time.time()})
-
     # --- code ----------------------------------------------------------------------------------
     def _code(self, phase: str, purpose: str, prompt: str, function: str) -> str:
         messages = [{"role": "user", "content": prompt}]
         completion, record, reason = self._call(phase, purpose, messages)
         if completion is None:
-            self._fallback(phase, purpose, reason)
             raise BrainUnavailable(f"{self.name} gave no code: {reason}")
         code = extract_code(completion.text, function)
         if code is None:
@@ -244,14 +239,11 @@ class LLMBrain:
                          {"role": "user", "content": prompts.NO_CODE.format(function=function)}]
             completion, record, reason = self._call(phase, purpose + "_retry", messages)
             if completion is None:
-                self._fallback(phase, purpose, reason)
                 raise BrainUnavailable(f"{self.name} gave no code: {reason}")
             code = extract_code(completion.text, function)
             if code is None:
                 record["outcome"] = "no_code"
-                reason = f"the model's answer contained no code defining {function}() (twice)"
-                self._fallback(phase, purpose, reason)
-                raise BrainUnavailable(reason)
+                raise BrainUnavailable(f"the model's answer contained no code defining {function}() (twice)")
         return code
 
     def feature_code(self, request: FeatureRequest) -> str:
@@ -278,28 +270,26 @@ class LLMBrain:
         completion, record, reason = self._call(phase, "repair_code", messages)
         if completion is None:
             entry.update(outcome="unavailable", reason=reason[:300])
-            self._fallback(phase, "repair_code", reason)
-            return None
+            raise BrainUnavailable(reason)
         code = extract_code(completion.text, function)
         if code is None:
             record["outcome"] = "no_code"
             entry.update(outcome="no_code")
-            self._fallback(phase, "repair_code", f"the repair answer contained no code defining {function}()")
-            return None
+            raise BrainUnavailable(f"the repair answer contained no code defining {function}()")
         entry.update(outcome="proposed", call=record["seq"])
         return code
 
     # --- decisions -------------------------------------------------------------------------------
     def _decide(self, phase: str, purpose: str, prompt: str, spec: FunctionSpec,
-                check: Callable[[dict[str, Any]], tuple[Any, str | None]]) -> tuple[Any, str]:
-        """(validated value, "") or (None, why not) after at most one retry."""
+                check: Callable[[dict[str, Any]], tuple[Any, str | None]]) -> Any:
+        """The validated value, after at most one retry; BrainUnavailable with the reason otherwise."""
         messages = [{"role": "user", "content": prompt}]
         problem = ""
         for attempt in (1, 2):
             completion, record, reason = self._call(phase, purpose if attempt == 1 else purpose + "_retry", messages,
                                                     spec, DECISION_MAX_TOKENS)
             if completion is None:
-                return None, reason
+                raise BrainUnavailable(reason)
             raw = completion.data if isinstance(completion.data, dict) else extract_json(completion.text)
             problem = _schema_problem(raw, spec.schema) or ""
             value = None
@@ -307,136 +297,83 @@ class LLMBrain:
                 value, problem = check(raw)
                 problem = problem or ""
             if not problem:
-                return value, ""
+                return value
             record["outcome"] = "invalid"
             record["error"] = problem[:300]
             shown = json.dumps(raw)[:2000] if raw is not None else (completion.text or "(empty)")[:2000]
             retry = prompts.JSON_RETRY.format(problem=problem, schema=json.dumps(spec.schema))
             messages = [{"role": "user", "content": prompt + "\n\nYour previous answer was:\n"
                          + prompts.data("previous_answer", shown) + "\n\n" + retry}]
-        return None, f"the model's answer was invalid twice ({problem})"
+        raise BrainUnavailable(f"the model's answer was invalid twice ({problem})")
 
     def read_objective(self, text: str, columns: list[str]) -> Objective:
         base = self.offline.read_objective(text, columns)
         if not (text or "").strip():
             return base
-        try:
-            def check(raw: dict[str, Any]) -> tuple[Any, str | None]:
-                target = raw.get("target")
-                if target is not None and target not in columns:
-                    return None, f"target {target!r} is not one of the column names"
-                if raw.get("metric") is not None and raw["metric"] not in METRICS:
-                    return None, f"unknown metric {raw['metric']!r}"
-                return raw, None
 
-            raw, reason = self._decide("objective", "read_objective", prompts.objective_prompt(text, columns),
-                                       prompts.OBJECTIVE_SPEC, check)
-            if raw is None:
-                self._fallback("objective", "read_objective", reason)
-                return base
-            objective = dataclasses.replace(base)
-            if raw.get("metric"):
-                objective.metric = raw["metric"]
-            if raw.get("target"):
-                objective.target = raw["target"]
-            if raw.get("positive_class"):
-                objective.positive_class = str(raw["positive_class"])
-            if raw.get("explanation"):
-                objective.explanation = str(raw["explanation"])[:500]
-            return objective
-        except Exception as exc:
-            self._fallback("objective", "read_objective", f"internal error: {type(exc).__name__}: {exc}")
-            return base
+        def check(raw: dict[str, Any]) -> tuple[Any, str | None]:
+            target = raw.get("target")
+            if target is not None and target not in columns:
+                return None, f"target {target!r} is not one of the column names"
+            if raw.get("metric") is not None and raw["metric"] not in METRICS:
+                return None, f"unknown metric {raw['metric']!r}"
+            return raw, None
+
+        raw = self._decide("objective", "read_objective", prompts.objective_prompt(text, columns),
+                           prompts.OBJECTIVE_SPEC, check)
+        objective = dataclasses.replace(base)
+        if raw.get("metric"):
+            objective.metric = raw["metric"]
+        if raw.get("target"):
+            objective.target = raw["target"]
+        if raw.get("positive_class"):
+            objective.positive_class = str(raw["positive_class"])
+        if raw.get("explanation"):
+            objective.explanation = str(raw["explanation"])[:500]
+        return objective
 
     def model_plan(self, request: ModelRequest) -> ModelPlan:
-        baseline = self.offline.model_plan(request)
-        try:
-            def check(raw: dict[str, Any]) -> tuple[Any, str | None]:
-                candidates = []
-                for item in raw["candidates"]:
-                    space = {}
-                    for key, spec in (item.get("search_space") or {}).items():
-                        if not spec or spec[0] not in ("int", "float", "cat"):
-                            return None, f"search space of {key!r} must start with \"int\", \"float\" or \"cat\""
-                        if spec[0] == "cat" and not (len(spec) > 1 and isinstance(spec[1], list) and spec[1]):
-                            return None, f"categorical search space of {key!r} needs a list of choices"
-                        if spec[0] in ("int", "float") and not (len(spec) >= 3 and all(
-                                isinstance(v, (int, float)) and not isinstance(v, bool) for v in spec[1:3])):
-                            return None, f"numeric search space of {key!r} needs numeric low and high"
-                        space[str(key)] = list(spec)
-                    params = {str(k): v for k, v in (item.get("params") or {}).items()
-                              if isinstance(v, (int, float, str, bool)) or v is None}
-                    candidates.append(CandidateSpec(str(item["name"])[:60], item["family"], params, space))
-                return ModelPlan(candidates=candidates, class_weight=raw.get("class_weight"),
-                                 reasoning=str(raw.get("reasoning") or "")[:800]), None
-
-            plan, reason = self._decide("trainer", "model_plan",
-                                        prompts.model_plan_prompt(request, _plan_dict(baseline)),
-                                        prompts.MODEL_PLAN_SPEC, check)
-            if plan is None:
-                self._fallback("trainer", "model_plan", reason)
-                return baseline
-            return plan
-        except Exception as exc:
-            self._fallback("trainer", "model_plan", f"internal error: {type(exc).__name__}: {exc}")
-            return baseline
+        baseline = self.offline.model_plan(request)   # shown to the model as the plan to improve on
+        return self._decide("trainer", "model_plan", prompts.model_plan_prompt(request, _plan_dict(baseline)),
+                            prompts.MODEL_PLAN_SPEC, _plan_from)
 
     def critic_decision(self, request: CriticRequest) -> CriticDecision:
-        try:
-            def check(raw: dict[str, Any]) -> tuple[Any, str | None]:
-                if raw.get("action") not in CRITIC_ACTIONS:
-                    return None, f"action must be one of {', '.join(CRITIC_ACTIONS)}"
-                reason = str(raw.get("reason") or "").strip()
-                if not reason:
-                    return None, "the reason is empty"
-                return CriticDecision(request.iteration, raw["action"], reason[:800], self.name), None
+        def check(raw: dict[str, Any]) -> tuple[Any, str | None]:
+            if raw.get("action") not in CRITIC_ACTIONS:
+                return None, f"action must be one of {', '.join(CRITIC_ACTIONS)}"
+            reason = str(raw.get("reason") or "").strip()
+            if not reason:
+                return None, "the reason is empty"
+            return CriticDecision(request.iteration, raw["action"], reason[:800], self.name), None
 
-            decision, reason = self._decide("critic", "critic_decision", prompts.critic_prompt(request),
-                                            prompts.CRITIC_SPEC, check)
-            if decision is not None:
-                return decision
-        except Exception as exc:
-            reason = f"internal error: {type(exc).__name__}: {exc}"
-        self._fallback("critic", "critic_decision", reason)
-        decision = self.offline.critic_decision(request)
-        decision.source = "offline-fallback"
-        return decision
+        return self._decide("critic", "critic_decision", prompts.critic_prompt(request), prompts.CRITIC_SPEC, check)
 
     # --- text ----------------------------------------------------------------------------------
-    def _text(self, phase: str, purpose: str, prompt: str, offline_answer: Callable[[], str]) -> str:
-        try:
-            completion, record, reason = self._call(phase, purpose, [{"role": "user", "content": prompt}],
-                                                    max_tokens=TEXT_MAX_TOKENS)
-            if completion is None:
-                self._fallback(phase, purpose, reason)
-                return offline_answer()
-            text = (completion.text or "").strip()
-            fenced = re.fullmatch(r"```(?:markdown|md)?\s*\n(.*?)```", text, flags=re.S)
-            if fenced:
-                text = fenced.group(1).strip()
-            if len(text) < 20:
-                record["outcome"] = "invalid"
-                self._fallback(phase, purpose, "the model's answer was empty or too short")
-                return offline_answer()
-            return text[:MAX_TEXT_CHARS]
-        except Exception as exc:
-            self._fallback(phase, purpose, f"internal error: {type(exc).__name__}: {exc}")
-            return offline_answer()
+    def _text(self, phase: str, purpose: str, prompt: str) -> str:
+        completion, record, reason = self._call(phase, purpose, [{"role": "user", "content": prompt}],
+                                                max_tokens=TEXT_MAX_TOKENS)
+        if completion is None:
+            raise BrainUnavailable(reason)
+        text = (completion.text or "").strip()
+        fenced = re.fullmatch(r"```(?:markdown|md)?\s*\n(.*?)```", text, flags=re.S)
+        if fenced:
+            text = fenced.group(1).strip()
+        if len(text) < 20:
+            record["outcome"] = "invalid"
+            raise BrainUnavailable("the model's answer was empty or too short")
+        return text[:MAX_TEXT_CHARS]
 
     def profile_summary(self, profile: ProfileResult, objective: Objective) -> str:
-        baseline = self.offline.profile_summary(profile, objective)
-        return self._text("profiler", "profile_summary", prompts.profile_prompt(profile, objective, baseline),
-                          lambda: baseline)
+        baseline = self.offline.profile_summary(profile, objective)   # the model rewrites the rule-based findings
+        return self._text("profiler", "profile_summary", prompts.profile_prompt(profile, objective, baseline))
 
     def evaluation_summary(self, training: TrainResult, evaluation: EvalResult, objective: Objective) -> str:
-        return self._text("evaluator", "evaluation_summary", prompts.evaluation_prompt(training, evaluation, objective),
-                          lambda: self.offline.evaluation_summary(training, evaluation, objective))
+        return self._text("evaluator", "evaluation_summary", prompts.evaluation_prompt(training, evaluation, objective))
 
     # --- the ledger ------------------------------------------------------------------------------
     def usage(self) -> dict[str, Any]:
         with self._lock:
             calls = copy.deepcopy(self._calls)
-            fallbacks = copy.deepcopy(self._fallbacks)
             repairs = copy.deepcopy(self._repairs)
         phases: dict[str, dict[str, Any]] = {}
         for call in calls:
@@ -460,9 +397,30 @@ class LLMBrain:
             "total": {"calls": len(calls), "http_requests": sum(c["http_requests"] for c in calls),
                       "tokens_in": tokens_in, "tokens_out": tokens_out, "tokens": tokens_in + tokens_out,
                       "cost_usd": cost},
-            "fallbacks": fallbacks, "repairs": repairs,
+            "repairs": repairs,
             "provider_down": self._down_reason, "budget_exhausted": self._budget_reason,
         }
+
+
+def _plan_from(raw: dict[str, Any]) -> tuple[ModelPlan | None, str | None]:
+    """The model's plan as a ModelPlan, or why it is not one (search spaces are checked shape by shape)."""
+    candidates = []
+    for item in raw["candidates"]:
+        space = {}
+        for key, spec in (item.get("search_space") or {}).items():
+            if not spec or spec[0] not in ("int", "float", "cat"):
+                return None, f"search space of {key!r} must start with \"int\", \"float\" or \"cat\""
+            if spec[0] == "cat" and not (len(spec) > 1 and isinstance(spec[1], list) and spec[1]):
+                return None, f"categorical search space of {key!r} needs a list of choices"
+            if spec[0] in ("int", "float") and not (len(spec) >= 3 and all(
+                    isinstance(v, (int, float)) and not isinstance(v, bool) for v in spec[1:3])):
+                return None, f"numeric search space of {key!r} needs numeric low and high"
+            space[str(key)] = list(spec)
+        params = {str(k): v for k, v in (item.get("params") or {}).items()
+                  if isinstance(v, (int, float, str, bool)) or v is None}
+        candidates.append(CandidateSpec(str(item["name"])[:60], item["family"], params, space))
+    return ModelPlan(candidates=candidates, class_weight=raw.get("class_weight"),
+                     reasoning=str(raw.get("reasoning") or "")[:800]), None
 
 
 def _plan_dict(plan: ModelPlan) -> dict[str, Any]:

@@ -48,6 +48,13 @@ class OfflineBrain:
     """Rule-based Brain; see `pipeline.brains.base.Brain` for the contract."""
 
     name = "offline"
+    model = None
+    repair_attempts = 0
+    unavailable_reason = ""
+    fallback = None
+
+    def set_deadline(self, deadline: float | None) -> None:
+        """Rules take no time worth bounding."""
 
     def read_objective(self, text: str, columns: list[str]) -> Objective:
         return parse_objective(text, columns)

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import sandbox
-from pipeline.brains.offline import OfflineBrain
 from pipeline.engine import graph
 from pipeline.engine.finalize import finalize
 from pipeline.engine.prepare import PreparedRun
@@ -51,8 +50,7 @@ def execute(prepared: PreparedRun, run_dir: Path, store: RunStore | None = None,
     state.status = "running"
     state.pending_gate = None        # a gate left open by a dead process is asked again when its phase re-runs
     budget = Budget(prepared.budget_s or state.config.time_budget_s, prepared.started_at)
-    if hasattr(prepared.brain, "set_deadline"):   # LLM calls must not outlive the run's budget
-        prepared.brain.set_deadline(budget.deadline)
+    prepared.brain.set_deadline(budget.deadline)   # LLM calls must not outlive the run's budget
     threading.Thread(target=sandbox.prewarm, daemon=True).start()  # zygote start-up overlaps profiling
 
     def emit(kind: str, phase: str = "", message: str = "", duration_s: float | None = None) -> None:
@@ -71,10 +69,10 @@ def execute(prepared: PreparedRun, run_dir: Path, store: RunStore | None = None,
     finished = threading.Event()
     watcher = threading.Thread(target=_cancel_watch, args=(cancel_event, finished, code_runner), daemon=True)
     watcher.start()
-    ctx = PhaseContext(run_dir=run_dir, brain=prepared.brain, fallback=OfflineBrain(), code=code_runner, split=split,
+    ctx = PhaseContext(run_dir=run_dir, brain=prepared.brain, code=code_runner, split=split,
                        budget=budget, emit=emit, publish=lambda: (persist_context(ctx, run_dir),
                                                                   _checkpoint_quietly(state, run_dir, store), publish_state()),
-                       cancel_event=cancel_event, repair_attempts=getattr(prepared.brain, "repair_attempts", 2),
+                       cancel_event=cancel_event,
                        decide=decide)
     if prepared.start != "profiler":
         restore_context(ctx, state, run_dir)

@@ -111,13 +111,13 @@ def prepare(config: RunConfig, secrets: dict[str, str] | None = None, run_id: st
     requested = config.brain
     config = dataclasses.replace(config, target=target, task=task,
                                  dataset_name=config.dataset_name or Path(config.data_path).name,
-                                 brain=brain.name, model=getattr(brain, "model", None))
+                                 brain=brain.name, model=brain.model)
     state = RunState(run_id=run_id or new_run_id(), config=config, objective=objective)
     state.profile.target, state.profile.task = target, task
     if before != len(df):
         state.notes.append(f"{before - len(df):,} rows without a target value were left out.")
     if brain.name != requested:
-        why = getattr(brain, "unavailable_reason", "")
+        why = brain.unavailable_reason
         state.notes.append(f"Brain: {brain.name}" + (f" ({requested} requested: {why})." if why else "."))
     del df, X, y
     heap.give_back_free_memory()   # parsing a 228 MB CSV leaves ~580 MB of free heap pages behind until a trim

@@ -11,7 +11,7 @@ from pipeline.brains.base import CriticRequest
 from pipeline.run import gates
 from pipeline.run.context import Budget, PhaseContext
 from pipeline.run.feedback import feedback_route
-from pipeline.state import CRITIC_ACTIONS, PHASES, CriticDecision, RunState
+from pipeline.state import PHASES, CriticDecision, RunState
 
 
 def run(state: RunState, ctx: PhaseContext) -> CriticDecision:
@@ -40,13 +40,7 @@ def _decide(state: RunState, ctx: PhaseContext) -> CriticDecision:
                             cv_history=[s.cv_score for s in state.iterations],
                             feature_history=[{"iteration": a.iteration, "kept": a.kept, "reason": a.reason}
                                              for a in state.features.attempts])
-    try:
-        decision = ctx.brain.critic_decision(request)
-    except Exception as exc:  # a brain that cannot decide hands over to the rules
-        state.notes.append(f"Critic from {ctx.brain.name} failed ({type(exc).__name__}); the offline critic decided.")
-        decision = ctx.fallback.critic_decision(request)
-    if decision.action not in CRITIC_ACTIONS:
-        decision = ctx.fallback.critic_decision(request)
+    decision = ctx.brain.critic_decision(request)   # a language model that cannot decide is answered for offline
     decision.iteration = it
     needed = loop_cost(state, decision.action)
     left = ctx.budget.remaining() - ctx.budget.finish_reserve()

@@ -112,12 +112,12 @@ def run(state: RunState, ctx: PhaseContext) -> FeatureResult:
                              user_feedback=state.user_feedback.get("features", ""),
                              sample_rows=_sample_rows(split.X_train))
     data_dir = ctx.run_dir / "data"
-    outcome = ctx.code.generate("features", state.iteration, request, ctx.brain, ctx.fallback,
+    outcome = ctx.code.generate("features", state.iteration, request, ctx.brain,
                                 lambda: feature_harness(["holdout_X"]),
                                 {"train_X.parquet": data_dir / "train_X.parquet",
                                  "holdout_X.parquet": data_dir / "holdout_X.parquet"},
                                 _validator(profile.target, excluded(profile.leakage_suspects),
-                                           split.X_train.shape[1]), repair_attempts=ctx.repair_attempts,
+                                           split.X_train.shape[1]),
                                 timeout_s=min(120.0, max(15.0, ctx.budget.remaining() * 0.25)))
     attempt = FeatureAttempt(iteration=state.iteration, code=outcome.code, source=outcome.source,
                              shape_before=[len(previous.train), previous.train.shape[1]], cv_before=previous.quick_cv)

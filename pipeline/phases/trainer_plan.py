@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from pipeline.brains.base import ModelPlan, ModelRequest
+from pipeline.brains.offline import OfflineBrain
 from pipeline.ml.families import FAMILIES, REQUIRED
 from pipeline.run import gates
 from pipeline.run.context import PhaseContext
@@ -27,13 +28,9 @@ def _ensure_plan(plan: ModelPlan | None, fallback: ModelPlan) -> ModelPlan:
 
 
 def ask_plan(state: RunState, ctx: PhaseContext, request: ModelRequest) -> ModelPlan:
-    """The brain's candidate plan, completed from the offline plan; the offline plan if the brain fails."""
-    offline = ctx.fallback.model_plan(request)
-    try:
-        return _ensure_plan(ctx.brain.model_plan(request), offline)
-    except Exception as exc:  # a brain that cannot plan is replaced by the offline plan
-        state.notes.append(f"Model plan from {ctx.brain.name} failed ({type(exc).__name__}); using the offline plan.")
-        return offline
+    """The brain's candidate plan (the offline one when a language model cannot plan), completed with the
+    families every plan screens."""
+    return _ensure_plan(ctx.brain.model_plan(request), OfflineBrain().model_plan(request))
 
 
 def review_plan(state: RunState, ctx: PhaseContext, request: Any, plan: Any) -> tuple[Any, float]:

@@ -69,9 +69,9 @@ def run(state: RunState, ctx: PhaseContext) -> PlotResult:
     _to_parquet(data, sample_path)
     request = PlotRequest(profile=profile, objective=state.objective, columns=list(data.columns), top_features=top[:6],
                           new_features=new[:6])
-    outcome = ctx.code.generate("plots", state.iteration, request, ctx.brain, ctx.fallback,
+    outcome = ctx.code.generate("plots", state.iteration, request, ctx.brain,
                                 lambda: plot_harness(profile.target, profile.task, PALETTE),
-                                {"plot_sample.parquet": sample_path}, _validate, repair_attempts=ctx.repair_attempts,
+                                {"plot_sample.parquet": sample_path}, _validate,
                                 timeout_s=min(90.0, max(PLOTS_MIN_TIMEOUT_S, ctx.budget.remaining() * 0.25)))
     result = PlotResult(plots=list(state.plots.plots), sample_note=note)
     if not outcome.ok:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import sandbox
-from pipeline.brains.base import CodeFailure, FeatureRequest, PlotRequest
+from pipeline.brains.base import Brain, CodeFailure, FeatureRequest, PlotRequest
 from pipeline.theme import rc_params
 
 SNIPPET_TIMEOUT_S = 120
@@ -242,24 +242,24 @@ class CodeRunner:
         self.record(entry)
         return result, entry
 
-    def generate(self, kind: str, iteration: int, request: FeatureRequest | PlotRequest, brain: Any, fallback: Any,
+    def generate(self, kind: str, iteration: int, request: FeatureRequest | PlotRequest, brain: Brain,
                  make_harness: Callable[[], str], inputs: dict[str, Path],
-                 validate: Callable[[Path, str], str | None], repair_attempts: int = 2,
-                 timeout_s: float | None = None) -> CodeOutcome:
-        """Ask `brain` for code, run it, repair it, and fall back to `fallback` (the offline brain)."""
+                 validate: Callable[[Path, str], str | None], timeout_s: float | None = None) -> CodeOutcome:
+        """Ask `brain` for code, run it, ask it to repair failures (up to its `repair_attempts`), and run its
+        `fallback`'s code (the offline brain's) if it still fails."""
         write = (lambda b: b.feature_code(request)) if kind == "features" else (lambda b: b.plot_code(request))
         attempts: list[dict[str, Any]] = []
-        brains = [brain] if fallback is None or getattr(brain, "name", "") == getattr(fallback, "name", "") else [brain, fallback]
+        brains = [brain] if brain.fallback is None else [brain, brain.fallback]
         last_error = ""
         for b_index, current in enumerate(brains):
-            source = getattr(current, "name", "brain") + ("-fallback" if b_index else "")
+            source = current.name + ("-fallback" if b_index else "")
             try:
                 code = strip_fences(write(current))
             except Exception as exc:  # a brain that cannot answer is a failed attempt, not a crash
                 last_error = f"{type(exc).__name__}: {exc}"[:500]
                 attempts.append({"source": source, "stage": "generate", "error": last_error})
                 continue
-            tries = 1 + (repair_attempts if b_index == 0 and hasattr(current, "repair_code") else 0)
+            tries = 1 + (current.repair_attempts if b_index == 0 else 0)
             for attempt in range(1, tries + 1):
                 if self.cancelled:
                     return CodeOutcome(False, code, source, Path(), "cancelled", attempts)

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pipeline.brains.base import Brain
 from pipeline.run.codegen import CodeRunner
 
 
@@ -113,8 +114,7 @@ class Budget:
 @dataclass
 class PhaseContext:
     run_dir: Path
-    brain: Any
-    fallback: Any
+    brain: Brain                         # the one brain (an LLM inside its offline fallback, or the offline one)
     code: CodeRunner
     split: DataSplit
     budget: Budget
@@ -125,7 +125,6 @@ class PhaseContext:
     models: dict[int, Any] = field(default_factory=dict)
     holdout_predictions: dict[int, pd.DataFrame] = field(default_factory=dict)
     screened: dict[tuple, Any] = field(default_factory=dict)   # screening CVs already run (trainer_screen.Screened)
-    repair_attempts: int = 2
     decide: Callable[..., Any] | None = None   # approval gates: decide(gate) -> (approve, feedback, by); blocks
 
     def check_cancelled(self) -> None:

@@ -80,8 +80,7 @@ def ask(state: RunState, ctx: PhaseContext, name: str, summary: str, details: di
     finally:
         waited = time.monotonic() - t0
         ctx.budget.exclude(waited)     # waiting for a human does not spend the time budget
-        if hasattr(ctx.brain, "set_deadline"):
-            ctx.brain.set_deadline(ctx.budget.deadline)
+        ctx.brain.set_deadline(ctx.budget.deadline)
     gate.status = "approved" if approve else "rejected"
     gate.feedback, gate.decided_by = (feedback or "").strip(), by
     gate.decided_at, gate.waited_s = time.time(), round(waited, 3)

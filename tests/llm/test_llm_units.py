@@ -6,7 +6,8 @@ import json
 import pytest
 
 from pipeline.brains import UnavailableOfflineBrain, make_brain, resolve_provider, settings_from
-from pipeline.brains.base import CriticRequest, ModelRequest
+from pipeline.brains.base import BrainUnavailable, CriticRequest, ModelRequest
+from pipeline.brains.fallback import FallbackBrain
 from pipeline.brains.llm import LLMBrain, extract_code, extract_json
 from pipeline.brains.offline import OfflineBrain
 from pipeline.brains.prompts import data, objective_prompt
@@ -74,7 +75,8 @@ def test_make_brain_uses_the_secrets_key_the_model_flag_and_records_the_model(fa
     monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
     monkeypatch.setenv("LLM_MODEL", "env-model")
     brain = make_brain(_config("auto", model="flag-model"), {"OPENAI_API_KEY": PLANTED})
-    assert isinstance(brain, LLMBrain) and brain.name == "openai" and brain.model == "flag-model"
+    assert isinstance(brain, FallbackBrain) and isinstance(brain.primary, LLMBrain)
+    assert isinstance(brain.fallback, OfflineBrain) and brain.name == "openai" and brain.model == "flag-model"
     brain.profile_summary(ProfileResult(n_rows=5, n_cols=2, target="y", task="binary"), Objective(metric="roc_auc"))
     assert server.headers_seen[0]["authorization"] == f"Bearer {PLANTED}"
     assert server.bodies[0]["model"] == "flag-model"
@@ -131,7 +133,7 @@ def test_a_401_that_echoes_the_key_is_scrubbed_and_stops_further_calls(fake_serv
     assert "refused" in usage["provider_down"]
     assert PLANTED not in json.dumps(usage)
     with pytest.raises(ProviderError) as info:
-        brain.provider.complete("s", [{"role": "user", "content": "Key findings"}])
+        brain.primary.provider.complete("s", [{"role": "user", "content": "Key findings"}])
     assert PLANTED not in str(info.value)
 
 
@@ -249,3 +251,38 @@ def test_no_calls_once_the_runs_time_budget_is_nearly_spent(fake_server):
     brain.set_deadline(time.monotonic() + 60)
     assert brain.profile_summary(profile, Objective(metric="roc_auc")) == PROFILE_MD
     assert server.bodies and len(server.log) == 1
+
+
+class _Failing(OfflineBrain):
+    """A primary brain that cannot answer: unavailable for decisions, a bug for text, a secret in its reason."""
+
+    name, repair_attempts = "flaky", 2
+
+    def critic_decision(self, request):
+        raise BrainUnavailable(f"provider refused key {PLANTED}")
+
+    def profile_summary(self, profile, objective):
+        raise KeyError("choices")
+
+    def feature_code(self, request):
+        raise BrainUnavailable("no code twice")
+
+
+def test_the_fallback_layer_answers_offline_and_records_each_fallback_once_scrubbed():
+    brain = FallbackBrain(_Failing(), scrub=lambda text: scrub(text, [PLANTED]))
+    request = CriticRequest(profile=ProfileResult(target="y", task="binary"), objective=Objective(metric="roc_auc"),
+                            training=TrainResult(cv_score=0.8), evaluation=EvalResult(), iteration=1, max_loops=2,
+                            cv_history=[0.8], feature_history=[])
+    decision = brain.critic_decision(request)
+    assert decision.source == "offline-fallback" and decision.action in ("finalize", "refine_features", "retrain_model")
+    profile = ProfileResult(n_rows=5, n_cols=2, target="y", task="binary")
+    assert brain.profile_summary(profile, Objective(metric="roc_auc")) == OfflineBrain().profile_summary(
+        profile, Objective(metric="roc_auc"))
+    with pytest.raises(BrainUnavailable):   # code: recorded, then codegen runs brain.fallback's code
+        brain.feature_code(None)
+    assert brain.read_objective("predict y", ["y", "x"]).target == "y"   # the primary answered: nothing recorded
+    ledger = brain.usage()["fallbacks"]
+    assert [(f["phase"], f["method"]) for f in ledger] == [
+        ("critic", "critic_decision"), ("profiler", "profile_summary"), ("features", "feature_code")]
+    assert "internal error: KeyError" in ledger[1]["reason"] and "no code twice" in ledger[2]["reason"]
+    assert PLANTED not in json.dumps(ledger) and "provider refused key" in ledger[0]["reason"]

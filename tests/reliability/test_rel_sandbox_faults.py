@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from pipeline.brains.fallback import FallbackBrain
 from pipeline.brains.offline import OfflineBrain
 from pipeline.engine.execute import execute
 from pipeline.engine.prepare import prepare
@@ -51,7 +52,7 @@ def test_memory_and_disk_exhaustion_fall_back_to_offline_code(tmp_path):
     data = tmp_path / "wine.csv"
     sample_frame("wine").to_csv(data, index=False)
     prepared = prepare(RunConfig(data_path=str(data), target="cultivar", time_budget_s=60, max_loops=0, max_trials=3))
-    prepared.brain = HostileBrain()
+    prepared.brain = FallbackBrain(HostileBrain(), scrub=lambda text: text)   # as make_brain wraps an LLM brain
     state = execute(prepared, tmp_path / "run", RunStore(tmp_path / "s.sqlite"))
     assert state.status == "finished", state.error
     failed = {e["kind"]: e for e in state.code_log if e["source"] == "hostile"}
