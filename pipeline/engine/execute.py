@@ -16,10 +16,11 @@ import sandbox
 from pipeline.engine import graph
 from pipeline.engine.finalize import finalize
 from pipeline.engine.prepare import PreparedRun
-from pipeline.engine.resume import persist_context, restore_context
+from pipeline.engine.resume import restore_context
 from pipeline.files import write_json
 from pipeline.run.codegen import SNIPPET_TIMEOUT_S, CodeRunner
 from pipeline.run.context import Budget, Cancelled, PhaseContext
+from pipeline.run.rundata import RunData
 from pipeline.run.store import RunStore, StoreError
 from pipeline.state import Event, RunState
 from pipeline.tables.reader import DataError
@@ -70,12 +71,11 @@ def execute(prepared: PreparedRun, run_dir: Path, store: RunStore | None = None,
     watcher = threading.Thread(target=_cancel_watch, args=(cancel_event, finished, code_runner), daemon=True)
     watcher.start()
     ctx = PhaseContext(run_dir=run_dir, brain=prepared.brain, code=code_runner, split=split,
-                       budget=budget, emit=emit, publish=lambda: (persist_context(ctx, run_dir),
+                       budget=budget, emit=emit, publish=lambda: (ctx.data.persist(),
                                                                   _checkpoint_quietly(state, run_dir, store), publish_state()),
-                       cancel_event=cancel_event,
-                       decide=decide)
+                       cancel_event=cancel_event, data=RunData(run_dir), decide=decide)
     if prepared.start != "profiler":
-        restore_context(ctx, state, run_dir)
+        restore_context(ctx, state)
     emit("run_started", "", f"Run {state.run_id}: target {state.profile.target} ({state.profile.task}), "
                             f"metric {state.objective.metric}, budget {state.config.time_budget_s:.0f} s")
     try:

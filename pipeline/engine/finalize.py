@@ -138,10 +138,10 @@ def finalize(state: RunState, ctx: PhaseContext) -> None:
     best = select_best(state)
     state.selected_iteration = best.iteration
     run_dir = ctx.run_dir
-    recipe = ctx.models[best.iteration]
+    recipe = ctx.data.models[best.iteration]
     split = ctx.split
     n_train, n_holdout, columns = len(split.X_train), len(split.X_holdout), list(split.X_train.columns)
-    write_atomic(run_dir / "holdout_predictions.csv", ctx.holdout_predictions[best.iteration].to_csv(index=False))
+    write_atomic(run_dir / "holdout_predictions.csv", ctx.data.holdout_predictions[best.iteration].to_csv(index=False))
     dataset = dataset_fingerprint(state, n_train + n_holdout, columns)
     delivered = deliver(state, ctx, best)
     if delivered.note:

@@ -2,15 +2,12 @@
 and read back here, and the data is split again exactly as before."""
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 
 import pandas as pd
 
 from pipeline.engine import graph
 from pipeline.engine.prepare import PreparedRun, prepare
-from pipeline.files import write_json
 from pipeline.run.context import PhaseContext
 from pipeline.run.delivery import refit_estimate
 from pipeline.state import CANCELLED, FAILED, INTERRUPTED, LIVE_STATUSES, RunState
@@ -19,64 +16,13 @@ from pipeline.tables.reader import DataError
 RESUMABLE = (INTERRUPTED, *LIVE_STATUSES, CANCELLED, FAILED)
 
 
-PER_ITERATION_FRAMES = ("holdout_predictions",)   # what finalize reads per iteration
-
-
-def persist_context(ctx: PhaseContext, run_dir: Path) -> None:
-    """What a resume needs beyond run.json: the feature set in force and each iteration's holdout predictions
-    (the models are already saved as models/iterN.joblib by the trainer). Written after every phase."""
-    data = run_dir / "data"
-    try:
-        if ctx.features is not None and getattr(ctx, "_saved_features", None) is not ctx.features:
-            ctx.features.train.to_parquet(data / ".features_train.tmp")
-            ctx.features.holdout.to_parquet(data / ".features_holdout.tmp")
-            write_json(data / ".features_meta.tmp", {"code": ctx.features.code, "quick_cv": ctx.features.quick_cv,
-                                                    "required_columns": ctx.features.required_columns})
-            for name in ("features_train", "features_holdout"):
-                os.replace(data / f".{name}.tmp", data / f"{name}.parquet")
-            os.replace(data / ".features_meta.tmp", data / "features_meta.json")
-            ctx._saved_features = ctx.features
-    except Exception:  # a feature frame parquet cannot hold: the resume re-runs the features phase instead
-        (data / "features_meta.json").unlink(missing_ok=True)
-    for attr in PER_ITERATION_FRAMES:
-        for it, frame in (getattr(ctx, attr, None) or {}).items():
-            path = data / f"{attr}_iter{it}.parquet"
-            if not path.exists():
-                try:
-                    frame.to_parquet(path)
-                except Exception:
-                    path.unlink(missing_ok=True)
-
-
-def restore_context(ctx: PhaseContext, state: RunState, run_dir: Path) -> None:
-    import joblib
-
-    from pipeline.run.context import FeatureSet
-
-    data = run_dir / "data"
-    meta_path = data / "features_meta.json"
-    if meta_path.exists():
-        meta = json.loads(meta_path.read_text())
-        ctx.features = FeatureSet(code=meta["code"], train=pd.read_parquet(data / "features_train.parquet"),
-                                  holdout=pd.read_parquet(data / "features_holdout.parquet"),
-                                  required_columns=list(meta["required_columns"]), quick_cv=meta.get("quick_cv"))
-        ctx._saved_features = ctx.features
-    paths = {s.iteration: s.model_path for s in state.iterations if s.model_path}
-    if state.training.model_path:
-        paths.setdefault(state.iteration, state.training.model_path)
-    for it, rel in paths.items():
-        if (run_dir / rel).is_file():
-            ctx.models[it] = joblib.load(run_dir / rel)   # our own trainer's file, in our own run directory
+def restore_context(ctx: PhaseContext, state: RunState) -> None:
+    """The run data saved before the stop, and the delivered model's refit time measured then."""
+    ctx.data.restore(state)
     n_all = len(ctx.split.X_train) + len(ctx.split.X_holdout)
     estimates = [refit_estimate(s.refit_seconds, s.refit_rows, n_all) for s in state.iterations if s.refit_rows]
     if state.config.refit_full and estimates:   # the delivered model's refit keeps its time after a resume too
         ctx.budget.final_refit_s = max(estimates)
-    for attr in PER_ITERATION_FRAMES:
-        frames = getattr(ctx, attr, None)
-        for it in {s.iteration for s in state.iterations}:
-            path = data / f"{attr}_iter{it}.parquet"
-            if frames is not None and path.exists():
-                frames[it] = pd.read_parquet(path)
 
 
 def prepare_resume(run_dir: str | Path, secrets: dict[str, str] | None = None) -> PreparedRun:

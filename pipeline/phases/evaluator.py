@@ -56,13 +56,13 @@ def overfit(train: dict[str, float], cv: dict[str, float], metric: str, greater_
 
 def run(state: RunState, ctx: PhaseContext) -> EvalResult:
     split, obj, task, it = ctx.split, state.objective, state.profile.task, state.iteration
-    model = ctx.models[it]
-    F = ctx.features.holdout
+    model = ctx.data.models[it]
+    F = ctx.data.features.holdout
     y = split.y_holdout.reset_index(drop=True)
     result = EvalResult()
     if task == "regression":
         pred = model.predict_features(F)
-        ctx.holdout_predictions[it] = pd.DataFrame({"actual": y, "prediction": pred})
+        ctx.data.keep_holdout_predictions(it, pd.DataFrame({"actual": y, "prediction": pred}))
         result.holdout_metrics = metrics_from_oof(y, pred, task, None)
         fig, ax = _figure()
         ax.scatter(y, pred, s=8, alpha=0.5, color=PALETTE[1])
@@ -89,7 +89,7 @@ def run(state: RunState, ctx: PhaseContext) -> EvalResult:
         frame = pd.DataFrame({"actual": y, "prediction": pred})
         for i, cls in enumerate(classes):
             frame[f"proba_{cls}"] = proba[:, i]
-        ctx.holdout_predictions[it] = frame
+        ctx.data.keep_holdout_predictions(it, frame)
         labels = [str(c) for c in classes]
         cm = skm.confusion_matrix(y.astype(str), pd.Series(pred).astype(str), labels=labels)
         result.confusion = {"labels": labels, "matrix": cm.tolist()}

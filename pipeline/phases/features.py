@@ -20,7 +20,8 @@ from pipeline.ml.metrics import is_better
 from pipeline.ml.runtime import compact_floats
 from pipeline.run import gates
 from pipeline.run.codegen import feature_harness, target_referenced
-from pipeline.run.context import FeatureSet, PhaseContext
+from pipeline.run.context import PhaseContext
+from pipeline.run.rundata import FeatureSet
 from pipeline.state import FeatureAttempt, FeatureResult, RunState
 
 QUICK_TOLERANCE = 0.001
@@ -83,28 +84,28 @@ def run(state: RunState, ctx: PhaseContext) -> FeatureResult:
     result = FeatureResult(code=state.features.code, attempts=list(state.features.attempts),
                            columns=list(state.features.columns))
     sample = quick_rows(state.config.time_budget_s)
-    if ctx.features is None:
-        ctx.features = baseline_features(state, ctx)
+    if ctx.data.features is None:
+        ctx.data.keep_features(baseline_features(state, ctx))
         started = time.monotonic()
         try:
-            score, metric, seconds = quick_score(ctx.features.train, split.y_train, profile.task, split.classes,
+            score, metric, seconds = quick_score(ctx.data.features.train, split.y_train, profile.task, split.classes,
                                                  state.config.seed, sample,
                                                  ctx.budget.share_deadline(QUICK_SHARE, QUICK_MIN_SECONDS))
         except OutOfTime as stopped:   # a slow machine or a short budget: the raw features go to the trainer untried
             # what the whole quick CV would have cost, from the share of it done (the trainer sizes its screening on it)
             done = max(stopped.progress or 1.0 / QUICK_FOLDS, 0.01)
-            ctx.features.quick_cost = (time.monotonic() - started) / done / min(len(ctx.features.train), sample)
+            ctx.data.features.quick_cost = (time.monotonic() - started) / done / min(len(ctx.data.features.train), sample)
             state.notes.append("The quick CV of the raw features did not finish in its share of the time budget, so no "
                                "feature code was tried in this run; the raw features are used.")
             _finish(result, ctx)
             return result
-        ctx.features.quick_cv, ctx.features.quick_cost = score, seconds / min(len(ctx.features.train), sample)
-        state.notes.append(f"Baseline feature set ({ctx.features.train.shape[1]} raw columns after dropping flagged ones): "
+        ctx.data.features.quick_cv, ctx.data.features.quick_cost = score, seconds / min(len(ctx.data.features.train), sample)
+        state.notes.append(f"Baseline feature set ({ctx.data.features.train.shape[1]} raw columns after dropping flagged ones): "
                            f"quick CV {metric} {score:.4f}.")
-    elif ctx.features.quick_cv is None:   # the baseline could not be scored in time: nothing to compare against
+    elif ctx.data.features.quick_cv is None:   # the baseline could not be scored in time: nothing to compare against
         _finish(result, ctx)
         return result
-    previous = ctx.features
+    previous = ctx.data.features
     feedback = state.decisions[-1].reason if state.decisions and state.decisions[-1].action == "refine_features" else ""
     request = FeatureRequest(profile=profile, objective=state.objective, feature_columns=list(split.X_train.columns),
                              dtypes={c: str(t) for c, t in split.X_train.dtypes.items()}, iteration=state.iteration,
@@ -161,9 +162,9 @@ def run(state: RunState, ctx: PhaseContext) -> FeatureResult:
         attempt.reason = (f"Kept: quick CV {metric} {score:.4f} vs {previous.quick_cv:.4f} before "
                           f"({len(attempt.new_columns)} new, {len(attempt.dropped_columns)} dropped columns)."
                           + (" Applied at the user's request although the score is worse." if user_wish else ""))
-        ctx.features = FeatureSet(code=outcome.code, train=train, holdout=holdout,
+        ctx.data.keep_features(FeatureSet(code=outcome.code, train=train, holdout=holdout,
                                   required_columns=meta.get("required", list(split.X_train.columns)), quick_cv=score,
-                                  quick_cost=seconds / min(len(train), sample))
+                                  quick_cost=seconds / min(len(train), sample)))
         result.code = outcome.code
     else:
         attempt.reason = (f"Rejected: quick CV {metric} got worse ({score:.4f} vs {previous.quick_cv:.4f}); "
@@ -174,7 +175,7 @@ def run(state: RunState, ctx: PhaseContext) -> FeatureResult:
 
 
 def _finish(result: FeatureResult, ctx: PhaseContext) -> None:
-    result.columns = list(ctx.features.train.columns)
+    result.columns = list(ctx.data.features.train.columns)
 
 
 def _sample_rows(X: pd.DataFrame, n: int = 5) -> list[dict]:

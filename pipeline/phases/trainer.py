@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 import time
 
-import joblib
 import numpy as np
 
 from pipeline.brains.base import ModelPlan, ModelRequest
@@ -99,31 +98,26 @@ def run(state: RunState, ctx: PhaseContext) -> TrainResult:
     result.train_metrics = in_sample_metrics(state, ctx, final, Xr, yr, threshold)
     result.feature_importance = feature_importance(final.members[0] if len(members) > 1 else final)
     model = TabularModel(
-        feature_code=ctx.features.code,
+        feature_code=ctx.data.features.code,
         pipeline=final,
         task=task,
         target=state.profile.target,
         raw_columns=list(split.X_train.columns),
-        required_columns=ctx.features.required_columns,
+        required_columns=ctx.data.features.required_columns,
         raw_dtypes=split.raw_dtypes,
         classes=split.classes,
         threshold=threshold,
         positive_index=split.positive_index,
         metric=obj.metric,
     )
-    models_dir = ctx.run_dir / "models"
-    models_dir.mkdir(exist_ok=True)
-    path = models_dir / f"iter{state.iteration}.joblib"
-    joblib.dump(model, path)
-    ctx.models[state.iteration] = model
-    result.model_path = str(path.relative_to(ctx.run_dir))
+    result.model_path = ctx.data.keep_model(state.iteration, model)
     return result
 
 
 def _plan(state: RunState, ctx: PhaseContext, extra: bool) -> tuple[ModelPlan, TrainResult, float]:
     """The brain's plan (later loops re-screen only the families that did best), reviewed against the user's
     wishes and the optional training gate; the fresh result, and the seconds spent waiting at the gate."""
-    obj, X = state.objective, ctx.features.train
+    obj, X = state.objective, ctx.data.features.train
     previous = state.training if state.training.best else None
     retrained = bool(state.decisions and state.decisions[-1].action == "retrain_model" and not extra)
     regularisation = (previous.regularisation if previous else 0) + (1 if retrained else 0)

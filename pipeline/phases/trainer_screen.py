@@ -97,7 +97,7 @@ def screen(
     """Screen every candidate of `plan` in turn, appending each one's result to `result.candidates` as it
     finishes; a family that would not fit what is left is skipped, one that fails is recorded with its error."""
     split, task, seed = ctx.split, state.profile.task, state.config.seed
-    X, y = ctx.features.train, split.y_train.reset_index(drop=True)
+    X, y = ctx.data.features.train, split.y_train.reset_index(drop=True)
     screening = _screening_rows(state, ctx, plan, X, y, budget, extra)
     n_screen = len(screening.Xs)
     screen_deadline = started + SCREEN_SHARE * budget
@@ -206,7 +206,7 @@ def _screening_rows(
     families = [c.family for c in plan.candidates]
     share = EXTRA_SCREEN_SHARE if extra else SCREEN_SHARE  # extra tuning: most of the time goes to Optuna
     run_left = ctx.budget.remaining() - ctx.budget.finish_reserve()
-    quick_cost, k = ctx.features.quick_cost, min(state.config.cv_folds, 3)
+    quick_cost, k = ctx.data.features.quick_cost, min(state.config.cv_folds, 3)
     n_screen = screen_rows(n, budget, quick_cost, families, len(split.folds), share, run_left)
     if n_screen < n:
         n_screen = screen_rows(n, budget, quick_cost, families, k, share, run_left)
@@ -228,4 +228,4 @@ def _screening_rows(
 def _screen_key(ctx: PhaseContext, X: pd.DataFrame, seed: int, spec: CandidateSpec, plan: ModelPlan) -> tuple:
     """What a screening CV depends on besides its rows: features, seed (sample and folds), family, parameters
     (regularisation included) and class weights."""
-    return (ctx.features.code, X.shape, seed, spec.family, repr(sorted(spec.params.items())), plan.class_weight)
+    return (ctx.data.features.code, X.shape, seed, spec.family, repr(sorted(spec.params.items())), plan.class_weight)

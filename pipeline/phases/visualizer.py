@@ -39,7 +39,7 @@ def run(state: RunState, ctx: PhaseContext) -> PlotResult:
     if state.iteration > 1:
         kept = [a for a in state.features.attempts if a.kept and a.iteration == state.iteration]
         earlier = {c for a in state.features.attempts if a.kept and a.iteration < state.iteration for c in a.new_columns}
-        frame = ctx.features.train
+        frame = ctx.data.features.train
         new = [c for c in (kept[-1].new_columns if kept else []) if c not in earlier and c in frame.columns
                and pd.api.types.is_numeric_dtype(frame[c])]
         if not new:

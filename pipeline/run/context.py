@@ -16,6 +16,7 @@ import pandas as pd
 
 from pipeline.brains.base import Brain
 from pipeline.run.codegen import CodeRunner
+from pipeline.run.rundata import RunData
 
 
 class Cancelled(Exception):
@@ -34,18 +35,6 @@ class DataSplit:
     classes: list[Any] | None
     positive_index: int = 1
     raw_dtypes: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class FeatureSet:
-    """The engineered frames currently in force, with the code that made them."""
-
-    code: str
-    train: pd.DataFrame
-    holdout: pd.DataFrame
-    required_columns: list[str]
-    quick_cv: float | None = None
-    quick_cost: float | None = None      # seconds per row of the quick CV: the trainer sizes its screening from it
 
 
 class Budget:
@@ -121,9 +110,7 @@ class PhaseContext:
     emit: Callable[..., None]            # emit(kind, phase, message): an event for listeners
     publish: Callable[[], None]          # hand the current state to readers (UI snapshot)
     cancel_event: threading.Event
-    features: FeatureSet | None = None
-    models: dict[int, Any] = field(default_factory=dict)
-    holdout_predictions: dict[int, pd.DataFrame] = field(default_factory=dict)
+    data: RunData                        # feature frames, models, holdout predictions: kept and saved there
     screened: dict[tuple, Any] = field(default_factory=dict)   # screening CVs already run (trainer_screen.Screened)
     decide: Callable[..., Any] | None = None   # approval gates: decide(gate) -> (approve, feedback, by); blocks
 

@@ -59,7 +59,7 @@ def refit_estimate(seconds: float, rows: int, all_rows: int) -> float:
 def deliver(state: RunState, ctx: PhaseContext, best: IterationSummary) -> Delivery:
     """The chosen iteration's model refit on training + holdout rows, bagged as far as the time left allows; the
     iteration's own model (trained on the training part) when refitting is switched off, would overrun or fails."""
-    model = ctx.models[best.iteration]
+    model = ctx.data.models[best.iteration]
     trained_on = best.refit_rows or len(ctx.split.X_train)
     if not state.config.refit_full:
         return Delivery(model, trained_on, 1, 0.0)
@@ -95,8 +95,8 @@ def _refit(state: RunState, ctx: PhaseContext, best: IterationSummary, model: An
         return _skipped(model, trained_on, n_all, estimate, left)
     # what the refit needs in memory is the features of every row; the other iterations' models and screening
     # predictions are done with (at a million rows the frames are hundreds of megabytes)
-    ctx.features, ctx.screened = None, {}
-    ctx.models = {best.iteration: model}
+    ctx.data.release(best.iteration, model)
+    ctx.screened = {}
     heap.give_back_free_memory()
     y = pd.concat([split.y_train, split.y_holdout], ignore_index=True)
     fitted, bags = _fit_bags(state, ctx, model, features, y, time.monotonic() + left)
@@ -167,8 +167,8 @@ def _fit_bags(state: RunState, ctx: PhaseContext, model: Any, features: pd.DataF
 def _all_rows_features(ctx: PhaseContext, model: Any, iteration: int) -> pd.DataFrame | None:
     """Training + holdout features of the chosen feature code: the frames in memory when that code is the one in
     force, otherwise the code run again in the sandbox on every raw row (as it ran at training time)."""
-    if ctx.features is not None and ctx.features.code == model.feature_code:
-        return pd.concat([ctx.features.train, ctx.features.holdout], ignore_index=True)
+    if ctx.data.features is not None and ctx.data.features.code == model.feature_code:
+        return pd.concat([ctx.data.features.train, ctx.data.features.holdout], ignore_index=True)
     workdir = ctx.run_dir / "work" / "delivery"
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
