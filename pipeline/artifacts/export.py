@@ -3,7 +3,7 @@
 It holds the fitted model with its feature transform, `predict.py` (file in, CSV out), `serve.py`
 (FastAPI: `POST /predict`, `GET /health`), `train.py` + `training.json` (reproduce the training from
 the raw data with the chosen features and hyperparameters), pinned `requirements.txt` and a README.
-Only `pipeline/ml/{runtime,families,models,metrics}.py` and `sandbox/` are copied in: nothing else of the app.
+Only `pipeline/ml/{runtime,estimators,families,models,metrics}.py` and `sandbox/` are copied in: nothing else of the app.
 """
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ from typing import Any
 from pipeline.ml.models import model_members
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
-RUNTIME_MODULES = ("ml/__init__.py", "ml/runtime.py", "ml/families.py", "ml/models.py", "ml/metrics.py")
+RUNTIME_MODULES = ("ml/__init__.py", "ml/runtime.py", "ml/estimators.py", "ml/families.py", "ml/models.py",
+                   "ml/metrics.py")
 BUNDLE_PACKAGES = ("pandas", "numpy", "scikit-learn", "scipy", "lightgbm", "joblib", "pyarrow", "RestrictedPython",
                    "openpyxl")
 # The bundle's own serving stack (not the app's); used when it is not installed here.

@@ -9,9 +9,10 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import KFold, StratifiedKFold
 
+from pipeline.ml.estimators import OutOfTime, abort_after, boosting_deadline
 from pipeline.ml.fitclock import fitting
 from pipeline.ml.metrics import classification_metrics, regression_metrics
-from pipeline.ml.models import OutOfTime, abort_after, boosting_deadline, make_pipeline
+from pipeline.ml.models import make_pipeline
 
 QUICK_SAMPLE = 30_000
 QUICK_MIN_SAMPLE = 5_000

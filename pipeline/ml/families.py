@@ -1,9 +1,10 @@
 """The model families, one entry each: the name the code uses, the title people see, the words they use for it,
-its screening cost relative to LightGBM, whether seed copies of it average well, its starting hyperparameters
-and its search space (as FLAML does: each estimator owns its search space and relative cost).
+its screening cost relative to LightGBM, whether seed copies of it average well, how its estimator is built and
+which matrix it reads, its starting hyperparameters and its search space (as FLAML does: each estimator owns its
+search space and relative cost).
 
-`pipeline.ml.models` builds the estimators and pipelines from these names; the trainer, the offline brain, the
-prompts, gate feedback and the export read the facts here. Plain data: the export bundle ships this file.
+`pipeline.ml.models` wraps the estimators built here into pipelines; the trainer, the offline brain, the prompts,
+gate feedback, the UI and the export read the facts here. The export bundle ships this file.
 """
 from __future__ import annotations
 
@@ -11,7 +12,29 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import lightgbm
+from sklearn.ensemble import (
+    ExtraTreesClassifier,
+    ExtraTreesRegressor,
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
+from sklearn.linear_model import LogisticRegression, Ridge
+
+from pipeline.ml.estimators import (
+    RoundsHGBClassifier,
+    RoundsHGBRegressor,
+    StoppingLGBMClassifier,
+    StoppingLGBMRegressor,
+)
+
 Space = dict[str, list[Any]]   # {"param": ["int", lo, hi] | ["float", lo, hi, "log" | "linear"]}
+Build = Callable[[str, dict[str, Any], "str | None", int], Any]   # (task, params, class_weight, seed) -> estimator
+N_JOBS = 2
+LINEAR_MAX_ROWS = 100_000   # a linear model's few hundred coefficients are settled long before this, and its
+                            # dense one-hot matrix for 800,000 rows would take ~1.9 GB
 
 
 @dataclass(frozen=True)
@@ -26,7 +49,13 @@ class Family:
                                      # gigabyte on disk for 20,000 rows)
     start: Callable[[str, int, int], dict[str, Any]]   # (task, strength, regularisation level) -> first params
     space: Callable[[str, int], Space]                 # (task, strength) -> Optuna search space
+    build: Build                     # the estimator: these params on top of the family's defaults
+    classes: tuple[type, ...]        # the library classes `build` makes: a fitted model's family is read off them
+    matrix: str                      # what it reads: "one-hot" (scaled numbers, one-hot categories) or a tree
+                                     # matrix of "float32" / "float64" (HistGradientBoosting would copy float32)
+    one_core: bool                   # fits on small tables keep to one core (HistGradientBoosting uses all, OpenMP)
     max_rows: int | None = None      # the offline plan leaves it out above this many rows
+    fit_row_cap: int | None = None   # a final fit on more rows uses a uniform sample of this size
 
 
 def _lightgbm_start(task: str, strength: int, reg: int) -> dict[str, Any]:
@@ -67,17 +96,65 @@ def _forest_space(task: str, strength: int) -> Space:
     return {"min_samples_leaf": ["int", 1, 20], "max_features": ["float", 0.2, 1.0, "linear"]}
 
 
+def _lightgbm(task: str, params: dict[str, Any], class_weight: str | None, seed: int) -> Any:
+    base = {"n_estimators": 300, "learning_rate": 0.05, "num_leaves": 31, "min_child_samples": 20,
+            "subsample": 1.0, "subsample_freq": 1, "colsample_bytree": 0.9, "reg_lambda": 0.0,
+            "random_state": seed, "n_jobs": N_JOBS, "verbose": -1,
+            "importance_type": "gain"}   # split counts rank noise columns high; gain is what users expect
+    base.update(params)
+    if task != "regression":
+        return StoppingLGBMClassifier(class_weight=class_weight, **base)
+    return StoppingLGBMRegressor(**base)
+
+
+def _linear(task: str, params: dict[str, Any], class_weight: str | None, seed: int) -> Any:
+    if task != "regression":
+        return LogisticRegression(class_weight=class_weight, **{"C": 1.0, "max_iter": 2000, **params})
+    return Ridge(**{"alpha": 1.0, **params})
+
+
+def _hist_gb(task: str, params: dict[str, Any], class_weight: str | None, seed: int) -> Any:
+    base = {"max_iter": 300, "learning_rate": 0.08, "early_stopping": True, "random_state": seed, **params}
+    if task != "regression":
+        return RoundsHGBClassifier(class_weight=class_weight, **base)
+    return RoundsHGBRegressor(**base)
+
+
+def _forest_base(task: str, params: dict[str, Any], seed: int) -> dict[str, Any]:
+    max_features = "sqrt" if task != "regression" else 0.5
+    return {"n_estimators": 300, "min_samples_leaf": 1, "max_features": max_features, "n_jobs": N_JOBS,
+            "random_state": seed, **params}
+
+
+def _random_forest(task: str, params: dict[str, Any], class_weight: str | None, seed: int) -> Any:
+    if task != "regression":
+        return RandomForestClassifier(class_weight=class_weight, **_forest_base(task, params, seed))
+    return RandomForestRegressor(**_forest_base(task, params, seed))
+
+
+def _extra_trees(task: str, params: dict[str, Any], class_weight: str | None, seed: int) -> Any:
+    if task != "regression":
+        return ExtraTreesClassifier(class_weight=class_weight, **_forest_base(task, params, seed))
+    return ExtraTreesRegressor(**_forest_base(task, params, seed))
+
+
 FAMILIES: dict[str, Family] = {f.name: f for f in (
     Family("lightgbm", "LightGBM", ("lightgbm", "lgbm", "light gbm"), 1.0, True, False,
-           _lightgbm_start, _lightgbm_space),
+           _lightgbm_start, _lightgbm_space, _lightgbm, (lightgbm.LGBMModel,),
+           "float32", True),
     Family("linear", "Linear (scaled, one-hot)", ("linear", "logistic", "ridge"), 1.7, False, False,
-           _linear_start, _linear_space),
+           _linear_start, _linear_space, _linear, (LogisticRegression, Ridge), "one-hot", True,
+           fit_row_cap=LINEAR_MAX_ROWS),
     Family("hist_gb", "HistGradientBoosting", ("hist_gb", "histgradientboosting", "hist gradient boosting", "histogram"),
-           1.4, True, False, _hist_gb_start, _hist_gb_space),
+           1.4, True, False, _hist_gb_start, _hist_gb_space, _hist_gb,
+           (HistGradientBoostingClassifier, HistGradientBoostingRegressor),
+           "float64", False),
     Family("random_forest", "Random Forest", ("random forest", "random_forest"), 2.0, False, True,
-           _forest_start, _forest_space),
+           _forest_start, _forest_space, _random_forest, (RandomForestClassifier, RandomForestRegressor),
+           "float32", True),
     Family("extra_trees", "Extra Trees (bagging)", ("extra trees", "extra_trees", "extratrees", "bagging"), 1.5,
-           False, True, _forest_start, _forest_space, max_rows=200_000),
+           False, True, _forest_start, _forest_space, _extra_trees, (ExtraTreesClassifier, ExtraTreesRegressor),
+           "float32", True, max_rows=200_000),
 )}
 NAMES: tuple[str, ...] = tuple(FAMILIES)
 OFFLINE_PLAN: tuple[str, ...] = ("lightgbm", "linear", "hist_gb", "extra_trees")   # what the offline brain screens

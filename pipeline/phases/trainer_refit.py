@@ -13,8 +13,10 @@ import numpy as np
 import pandas as pd
 
 from pipeline.ml.cv import metrics_from_oof
+from pipeline.ml.estimators import boosting_deadline, boosting_stops
+from pipeline.ml.families import LINEAR_MAX_ROWS
 from pipeline.ml.fitclock import fitting
-from pipeline.ml.models import LINEAR_MAX_ROWS, boosting_deadline, boosting_stops, fit_pipeline, fit_rows
+from pipeline.ml.models import fit_pipeline, fit_rows
 from pipeline.ml.runtime import BlendedModel
 from pipeline.run import delivery
 from pipeline.run.context import PhaseContext

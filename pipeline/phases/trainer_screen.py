@@ -14,8 +14,9 @@ import pandas as pd
 
 from pipeline.brains.base import CandidateSpec, ModelPlan
 from pipeline.ml.cv import OutOfTime, make_folds, oof_predictions
+from pipeline.ml.estimators import boosting_stops
 from pipeline.ml.families import relative_cost
-from pipeline.ml.models import boosting_stops, make_pipeline
+from pipeline.ml.models import make_pipeline
 from pipeline.phases.trainer_refit import REFIT_FLOOR_S
 from pipeline.phases.trainer_score import cv_scores
 from pipeline.run.context import PhaseContext

@@ -18,8 +18,9 @@ from typing import Any
 import pandas as pd
 
 from pipeline import heap
+from pipeline.ml.estimators import OutOfTime, abort_after
 from pipeline.ml.fitclock import fitting
-from pipeline.ml.models import OutOfTime, abort_after, bag_params, fit_pipeline, model_members
+from pipeline.ml.models import bag_params, fit_pipeline, model_members
 from pipeline.ml.runtime import BlendedModel, compact_floats
 from pipeline.run.codegen import feature_harness
 from pipeline.run.context import Cancelled, PhaseContext

@@ -9,14 +9,8 @@ import pandas as pd
 import pytest
 
 from pipeline.ml.cv import make_folds, oof_predictions
-from pipeline.ml.models import (
-    BOOST_MIN_ROUNDS,
-    OutOfTime,
-    abort_after,
-    boosting_deadline,
-    boosting_stops,
-    make_pipeline,
-)
+from pipeline.ml.estimators import BOOST_MIN_ROUNDS, OutOfTime, abort_after, boosting_deadline, boosting_stops
+from pipeline.ml.models import make_pipeline
 
 
 def _wide(n: int = 1500, columns: int = 120, seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:

@@ -10,7 +10,8 @@ from lightgbm import LGBMClassifier
 from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
 
-from pipeline.ml.models import STOP_MIN_ROWS, make_pipeline
+from pipeline.ml.estimators import STOP_MIN_ROWS
+from pipeline.ml.models import make_pipeline
 
 
 def _table(n: int, seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:

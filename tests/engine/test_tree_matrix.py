@@ -12,7 +12,8 @@ from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OrdinalEncoder
 
-from pipeline.ml.models import LINEAR_MAX_ROWS, feature_importance, fit_pipeline, make_pipeline
+from pipeline.ml.families import LINEAR_MAX_ROWS
+from pipeline.ml.models import feature_importance, fit_pipeline, make_pipeline
 from pipeline.ml.runtime import TablePrep, TreeMatrix, compact_floats
 
 
