@@ -205,6 +205,7 @@ def cars_mpg() -> pd.DataFrame:
 
 
 _T = Table
+# fmt: off  (a table of tables: one entry per row group reads better than the formatter's one field per line)
 TABLES: dict[str, Table] = {t.name: t for t in [
     # binary
     _T("breast_cancer", "binary", "target", "dev", "scikit-learn load_breast_cancer",
@@ -271,6 +272,7 @@ TABLES: dict[str, Table] = {t.name: t for t in [
        "1970-82 cars: fuel economy from name (text), engine, weight, origin, model-year date; missing horsepower",
        cars_mpg),
 ]}
+# fmt: on
 
 
 def summary(table: Table, frame: pd.DataFrame) -> str:

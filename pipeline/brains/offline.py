@@ -18,7 +18,7 @@ from pipeline.brains.base import (
     PlotRequest,
 )
 from pipeline.ml.families import FAMILIES, OFFLINE_PLAN
-from pipeline.ml.leakage import excluded, kept_in_feedback
+from pipeline.ml.leak_notes import excluded, kept_in_feedback
 from pipeline.ml.metrics import METRICS
 from pipeline.ml.objective import parse_objective, wants_class_weights
 from pipeline.state import CriticDecision, EvalResult, Objective, ProfileResult, TrainResult
@@ -83,7 +83,7 @@ class OfflineBrain:
             lines.append("- Date columns (expanded into parts): " + ", ".join(f"`{c}`" for c in profile.date_columns) + ".")
         if profile.text_columns:
             lines.append("- Free-text columns (length features): " + ", ".join(f"`{c}`" for c in profile.text_columns) + ".")
-        # leakage suspects: the profiler puts its warning (pipeline.ml.leakage.leakage_note) above these findings
+        # leakage suspects: the profiler puts its warning (pipeline.ml.leak_notes.leakage_note) above these findings
         out = set(excluded(profile.leakage_suspects))
         top = [c for c in profile.columns if c.target_association is not None and c.name not in out]
         top.sort(key=lambda c: -abs(c.target_association or 0))

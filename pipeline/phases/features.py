@@ -15,7 +15,7 @@ import pandas as pd
 
 from pipeline.brains.base import FeatureRequest
 from pipeline.ml.cv import OutOfTime, quick_rows, quick_score
-from pipeline.ml.leakage import excluded
+from pipeline.ml.leak_notes import excluded
 from pipeline.ml.metrics import is_better
 from pipeline.ml.runtime import compact_floats
 from pipeline.run import gates

@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
 
-from pipeline.ml.leakage import excluded, find_leaks, leakage_note, leakage_summary
+from pipeline.ml.leak_notes import excluded, leakage_note, leakage_summary
+from pipeline.ml.leakage import find_leaks
 from pipeline.run.context import PhaseContext
 from pipeline.state import ColumnProfile, ProfileResult, RunState
 

@@ -46,7 +46,7 @@ def apply_objective_feedback(state: RunState, feedback: str) -> str:
 def apply_keep_feedback(state: RunState, feedback: str) -> str:
     """'keep column x' for a column excluded as possible target leakage: keep it from the next feature set on
     (the profile's suspect is marked kept, and the run's keep_columns lists it)."""
-    from pipeline.ml.leakage import excluded, kept_in_feedback, leakage_note, leakage_summary
+    from pipeline.ml.leak_notes import excluded, kept_in_feedback, leakage_note, leakage_summary
 
     prof = state.profile
     named = kept_in_feedback(feedback, excluded(prof.leakage_suspects))

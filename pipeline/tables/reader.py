@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from pipeline.tables.decoding import decode_text, looks_binary, sniff_kind
+
 MAX_COLUMNS = 5000
 EXCEL_MAX_UNCOMPRESSED = 500 * 1024 * 1024
 FAST_CSV_BYTES = 2 * 1024 * 1024
@@ -28,70 +30,6 @@ TARGET_HINTS = ("target", "label", "class", "y", "outcome", "churn", "churned", 
 
 class DataError(ValueError):
     """A problem with the user's data, phrased for the user."""
-
-
-def _sniff_kind(path: Path, head: bytes) -> str:
-    ext = path.suffix.lower()
-    if head.startswith(b"PAR1"):
-        return "parquet"
-    if head.startswith(b"PK\x03\x04"):
-        return "excel" if ext in (".xlsx", ".xlsm", ".xls", "") else "zip"
-    if head.startswith(b"\xd0\xcf\x11\xe0"):
-        return "xls"
-    if ext in (".parquet", ".pq"):
-        return "parquet"
-    if ext in (".xlsx", ".xlsm", ".xls"):
-        return "excel"
-    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if ext in (".json", ".jsonl", ".ndjson") or stripped[:1] in (b"[", b"{"):
-        return "json"
-    return "csv"
-
-
-def _utf16_without_bom(raw: bytes) -> str | None:
-    """'utf-16-le'/'utf-16-be' when every other byte of ASCII-heavy text is NUL."""
-    head = raw[:4096]
-    if len(head) < 4:
-        return None
-    even, odd = head[0::2], head[1::2]
-    if odd.count(0) > 0.9 * len(odd) and even.count(0) < 0.1 * len(even):
-        return "utf-16-le"
-    if even.count(0) > 0.9 * len(even) and odd.count(0) < 0.1 * len(odd):
-        return "utf-16-be"
-    return None
-
-
-def _decode(raw: bytes) -> str:
-    """UTF-8 (with or without BOM), UTF-16, then the usual single-byte export encodings."""
-    for bom, enc in ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")):
-        if raw.startswith(bom):
-            return raw.decode(enc, errors="replace")
-    wide = _utf16_without_bom(raw)
-    if wide:
-        return raw.decode(wide, errors="replace")
-    for enc in ("utf-8", "cp1252"):
-        try:
-            return raw.decode(enc)
-        except UnicodeDecodeError:
-            pass
-    try:
-        from charset_normalizer import from_bytes
-
-        best = from_bytes(raw[:2_000_000]).best()
-        if best is not None and best.encoding:
-            return raw.decode(best.encoding, errors="replace")
-    except ImportError:
-        pass
-    return raw.decode("latin-1")
-
-
-def _looks_binary(head: bytes) -> bool:
-    if not head or head.startswith((b"\xff\xfe", b"\xfe\xff")) or _utf16_without_bom(head):
-        return False
-    if b"\x00" in head[:4096]:
-        return True
-    control = sum(1 for b in head[:4096] if b < 9 or 13 < b < 32)
-    return control > len(head[:4096]) * 0.05
 
 
 def _read_csv_text(text: str, ext: str) -> pd.DataFrame:
@@ -255,7 +193,7 @@ def read_table(path: str | Path) -> pd.DataFrame:
         raise DataError("The file is empty (0 bytes).")
     with open(path, "rb") as fh:
         head = fh.read(8192)
-    kind = _sniff_kind(path, head)
+    kind = sniff_kind(path, head)
     if kind == "parquet":
         try:
             df = pd.read_parquet(path)
@@ -267,13 +205,13 @@ def read_table(path: str | Path) -> pd.DataFrame:
     elif kind in ("xls", "zip"):
         raise DataError("Unsupported file: only .xlsx workbooks, CSV, TSV, Parquet and JSON are read.")
     else:
-        if _looks_binary(head):
+        if looks_binary(head):
             raise DataError("The file looks like binary data, not a text table (CSV/TSV/JSON).")
         if kind == "csv":
             _refuse_endless_line(path, head)
         df = _read_csv_fast(path, head) if kind == "csv" and path.stat().st_size > FAST_CSV_BYTES else None
         if df is None:
-            text = _decode(path.read_bytes())
+            text = decode_text(path.read_bytes())
             df = _read_json(text) if kind == "json" else _read_csv_text(text, path.suffix.lower())
     return validate_frame(df)
 

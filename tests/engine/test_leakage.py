@@ -18,7 +18,8 @@ from sklearn import datasets
 from pipeline.cli.main import main
 from pipeline.engine.execute import execute
 from pipeline.engine.prepare import prepare
-from pipeline.ml.leakage import find_leaks, kept_in_feedback
+from pipeline.ml.leak_notes import kept_in_feedback
+from pipeline.ml.leakage import find_leaks
 from pipeline.phases.profiler import profile_frame
 from pipeline.run.store import RunStore
 from pipeline.state import RunConfig

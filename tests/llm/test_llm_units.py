@@ -6,9 +6,10 @@ import json
 import pytest
 
 from pipeline.brains import UnavailableOfflineBrain, make_brain, resolve_provider, settings_from
+from pipeline.brains.answers import extract_code, extract_json
 from pipeline.brains.base import BrainUnavailable, CriticRequest, ModelRequest
 from pipeline.brains.fallback import FallbackBrain
-from pipeline.brains.llm import LLMBrain, extract_code, extract_json
+from pipeline.brains.llm import LLMBrain
 from pipeline.brains.offline import OfflineBrain
 from pipeline.brains.prompts import data, objective_prompt
 from pipeline.brains.providers import ProviderError, cost_of, price_for, scrub
