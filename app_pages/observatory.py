@@ -1,4 +1,5 @@
 """The Observatory: upload a table, set the goal, press Run pipeline, watch every phase live."""
+
 from __future__ import annotations
 
 import hashlib
@@ -30,10 +31,14 @@ from ui.text import md_escape
 from ui.uploads import UPLOAD_TYPES, read_preview, save_upload
 
 SOURCE_UPLOAD, SOURCE_SAMPLE = "Upload a file", "Try a sample dataset"
-BRAINS = {"offline": "Offline (rule-based, no API key)", "auto": "Auto (LLM when a key is given)",
-          "anthropic": "Anthropic Claude", "openai": "OpenAI / compatible"}
+BRAINS = {
+    "offline": "Offline (rule-based, no API key)",
+    "auto": "Auto (LLM when a key is given)",
+    "anthropic": "Anthropic Claude",
+    "openai": "OpenAI / compatible",
+}
 KEY_NAMES = {"anthropic": "ANTHROPIC_API_KEY", "openai": "OPENAI_API_KEY"}
-PULSE_S = 0.5          # status line, phase chips and timeline of a live run: "at least once a second" with margin
+PULSE_S = 0.5  # status line, phase chips and timeline of a live run: "at least once a second" with margin
 DETAILS_EVERY_S = 3.0  # panels redraw at most this often for progress within a phase (trials, candidates)
 
 
@@ -54,12 +59,16 @@ def choose_data() -> tuple[Path | None, str, str | None, list[str] | None]:
 
     Several uploads are joined onto the main table first (ui.joins.choose_joins); the path is then the
     joined table's Parquet and the target choices are the main table's columns."""
-    source = st.radio("Data source", [SOURCE_UPLOAD, SOURCE_SAMPLE], horizontal=True, key="source",
-                      label_visibility="collapsed")
+    source = st.radio(
+        "Data source", [SOURCE_UPLOAD, SOURCE_SAMPLE], horizontal=True, key="source", label_visibility="collapsed"
+    )
     if source == SOURCE_UPLOAD:
-        ups = st.file_uploader("Drop a table here — CSV, TSV, Excel, Parquet or JSON (several files: they are "
-                               "joined on proposed keys)", type=UPLOAD_TYPES, key="upload",
-                               accept_multiple_files=True)
+        ups = st.file_uploader(
+            "Drop a table here — CSV, TSV, Excel, Parquet or JSON (several files: they are joined on proposed keys)",
+            type=UPLOAD_TYPES,
+            key="upload",
+            accept_multiple_files=True,
+        )
         if not ups:
             return None, "", None, None
         if len(ups) == 1:
@@ -89,8 +98,14 @@ def preview(frame: pd.DataFrame) -> None:
     with first:
         st.dataframe(frame.head(50), width="stretch", height=260)
     with schema:
-        info = pd.DataFrame({"column": [str(c) for c in frame.columns], "dtype": [str(t) for t in frame.dtypes],
-                             "missing": frame.isna().sum().to_numpy(), "unique": frame.nunique().to_numpy()})
+        info = pd.DataFrame(
+            {
+                "column": [str(c) for c in frame.columns],
+                "dtype": [str(t) for t in frame.dtypes],
+                "missing": frame.isna().sum().to_numpy(),
+                "unique": frame.nunique().to_numpy(),
+            }
+        )
         st.dataframe(info, hide_index=True, width="stretch", height=260)
 
 
@@ -139,53 +154,106 @@ def new_run_form() -> None:
         except DataError:
             suggested = columns[-1]
         ident = hashlib.sha1(str(path).encode()).hexdigest()[:10]
-        target = st.selectbox("Target column", columns,
-                              index=columns.index(suggested) if suggested in columns else len(columns) - 1,
-                              key=f"target_{ident}", help="Pre-filled with the inferred target.")
-        task = st.selectbox("Task", ["auto", "binary", "multiclass", "regression"], key="task",
-                            help="Auto infers it from the target's values.")
-        objective = st.text_area("Objective (plain English)", value=SAMPLES[sample].objective if sample else "",
-                                 key=f"objective_{ident}", height=80,
-                                 placeholder="e.g. predict churn; catching churners matters more than false alarms")
+        target = st.selectbox(
+            "Target column",
+            columns,
+            index=columns.index(suggested) if suggested in columns else len(columns) - 1,
+            key=f"target_{ident}",
+            help="Pre-filled with the inferred target.",
+        )
+        task = st.selectbox(
+            "Task",
+            ["auto", "binary", "multiclass", "regression"],
+            key="task",
+            help="Auto infers it from the target's values.",
+        )
+        objective = st.text_area(
+            "Objective (plain English)",
+            value=SAMPLES[sample].objective if sample else "",
+            key=f"objective_{ident}",
+            height=80,
+            placeholder="e.g. predict churn; catching churners matters more than false alarms",
+        )
         with st.expander("Settings", icon=":material/tune:"):
             brain = st.selectbox("Brain", list(BRAINS), format_func=BRAINS.get, key="brain")
             llm = brain != "offline"
-            model = st.text_input("Model", key="llm_model", disabled=not llm,
-                                  placeholder="provider default, e.g. claude-sonnet-4-6 / gpt-4.1-mini")
-            api_key = st.text_input("API key", type="password", key="api_key", disabled=not llm,
-                                    help="Kept in this browser session only; never written to disk.")
-            base_url = st.text_input("OpenAI-compatible base URL (optional)", key="base_url",
-                                     disabled=brain not in ("openai", "auto"))
+            model = st.text_input(
+                "Model",
+                key="llm_model",
+                disabled=not llm,
+                placeholder="provider default, e.g. claude-sonnet-4-6 / gpt-4.1-mini",
+            )
+            api_key = st.text_input(
+                "API key",
+                type="password",
+                key="api_key",
+                disabled=not llm,
+                help="Kept in this browser session only; never written to disk.",
+            )
+            base_url = st.text_input(
+                "OpenAI-compatible base URL (optional)", key="base_url", disabled=brain not in ("openai", "auto")
+            )
             a, b = st.columns(2)
-            budget = a.number_input("Time budget (s)", min_value=10, max_value=3600, value=120, step=10,
-                                    key="budget")
-            loops = b.number_input("Max loops", min_value=0, max_value=10, value=3, step=1, key="loops",
-                                   help="How often the Critic may send the work back.")
-            gates = st.multiselect("Approval gates", list(GATES), key="gates", format_func=GATE_LABELS.get,
-                                   help="Pause the run for your approval before these steps (off by default).")
-            keep = st.multiselect("Keep flagged columns", [str(c) for c in frame.columns if str(c) != target],
-                                  key=f"keep_{ident}",
-                                  help="Columns the profile flags as possible target leakage (recorded after the "
-                                       "outcome) are left out of the features. Name here any you know are available "
-                                       "before the outcome, to use them anyway.")
+            budget = a.number_input("Time budget (s)", min_value=10, max_value=3600, value=120, step=10, key="budget")
+            loops = b.number_input(
+                "Max loops",
+                min_value=0,
+                max_value=10,
+                value=3,
+                step=1,
+                key="loops",
+                help="How often the Critic may send the work back.",
+            )
+            gates = st.multiselect(
+                "Approval gates",
+                list(GATES),
+                key="gates",
+                format_func=GATE_LABELS.get,
+                help="Pause the run for your approval before these steps (off by default).",
+            )
+            keep = st.multiselect(
+                "Keep flagged columns",
+                [str(c) for c in frame.columns if str(c) != target],
+                key=f"keep_{ident}",
+                help="Columns the profile flags as possible target leakage (recorded after the "
+                "outcome) are left out of the features. Name here any you know are available "
+                "before the outcome, to use them anyway.",
+            )
             saved = [t["name"] for t in list_templates(get_runner().home)]
-            template_name = st.selectbox("Replay a template", ["(none)"] + saved, key="template",
-                                         disabled=not saved,
-                                         help="A finished run's recipe saved on the Runs page: objective, target, "
-                                              "budget, gates, feature code and model family. Settings above are "
-                                              "replaced by the template's.")
-        if st.button("Run pipeline", type="primary", icon=":material/rocket_launch:", width="stretch", key="run_pipeline"):
-            config = RunConfig(data_path=str(path), target=target, objective=objective, task=task, brain=brain,
-                               model=model or None, time_budget_s=float(budget), max_loops=int(loops),
-                               dataset_name=name, owner=access.current_user() or "", gates=list(gates),
-                               keep_columns=list(keep))
+            template_name = st.selectbox(
+                "Replay a template",
+                ["(none)"] + saved,
+                key="template",
+                disabled=not saved,
+                help="A finished run's recipe saved on the Runs page: objective, target, "
+                "budget, gates, feature code and model family. Settings above are "
+                "replaced by the template's.",
+            )
+        if st.button(
+            "Run pipeline", type="primary", icon=":material/rocket_launch:", width="stretch", key="run_pipeline"
+        ):
+            config = RunConfig(
+                data_path=str(path),
+                target=target,
+                objective=objective,
+                task=task,
+                brain=brain,
+                model=model or None,
+                time_budget_s=float(budget),
+                max_loops=int(loops),
+                dataset_name=name,
+                owner=access.current_user() or "",
+                gates=list(gates),
+                keep_columns=list(keep),
+            )
             try:
                 template = None
                 if template_name != "(none)":
                     template = load_template(template_name, get_runner().home)
                     check_columns(template, [str(c) for c in frame.columns])
-                    config = apply_template(config, template,
-                                            keep={"brain", "model"} | ({"keep_columns"} if keep else set()))
+                    config = apply_template(
+                        config, template, keep={"brain", "model"} | ({"keep_columns"} if keep else set())
+                    )
                 with st.spinner("Reading the data and locking the holdout…"):
                     prepared = prepare(config, secrets_for(brain, api_key, model, base_url))
                 if template is not None:
@@ -198,8 +266,10 @@ def new_run_form() -> None:
             st.query_params["run"] = handle.run_id
             st.rerun()
         active = len(get_runner().running())
-        st.caption(f"This server runs at most {max_concurrent()} pipelines at once ({active} active now); "
-                   "more wait in a queue.")
+        st.caption(
+            f"This server runs at most {max_concurrent()} pipelines at once ({active} active now); "
+            "more wait in a queue."
+        )
 
 
 def resume_run(run_dir: Path) -> None:
@@ -240,16 +310,31 @@ def live_view(run_id: str) -> None:
         with head:
             render_header(loaded.state)
         if loaded.handle is not None and loaded.state.status not in TERMINAL_STATUSES:
-            action.button("Stop", icon=":material/stop_circle:", key="stop", on_click=loaded.handle.cancel,
-                          width="stretch",
-                          help="Cancel the run: the sandbox child is killed and the run is marked cancelled.")
+            action.button(
+                "Stop",
+                icon=":material/stop_circle:",
+                key="stop",
+                on_click=loaded.handle.cancel,
+                width="stretch",
+                help="Cancel the run: the sandbox child is killed and the run is marked cancelled.",
+            )
         if loaded.handle is None and loaded.state.status == "interrupted":
-            action.button("Resume", icon=":material/play_circle:", key="resume", on_click=resume_run,
-                          args=(loaded.run_dir,), type="primary", width="stretch",
-                          help="Continue from the last completed phase (the same data split and holdout).")
+            action.button(
+                "Resume",
+                icon=":material/play_circle:",
+                key="resume",
+                on_click=resume_run,
+                args=(loaded.run_dir,),
+                type="primary",
+                width="stretch",
+                help="Continue from the last completed phase (the same data split and holdout).",
+            )
         render_pulse(loaded)
-        if was_live and (loaded.state.status in TERMINAL_STATUSES or phase_key(loaded.state) != drawn_key
-                         or (loaded.version != drawn_version and time.monotonic() - drawn_at >= DETAILS_EVERY_S)):
+        if was_live and (
+            loaded.state.status in TERMINAL_STATUSES
+            or phase_key(loaded.state) != drawn_key
+            or (loaded.version != drawn_version and time.monotonic() - drawn_at >= DETAILS_EVERY_S)
+        ):
             st.rerun(scope="app")  # the run moved on: draw the panels (and, at the end, the downloads) again
 
     pulse()

@@ -1,4 +1,5 @@
 """Predict: score new rows with a finished run's model and download the predictions."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -22,17 +23,27 @@ def cached_model(run_dir: str, mtime: float):
 def main() -> None:
     st.title(":material/online_prediction: Predict")
     runner = get_runner()
-    finished = [r for r in runner.store.list(owner=access.owner_filter()) if r["status"] == "finished"
-                and (Path(r["run_dir"]) / "model.joblib").is_file()]
+    finished = [
+        r
+        for r in runner.store.list(owner=access.owner_filter())
+        if r["status"] == "finished" and (Path(r["run_dir"]) / "model.joblib").is_file()
+    ]
     if not finished:
         st.info("No finished run with a model yet. Finish a run in the Observatory first.", icon=":material/radar:")
         return
     by_id = {r["run_id"]: r for r in finished}
     default = st.session_state.get("run_id")
     ids = list(by_id)
-    run_id = st.selectbox("Finished run", ids, index=ids.index(default) if default in by_id else 0, key="predict_run",
-                          format_func=lambda i: f"{by_id[i]['dataset']} → {by_id[i]['target']} · {by_id[i]['model']} "
-                                                f"· {by_id[i]['metric']} {fmt(by_id[i]['holdout_score'])} · {i}")
+    run_id = st.selectbox(
+        "Finished run",
+        ids,
+        index=ids.index(default) if default in by_id else 0,
+        key="predict_run",
+        format_func=lambda i: (
+            f"{by_id[i]['dataset']} → {by_id[i]['target']} · {by_id[i]['model']} "
+            f"· {by_id[i]['metric']} {fmt(by_id[i]['holdout_score'])} · {i}"
+        ),
+    )
     row = by_id[run_id]
     run_dir = Path(row["run_dir"])
     model_path = run_dir / "model.joblib"
@@ -41,8 +52,9 @@ def main() -> None:
     if need:
         with st.expander(f"Columns this model needs ({len(need)})"):
             st.dataframe(pd.DataFrame({"column": need}), hide_index=True, width="stretch")
-    up = st.file_uploader("New rows to score — CSV, TSV, Excel, Parquet or JSON", type=UPLOAD_TYPES,
-                          key="predict_upload")
+    up = st.file_uploader(
+        "New rows to score — CSV, TSV, Excel, Parquet or JSON", type=UPLOAD_TYPES, key="predict_upload"
+    )
     use_holdout = st.button("Or score this run's holdout rows", key="predict_holdout", icon=":material/science:")
     frame = None
     try:
@@ -73,12 +85,23 @@ def main() -> None:
             c[1].metric("Mean prediction", fmt(preds["prediction"].mean(), 3))
         else:
             top = preds["prediction"].astype(str).value_counts()
-            c[1].metric("Most common prediction", str(top.index[0]), f"{top.iloc[0] / len(preds):.0%} of rows",
-                        delta_color="off")
+            c[1].metric(
+                "Most common prediction",
+                str(top.index[0]),
+                f"{top.iloc[0] / len(preds):.0%} of rows",
+                delta_color="off",
+            )
     st.dataframe(out.head(500), hide_index=True, width="stretch", height=360)
-    st.download_button("Download predictions (.csv)", out.to_csv(index=False).encode(), icon=":material/download:",
-                       file_name=f"predictions_{run_id}.csv", mime="text/csv", key="predict_download",
-                       on_click="ignore", type="primary")
+    st.download_button(
+        "Download predictions (.csv)",
+        out.to_csv(index=False).encode(),
+        icon=":material/download:",
+        file_name=f"predictions_{run_id}.csv",
+        mime="text/csv",
+        key="predict_download",
+        on_click="ignore",
+        type="primary",
+    )
 
 
 main()

@@ -1,5 +1,6 @@
 """Runs: every recorded run, open one in the Observatory, compare runs side by side, delete; the model registry
 (filter by dataset, compare two or more registered models, mark one as production per dataset)."""
+
 from __future__ import annotations
 
 import shutil
@@ -25,11 +26,25 @@ from ui.text import fmt, fmt_seconds, md_escape
 
 
 def runs_frame(rows: list[dict]) -> pd.DataFrame:
-    return pd.DataFrame([{
-        "run": r["run_id"], "started": datetime.fromtimestamp(r["created_at"]), "status": r["status"],
-        "dataset": r["dataset"], "target": r["target"], "task": r["task"], "metric": r["metric"],
-        "CV": r["cv_score"], "holdout": r["holdout_score"], "model": r["model"], "brain": r["brain"],
-        "duration s": r["duration_s"]} for r in rows])
+    return pd.DataFrame(
+        [
+            {
+                "run": r["run_id"],
+                "started": datetime.fromtimestamp(r["created_at"]),
+                "status": r["status"],
+                "dataset": r["dataset"],
+                "target": r["target"],
+                "task": r["task"],
+                "metric": r["metric"],
+                "CV": r["cv_score"],
+                "holdout": r["holdout_score"],
+                "model": r["model"],
+                "brain": r["brain"],
+                "duration s": r["duration_s"],
+            }
+            for r in rows
+        ]
+    )
 
 
 def delete_run(run_id: str) -> str:
@@ -53,10 +68,14 @@ def delete_run(run_id: str) -> str:
 def compare(a: LoadedRun, b: LoadedRun) -> None:
     st.markdown("### Side by side")
     metrics = sorted(set(a.state.evaluation.holdout_metrics) | set(b.state.evaluation.holdout_metrics))
-    table = pd.DataFrame({
-        "": ["dataset", "target", "task", "metric", "brain", "best model", "CV score", "iterations", "duration"]
-        + [f"holdout {m}" for m in metrics],
-        a.state.run_id: _facts(a, metrics), b.state.run_id: _facts(b, metrics)})
+    table = pd.DataFrame(
+        {
+            "": ["dataset", "target", "task", "metric", "brain", "best model", "CV score", "iterations", "duration"]
+            + [f"holdout {m}" for m in metrics],
+            a.state.run_id: _facts(a, metrics),
+            b.state.run_id: _facts(b, metrics),
+        }
+    )
     st.dataframe(table, hide_index=True, width="stretch")
     left, right = st.columns(2, gap="medium")
     for col, run in ((left, a), (right, b)):
@@ -72,10 +91,17 @@ def compare(a: LoadedRun, b: LoadedRun) -> None:
 def _facts(run: LoadedRun, metrics: list[str]) -> list[str]:
     s = run.state
     best = next((i for i in s.iterations if i.iteration == s.selected_iteration), None)
-    return ([s.config.dataset_name, s.profile.target, s.profile.task, s.objective.metric, s.config.brain,
-             best.model if best else s.training.best or "—", fmt(best.cv_score if best else s.training.cv_score),
-             str(len(s.iterations)), fmt_seconds(elapsed(s))]
-            + [fmt(s.evaluation.holdout_metrics.get(m)) for m in metrics])
+    return [
+        s.config.dataset_name,
+        s.profile.target,
+        s.profile.task,
+        s.objective.metric,
+        s.config.brain,
+        best.model if best else s.training.best or "—",
+        fmt(best.cv_score if best else s.training.cv_score),
+        str(len(s.iterations)),
+        fmt_seconds(elapsed(s)),
+    ] + [fmt(s.evaluation.holdout_metrics.get(m)) for m in metrics]
 
 
 def save_template_form(run: LoadedRun) -> None:
@@ -108,17 +134,27 @@ def registry_section(picked: list[str], dataset_hash: str | None) -> None:
     if not chart.empty:
         import altair as alt
 
-        st.altair_chart(alt.Chart(chart).mark_line(point=True).encode(
-            x=alt.X("run:N", sort=None, title="run (oldest first)"), y=alt.Y("score:Q", scale=alt.Scale(zero=False)),
-            color="kind:N", tooltip=["run", "kind", "metric", alt.Tooltip("score:Q", format=".4f")]), width="stretch")
+        st.altair_chart(
+            alt.Chart(chart)
+            .mark_line(point=True)
+            .encode(
+                x=alt.X("run:N", sort=None, title="run (oldest first)"),
+                y=alt.Y("score:Q", scale=alt.Scale(zero=False)),
+                color="kind:N",
+                tooltip=["run", "kind", "metric", alt.Tooltip("score:Q", format=".4f")],
+            ),
+            width="stretch",
+        )
     if len(chosen) >= 2:
         st.markdown("#### Registered models compared")
         st.dataframe(compare_table(chosen), width="stretch", key="registry_compare")
     if len(chosen) == 1:
         entry = chosen[0]
         if entry["production"]:
-            st.success(f"**{md_escape(entry['run_id'])}** is the production model for "
-                       f"`{entry['dataset']}`.", icon=":material/verified:")
+            st.success(
+                f"**{md_escape(entry['run_id'])}** is the production model for `{entry['dataset']}`.",
+                icon=":material/verified:",
+            )
         elif st.button("Mark as production", icon=":material/verified:", key="mark_production"):
             store.set_production(entry["run_id"])
             st.toast(f"{entry['run_id']} is now the production model for {entry['dataset']}.")
@@ -150,23 +186,35 @@ def main() -> None:
     c[2].metric("Running or queued", int(frame["status"].isin(["running", "queued"]).sum()))
     c[3].metric("Failed or stopped", int(frame["status"].isin(["failed", "cancelled", "interrupted"]).sum()))
     st.caption("Select one run to open or delete it, two to compare them.")
-    event = st.dataframe(frame, hide_index=True, width="stretch", on_select="rerun", selection_mode="multi-row",
-                         key="runs_table", column_config={
-                             "started": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
-                             "CV": st.column_config.NumberColumn(format="%.4f"),
-                             "holdout": st.column_config.NumberColumn(format="%.4f"),
-                             "duration s": st.column_config.NumberColumn(format="%.0f")})
+    event = st.dataframe(
+        frame,
+        hide_index=True,
+        width="stretch",
+        on_select="rerun",
+        selection_mode="multi-row",
+        key="runs_table",
+        column_config={
+            "started": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+            "CV": st.column_config.NumberColumn(format="%.4f"),
+            "holdout": st.column_config.NumberColumn(format="%.4f"),
+            "duration s": st.column_config.NumberColumn(format="%.0f"),
+        },
+    )
     picked = [frame.iloc[i]["run"] for i in event.selection.rows]
     if not picked:
         picked = [r for r in st.session_state.get("runs_pick", []) if r in set(frame["run"])]
     else:
         st.session_state["runs_pick"] = picked
     a, b, c_, _ = st.columns([1, 1, 1, 2])
-    if a.button("Open in Observatory", icon=":material/radar:", disabled=len(picked) != 1, key="open_run", width="stretch"):
+    if a.button(
+        "Open in Observatory", icon=":material/radar:", disabled=len(picked) != 1, key="open_run", width="stretch"
+    ):
         st.session_state["run_id"] = picked[0]
         st.switch_page("app_pages/observatory.py", query_params={"run": picked[0]})
     confirm = c_.checkbox("Really delete", key="confirm_delete", disabled=not picked)
-    if b.button("Delete", icon=":material/delete:", disabled=not (picked and confirm), key="delete_runs", width="stretch"):
+    if b.button(
+        "Delete", icon=":material/delete:", disabled=not (picked and confirm), key="delete_runs", width="stretch"
+    ):
         results = {rid: delete_run(rid) for rid in picked}
         kept = [rid for rid, res in results.items() if res == "running"]
         st.session_state.pop("runs_pick", None)

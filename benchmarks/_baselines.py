@@ -6,6 +6,7 @@ Writes OUT.csv in the format of `python -m pipeline predict` (`prediction`, plus
 classifiers) so that quality.py reads every tool's output one way, and OUT.meta.json with the tool's version.
 Each tool runs as a user would run it: library defaults, the benchmark's metric, the same time budget.
 """
+
 from __future__ import annotations
 
 import json
@@ -35,8 +36,15 @@ def flaml(X: pd.DataFrame, y: pd.Series, Xt: pd.DataFrame, task: str, budget: fl
     import flaml as fl
 
     model = fl.AutoML()
-    model.fit(X, y, task="regression" if task == "regression" else "classification", time_budget=budget,
-              metric=FLAML_METRIC[task], verbose=0, seed=seed)
+    model.fit(
+        X,
+        y,
+        task="regression" if task == "regression" else "classification",
+        time_budget=budget,
+        metric=FLAML_METRIC[task],
+        verbose=0,
+        seed=seed,
+    )
     return model, Xt, fl.__version__
 
 
@@ -44,8 +52,9 @@ def autogluon(train: pd.DataFrame, Xt: pd.DataFrame, target: str, task: str, bud
     """AutoGluon's medium_quality preset with its default model set, less the two that need torch."""
     from autogluon.tabular import TabularPredictor, __version__
 
-    model = TabularPredictor(label=target, eval_metric=AG_METRIC[task], problem_type=task, verbosity=0,
-                             path=str(work / "autogluon"))
+    model = TabularPredictor(
+        label=target, eval_metric=AG_METRIC[task], problem_type=task, verbosity=0, path=str(work / "autogluon")
+    )
     model.fit(train, time_limit=budget, presets="medium_quality", excluded_model_types=["NN_TORCH", "FASTAI"])
     return model, Xt, __version__
 
@@ -60,8 +69,9 @@ def prediction_frame(model, Xt: pd.DataFrame, task: str) -> pd.DataFrame:
     return frame
 
 
-def main(tool: str, train_csv: str, test_csv: str, target: str, task: str, budget: str, seed: str, work: str,
-         out: str) -> None:
+def main(
+    tool: str, train_csv: str, test_csv: str, target: str, task: str, budget: str, seed: str, work: str, out: str
+) -> None:
     train, Xt = pd.read_csv(train_csv), pd.read_csv(test_csv)
     X, y = train.drop(columns=[target]), train[target]
     if tool == "lightgbm":

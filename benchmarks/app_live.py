@@ -28,6 +28,7 @@ page's own clock (performance.now):
 Prints the figures; exits 1 if the run never showed as Running or was not seen to finish. With --json the figures
 are appended as a JSON line; `--summary FILE` prints the medians of the main figures over all lines of FILE.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -51,7 +52,7 @@ PANELS = ["Data profile", "Features", "Visualizations", "Model", "Evaluation", "
 RUNNING = re.compile(r"(\d+) s of a (\d+) s budget")
 
 # Injected before any page script runs. Everything is timed with performance.now() (ms since navigation start).
-PROBE = (Path(__file__).with_name("app_live_probe.js")).read_text()   # injected into every page
+PROBE = (Path(__file__).with_name("app_live_probe.js")).read_text()  # injected into every page
 
 
 def pct(values: list[float], q: float) -> float:
@@ -72,7 +73,7 @@ class Frames:
         from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
         self.back, self.forward = BackMsg, ForwardMsg
-        self.inbound: list[tuple[str, int]] = []   # (type, bytes)
+        self.inbound: list[tuple[str, int]] = []  # (type, bytes)
         self.outbound: list[tuple[str, bool, str]] = []  # (type, is_auto_rerun, fragment_id)
 
     def attach(self, ws) -> None:
@@ -106,14 +107,18 @@ class Frames:
         self.outbound.append((kind, auto, fragment))
 
 
-def fragment_runs(frames: Frames, t_in: list[float], t_out: list[float], lo: float, hi: float
-                  ) -> tuple[list[float], list[float], list[float]]:
+def fragment_runs(
+    frames: Frames, t_in: list[float], t_out: list[float], lo: float, hi: float
+) -> tuple[list[float], list[float], list[float]]:
     """(auto-rerun requests, request → script_finished times, script_finished times), all in [lo, hi] (ms)."""
     if len(t_in) != len(frames.inbound) or len(t_out) != len(frames.outbound):
         raise SystemExit("the page and the driver saw different numbers of WebSocket frames; cannot pair them")
     finished = [t for t, (kind, _) in zip(t_in, frames.inbound) if kind == "script_finished" and lo <= t <= hi]
-    sent = [t for t, (kind, auto, frag) in zip(t_out, frames.outbound)
-            if kind == "rerun_script" and auto and frag and lo <= t <= hi]
+    sent = [
+        t
+        for t, (kind, auto, frag) in zip(t_out, frames.outbound)
+        if kind == "rerun_script" and auto and frag and lo <= t <= hi
+    ]
     trips = []
     for t in sent:
         nxt = next((f for f in finished if f >= t), None)
@@ -188,8 +193,12 @@ def browser_cpu() -> dict[str, float]:
 def main_thread_cpu(cdp) -> dict[str, float]:
     """The page's main-thread CPU seconds so far (DevTools Performance metrics in thread ticks), by kind."""
     m = {x["name"]: x["value"] for x in cdp.send("Performance.getMetrics")["metrics"]}
-    out = {"script": m["ScriptDuration"], "style": m["RecalcStyleDuration"], "layout": m["LayoutDuration"],
-           "compile": m["V8CompileDuration"]}
+    out = {
+        "script": m["ScriptDuration"],
+        "style": m["RecalcStyleDuration"],
+        "layout": m["LayoutDuration"],
+        "compile": m["V8CompileDuration"],
+    }
     out["other"] = m["TaskDuration"] - m.get("DevToolsCommandDuration", 0.0) - sum(out.values())
     return out
 
@@ -253,26 +262,38 @@ def analyse(d: dict, frames: Frames) -> dict:
     on_disabled = [c for c in clicked if c.get("disabledAtClick")]
     gaps = lambda xs: [(b - a) / 1000 for a, b in zip(xs, xs[1:])]  # noqa: E731  (intervals in s)
     return {
-        "live_s": round(live_s, 1), "shown_first_last": [shown[0], shown[-1]] if shown else [],
-        "updates": len(changes), "update_interval_s": spread(gaps(changes)),
+        "live_s": round(live_s, 1),
+        "shown_first_last": [shown[0], shown[-1]] if shown else [],
+        "updates": len(changes),
+        "update_interval_s": spread(gaps(changes)),
         "update_seconds": seconds_hit(changes, lo, hi),
-        "redraws": len(finished), "redraw_interval_s": spread(gaps(finished)),
+        "redraws": len(finished),
+        "redraw_interval_s": spread(gaps(finished)),
         "redraw_seconds": seconds_hit(finished, lo, hi),
-        "requests": len(sent), "request_interval_s": spread(gaps(sent)), "round_trip_ms": spread(trips),
+        "requests": len(sent),
+        "request_interval_s": spread(gaps(sent)),
+        "round_trip_ms": spread(trips),
         "longest_stall_ms": max([max(beat_gaps, default=0.0)] + longtasks),
-        "timer_gap_max_ms": max(beat_gaps, default=0.0), "timer_gaps_over_100ms": len(beat_gaps),
-        "longtasks": len(longtasks), "longtasks_per_min": len(longtasks) / live_s * 60,
-        "longtask_max_ms": max(longtasks, default=0.0), "longtask_share": sum(longtasks) / 1000 / live_s,
-        "longtasks_after_finish": len(after), "longtask_max_after_finish_ms": max(after, default=0.0),
-        "main_thread_cpu_per_s": d["main_cpu_per_s"], "browser_cpu_per_s": d["cpu_per_s"],
-        "clicks": len(clicked), "clicks_took": len(took),
+        "timer_gap_max_ms": max(beat_gaps, default=0.0),
+        "timer_gaps_over_100ms": len(beat_gaps),
+        "longtasks": len(longtasks),
+        "longtasks_per_min": len(longtasks) / live_s * 60,
+        "longtask_max_ms": max(longtasks, default=0.0),
+        "longtask_share": sum(longtasks) / 1000 / live_s,
+        "longtasks_after_finish": len(after),
+        "longtask_max_after_finish_ms": max(after, default=0.0),
+        "main_thread_cpu_per_s": d["main_cpu_per_s"],
+        "browser_cpu_per_s": d["cpu_per_s"],
+        "clicks": len(clicked),
+        "clicks_took": len(took),
         "clicks_on_disabled": [len(on_disabled), len([c for c in on_disabled if c in took])],
         "clicks_ms": [round(c["shown"] - c["start"]) for c in took],
         "click_event_ms": [round(e[2]) for e in d["events"] if e[0] == "click"],
         "clicks_kept": [len([c for c in kept if c["name"] in c["after"]]), len(kept)],
         "clicks_moved_to": [f"{c['name']} → {c['after']}" for c in kept if c["name"] not in c["after"]],
         "tabs_disabled_share": d["tabDisabled"] / max(1, d["tabSamples"]),
-        "visibility": d["visibilityState"], "terminal": d["terminal"][1][:80],
+        "visibility": d["visibilityState"],
+        "terminal": d["terminal"][1][:80],
         "ws_inbound_mb": round(sum(n for _, n in frames.inbound) / 1e6, 2),
         "apis": {"longtask": d["longtaskError"] is None, "event_timing": d["eventError"] is None},
     }
@@ -288,30 +309,48 @@ def _ms(parts: dict[str, float]) -> str:
 
 def report(r: dict) -> None:
     u, rd = r["update_seconds"], r["redraw_seconds"]
-    print(f"live for {r['live_s']} s (the banner showed {r['shown_first_last']} s); load average "
-          f"{r['load'][0]} → {r['load'][1]}; tab {r['visibility']}")
-    print(f"banner updates: {r['updates']}; interval {_spread(r['update_interval_s'])}; {u[0]}/{u[1]} seconds had "
-          f"an update ({u[0] / u[1]:.0%})")
-    print(f"fragment redraws (script_finished): {r['redraws']}; interval {_spread(r['redraw_interval_s'])}; "
-          f"{rd[0]}/{rd[1]} seconds had one ({rd[0] / rd[1]:.0%})")
-    print(f"auto-rerun requests: {r['requests']}, interval {_spread(r['request_interval_s'])}; request → "
-          f"script_finished {_spread(r['round_trip_ms'], 'ms', 0)}; {r['ws_inbound_mb']} MB received")
-    print(f"main thread: longest stall {r['longest_stall_ms']:.0f} ms; 50 ms timer: max gap "
-          f"{r['timer_gap_max_ms']:.0f} ms, {r['timer_gaps_over_100ms']} gaps > 100 ms")
-    print(f"long tasks (> 50 ms): {r['longtasks']} = {r['longtasks_per_min']:.0f}/min, longest "
-          f"{r['longtask_max_ms']:.0f} ms, {r['longtask_share']:.0%} of the live time; after the finish "
-          f"{r['longtasks_after_finish']} (longest {r['longtask_max_after_finish_ms']:.0f} ms)")
+    print(
+        f"live for {r['live_s']} s (the banner showed {r['shown_first_last']} s); load average "
+        f"{r['load'][0]} → {r['load'][1]}; tab {r['visibility']}"
+    )
+    print(
+        f"banner updates: {r['updates']}; interval {_spread(r['update_interval_s'])}; {u[0]}/{u[1]} seconds had "
+        f"an update ({u[0] / u[1]:.0%})"
+    )
+    print(
+        f"fragment redraws (script_finished): {r['redraws']}; interval {_spread(r['redraw_interval_s'])}; "
+        f"{rd[0]}/{rd[1]} seconds had one ({rd[0] / rd[1]:.0%})"
+    )
+    print(
+        f"auto-rerun requests: {r['requests']}, interval {_spread(r['request_interval_s'])}; request → "
+        f"script_finished {_spread(r['round_trip_ms'], 'ms', 0)}; {r['ws_inbound_mb']} MB received"
+    )
+    print(
+        f"main thread: longest stall {r['longest_stall_ms']:.0f} ms; 50 ms timer: max gap "
+        f"{r['timer_gap_max_ms']:.0f} ms, {r['timer_gaps_over_100ms']} gaps > 100 ms"
+    )
+    print(
+        f"long tasks (> 50 ms): {r['longtasks']} = {r['longtasks_per_min']:.0f}/min, longest "
+        f"{r['longtask_max_ms']:.0f} ms, {r['longtask_share']:.0%} of the live time; after the finish "
+        f"{r['longtasks_after_finish']} (longest {r['longtask_max_after_finish_ms']:.0f} ms)"
+    )
     main, cpu = r["main_thread_cpu_per_s"], r["browser_cpu_per_s"]
-    print(f"CPU per second of the live run: the page's main thread {sum(main.values()) * 1000:.0f} ms "
-          f"({_ms(main)}); all of Chromium {sum(cpu.values()) * 1000:.0f} ms ({_ms(cpu)})")
+    print(
+        f"CPU per second of the live run: the page's main thread {sum(main.values()) * 1000:.0f} ms "
+        f"({_ms(main)}); all of Chromium {sum(cpu.values()) * 1000:.0f} ms ({_ms(cpu)})"
+    )
     c, k, off = r["clicks_ms"], r["clicks_kept"], r["clicks_on_disabled"]
-    print(f"phase tabs disabled (stale during a rerun) in {r['tabs_disabled_share']:.0%} of the 100 ms samples; "
-          f"tab clicks that took effect within 2 s: {r['clicks_took']}/{r['clicks']} ({off[0]} landed on a "
-          f"disabled tab, {off[1]} of them took effect)")
+    print(
+        f"phase tabs disabled (stale during a rerun) in {r['tabs_disabled_share']:.0%} of the 100 ms samples; "
+        f"tab clicks that took effect within 2 s: {r['clicks_took']}/{r['clicks']} ({off[0]} landed on a "
+        f"disabled tab, {off[1]} of them took effect)"
+    )
     if c:
         moved = f" (moved: {'; '.join(r['clicks_moved_to'])})" if r["clicks_moved_to"] else ""
-        print(f"  click → panel shown median {statistics.median(c):.0f} ms, max {max(c)} ms; Event Timing click "
-              f"durations {r['click_event_ms'] or 'all < 16'} ms; still selected 3 s later: {k[0]}/{k[1]}{moved}")
+        print(
+            f"  click → panel shown median {statistics.median(c):.0f} ms, max {max(c)} ms; Event Timing click "
+            f"durations {r['click_event_ms'] or 'all < 16'} ms; still selected 3 s later: {k[0]}/{k[1]}{moved}"
+        )
 
 
 def summary(path: str) -> None:
@@ -320,20 +359,30 @@ def summary(path: str) -> None:
     med = lambda f: statistics.median(f(r) for r in runs)  # noqa: E731
     share = lambda key: med(lambda r: r[key][0] / r[key][1])  # noqa: E731
     clicks = [c for r in runs for c in r["clicks_ms"]]
-    print(f"{len(runs)} runs; load average at the start {[r['load'][0] for r in runs]}, at the end "
-          f"{[r['load'][1] for r in runs]}; live {[r['live_s'] for r in runs]} s")
-    print(f"banner update interval: median {med(lambda r: r['update_interval_s'][0]):.2f} s, p95 "
-          f"{med(lambda r: r['update_interval_s'][1]):.2f} s, max {med(lambda r: r['update_interval_s'][2]):.2f} s; "
-          f"seconds with an update {share('update_seconds'):.0%}, with a redraw {share('redraw_seconds'):.0%}")
-    print(f"request → script_finished: median {med(lambda r: r['round_trip_ms'][0]):.0f} ms, p95 "
-          f"{med(lambda r: r['round_trip_ms'][1]):.0f} ms")
-    print(f"longest stall {med(lambda r: r['longest_stall_ms']):.0f} ms; long tasks "
-          f"{med(lambda r: r['longtasks_per_min']):.0f}/min, {med(lambda r: r['longtask_share']):.0%} of the live "
-          f"time; CPU a second: main thread {med(lambda r: sum(r['main_thread_cpu_per_s'].values())) * 1000:.0f} ms, "
-          f"Chromium {med(lambda r: sum(r['browser_cpu_per_s'].values())) * 1000:.0f} ms")
-    print(f"tab clicks took effect {sum(r['clicks_took'] for r in runs)}/{sum(r['clicks'] for r in runs)}; "
-          f"click → panel shown median {statistics.median(clicks):.0f} ms, max {max(clicks)} ms; still selected "
-          f"3 s later {sum(r['clicks_kept'][0] for r in runs)}/{sum(r['clicks_kept'][1] for r in runs)}")
+    print(
+        f"{len(runs)} runs; load average at the start {[r['load'][0] for r in runs]}, at the end "
+        f"{[r['load'][1] for r in runs]}; live {[r['live_s'] for r in runs]} s"
+    )
+    print(
+        f"banner update interval: median {med(lambda r: r['update_interval_s'][0]):.2f} s, p95 "
+        f"{med(lambda r: r['update_interval_s'][1]):.2f} s, max {med(lambda r: r['update_interval_s'][2]):.2f} s; "
+        f"seconds with an update {share('update_seconds'):.0%}, with a redraw {share('redraw_seconds'):.0%}"
+    )
+    print(
+        f"request → script_finished: median {med(lambda r: r['round_trip_ms'][0]):.0f} ms, p95 "
+        f"{med(lambda r: r['round_trip_ms'][1]):.0f} ms"
+    )
+    print(
+        f"longest stall {med(lambda r: r['longest_stall_ms']):.0f} ms; long tasks "
+        f"{med(lambda r: r['longtasks_per_min']):.0f}/min, {med(lambda r: r['longtask_share']):.0%} of the live "
+        f"time; CPU a second: main thread {med(lambda r: sum(r['main_thread_cpu_per_s'].values())) * 1000:.0f} ms, "
+        f"Chromium {med(lambda r: sum(r['browser_cpu_per_s'].values())) * 1000:.0f} ms"
+    )
+    print(
+        f"tab clicks took effect {sum(r['clicks_took'] for r in runs)}/{sum(r['clicks'] for r in runs)}; "
+        f"click → panel shown median {statistics.median(clicks):.0f} ms, max {max(clicks)} ms; still selected "
+        f"3 s later {sum(r['clicks_kept'][0] for r in runs)}/{sum(r['clicks_kept'][1] for r in runs)}"
+    )
 
 
 def main() -> int:

@@ -5,6 +5,7 @@
 HOME is a runs home (MLPIPELINE_HOME) whose store lists the run, e.g. the one benchmarks/scale.py wrote
 (`--work`). The first render warms caches (imports, cached frames); the median of the rest is reported.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,8 +42,10 @@ def main() -> int:
         at.run()
         times.append(time.perf_counter() - t0)
     print(f"run {args.run}: first render {first * 1000:.0f} ms (cold)")
-    print(f"re-renders: median {statistics.median(times) * 1000:.0f} ms, min {min(times) * 1000:.0f} ms, "
-          f"max {max(times) * 1000:.0f} ms (n={len(times)})")
+    print(
+        f"re-renders: median {statistics.median(times) * 1000:.0f} ms, min {min(times) * 1000:.0f} ms, "
+        f"max {max(times) * 1000:.0f} ms (n={len(times)})"
+    )
     return 0
 
 

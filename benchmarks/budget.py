@@ -14,6 +14,7 @@ holdout scores. Wall time is measured around the whole command, start-up include
 `--busy N` keeps N CPU-bound processes running beside each run (a fixed, repeatable load, unlike a shared
 machine's): with N = 4 times the cores, the run gets about a fifth of the machine.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,19 +42,48 @@ def run_once(data: Path, budget: float, work: Path, target: str = "target") -> d
     out = work / f"run_{data.stem}_{int(budget)}s"
     load_before = os.getloadavg()[0]
     t0 = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "pipeline", "run", str(data), "--target", target, "--time-budget",
-                           str(budget), "--out", str(out), "--store", str(work / "store.sqlite")], cwd=ROOT,
-                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pipeline",
+            "run",
+            str(data),
+            "--target",
+            target,
+            "--time-budget",
+            str(budget),
+            "--out",
+            str(out),
+            "--store",
+            str(work / "store.sqlite"),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     wall = time.monotonic() - t0
     state = json.loads((out / "run.json").read_text())["state"]
     selected = next((s for s in state["iterations"] if s["iteration"] == state["selected_iteration"]), {})
     metric = state["objective"]["metric"]
     trials = len(state["training"]["trials"])
-    return {"budget_s": budget, "wall_s": round(wall, 1), "wall_over_budget": round(wall / budget, 3),
-            "status": state["status"], "exit": proc.returncode, "metric": metric,
-            "cv": selected.get("cv_score"), "holdout": selected.get("holdout_metrics", {}).get(metric),
-            "model": selected.get("model", ""), "loops": len(state["iterations"]), "trials_last_loop": trials,
-            "load_before": round(load_before, 1), "load_after": round(os.getloadavg()[0], 1), "data": data.name}
+    return {
+        "budget_s": budget,
+        "wall_s": round(wall, 1),
+        "wall_over_budget": round(wall / budget, 3),
+        "status": state["status"],
+        "exit": proc.returncode,
+        "metric": metric,
+        "cv": selected.get("cv_score"),
+        "holdout": selected.get("holdout_metrics", {}).get(metric),
+        "model": selected.get("model", ""),
+        "loops": len(state["iterations"]),
+        "trials_last_loop": trials,
+        "load_before": round(load_before, 1),
+        "load_after": round(os.getloadavg()[0], 1),
+        "data": data.name,
+    }
 
 
 def wide_table(rows: int, extra: int) -> pd.DataFrame:
@@ -84,23 +114,33 @@ def busy(processes: int):
 
 def report(rows: list[dict]) -> None:
     rows = sorted(rows, key=lambda r: r["budget_s"])
-    print("| budget s | wall s | wall / budget | CV | holdout | loops | selected model | load (before → after) | busy |")
+    print(
+        "| budget s | wall s | wall / budget | CV | holdout | loops | selected model | load (before → after) | busy |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         cv = f"{r['cv']:.4f}" if r["cv"] is not None else "—"
         ho = f"{r['holdout']:.4f}" if r["holdout"] is not None else "—"
-        print(f"| {r['budget_s']:.0f} | {r['wall_s']} | {r['wall_over_budget']} | {cv} | {ho} | {r['loops']} | "
-              f"{r['model']} | {r['load_before']} → {r['load_after']} | {r.get('busy', 0)} |")
+        print(
+            f"| {r['budget_s']:.0f} | {r['wall_s']} | {r['wall_over_budget']} | {cv} | {ho} | {r['loops']} | "
+            f"{r['model']} | {r['load_before']} → {r['load_after']} | {r.get('busy', 0)} |"
+        )
     ratios = [r["wall_over_budget"] for r in rows]
-    print(f"\nwall / budget: min {min(ratios):.3f}, max {max(ratios):.3f}; within 10 %: "
-          f"{sum(1 for x in ratios if x <= 1.10)}/{len(ratios)}")
+    print(
+        f"\nwall / budget: min {min(ratios):.3f}, max {max(ratios):.3f}; within 10 %: "
+        f"{sum(1 for x in ratios if x <= 1.10)}/{len(ratios)}"
+    )
     best_so_far, worse = None, []
     for r in rows:
         if r["cv"] is None:
             continue
-        sign = 1.0 if r.get("metric") not in METRICS or METRICS[r["metric"]].greater_is_better else -1.0   # losses compare the other way round
+        sign = (
+            1.0 if r.get("metric") not in METRICS or METRICS[r["metric"]].greater_is_better else -1.0
+        )  # losses compare the other way round
         if best_so_far is not None and sign * r["cv"] < sign * best_so_far[1]:
-            worse.append(f"{r['budget_s']:.0f} s ({r['cv']:.4f}) worse than {best_so_far[0]:.0f} s ({best_so_far[1]:.4f})")
+            worse.append(
+                f"{r['budget_s']:.0f} s ({r['cv']:.4f}) worse than {best_so_far[0]:.0f} s ({best_so_far[1]:.4f})"
+            )
         if best_so_far is None or sign * r["cv"] >= sign * best_so_far[1]:
             best_so_far = (r["budget_s"], r["cv"])
     print("bigger budget never worse CV: " + ("yes" if not worse else "no — " + "; ".join(worse)))
@@ -123,7 +163,7 @@ def main() -> int:
         return 0
     work = Path(args.work or tempfile.mkdtemp(prefix="budget-"))
     work.mkdir(parents=True, exist_ok=True)
-    data = Path(args.file) if args.file else work / f"table_{args.rows}" f"{f'_wide{args.wide}' if args.wide else ''}.csv"
+    data = Path(args.file) if args.file else work / f"table_{args.rows}{f'_wide{args.wide}' if args.wide else ''}.csv"
     if not data.exists():
         wide_table(args.rows, args.wide).to_csv(data, index=False)
     rows = []

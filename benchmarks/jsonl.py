@@ -1,4 +1,5 @@
 """Benchmark results as JSON lines: one run per line, appended as runs finish, so several commands add to one file."""
+
 from __future__ import annotations
 
 import json

@@ -6,6 +6,7 @@ Both read the same generated CSV (the scale benchmark's table), alternating (who
 and nothing else is alive during a read), several times; medians and the ratio are printed. read_table also sniffs the format and delimiter, validates names and converts
 "1,234"-style numbers, so it does more than the bare call it is compared with.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,7 +45,7 @@ def main() -> int:
     for i in range(args.repeats):
         # each read starts with nothing else alive, and the order alternates: the first read of a pair
         # otherwise pays for freeing the previous pair's frames
-        for name in (("ours", "theirs") if i % 2 == 0 else ("theirs", "ours")):
+        for name in ("ours", "theirs") if i % 2 == 0 else ("theirs", "ours"):
             gc.collect()
             t0 = time.perf_counter()
             frame = readers[name]()

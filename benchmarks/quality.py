@@ -21,6 +21,7 @@ Built so that it cannot flatter the pipeline:
 The comparators and the data packages live in .bench-venv (`pip install -r benchmarks/requirements.txt`);
 tables are loaded there once and cached as Parquet in .bench-data/.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,14 +54,18 @@ from benchmarks.tables import GROUPS, TABLES, Table  # noqa: E402
 TOOLS = ("pipeline", "lightgbm", "flaml", "autogluon")
 RESULTS = ROOT / "benchmarks" / "results" / "quality.jsonl"
 DATA = ROOT / ".bench-data"
-OBJECTIVE = {"binary": "predict {target}; optimise ROC AUC", "multiclass": "predict {target}; maximise accuracy",
-             "regression": "predict {target}; minimise RMSE"}
+OBJECTIVE = {
+    "binary": "predict {target}; optimise ROC AUC",
+    "multiclass": "predict {target}; maximise accuracy",
+    "regression": "predict {target}; minimise RMSE",
+}
 OBJECTIVE_METRIC = {"binary": "roc_auc", "multiclass": "accuracy", "regression": "rmse"}
 
 
 @dataclass
 class Split:
     """One (table, seed): the files every tool reads and the truth they are scored on."""
+
     table: Table
     seed: int
     rows: int
@@ -74,6 +79,7 @@ class Split:
 @dataclass
 class Outcome:
     """What one tool run produced: predictions (None on failure) and what is known about the run."""
+
     predictions: pd.DataFrame | None
     wall_s: float
     error: str | None = None
@@ -91,8 +97,12 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--tables", default="", help="comma list of table names (default: all)")
     ap.add_argument("--group", choices=("all",) + GROUPS, default="all")
     ap.add_argument("--tools", default=",".join(TOOLS), help=f"comma list out of {','.join(TOOLS)}")
-    ap.add_argument("--redo", default="", help="comma list of tools to rerun although their results exist (the "
-                                               "pipeline: records from other commits; resumable)")
+    ap.add_argument(
+        "--redo",
+        default="",
+        help="comma list of tools to rerun although their results exist (the "
+        "pipeline: records from other commits; resumable)",
+    )
     ap.add_argument("--report", action="store_true", help="no runs: only the report from the results file")
     ap.add_argument("--results", default=str(RESULTS), help="JSON-lines results file (appended to)")
     ap.add_argument("--venv", default=str(ROOT / ".bench-venv"), help="venv with the comparators and data packages")
@@ -117,8 +127,9 @@ def ensure_venv(path: Path) -> Path:
     if not python.exists():
         print(f"creating {path} with the comparators and data packages (one time)...", file=sys.stderr)
         venv.create(path, with_pip=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", "-r", str(ROOT / "benchmarks" / "requirements.txt")],
-                       check=True)
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", "-r", str(ROOT / "benchmarks" / "requirements.txt")], check=True
+        )
     return python
 
 
@@ -139,8 +150,18 @@ def cached_table(table: Table, python: Path) -> pd.DataFrame:
     version = hashlib.sha1((ROOT / "benchmarks" / "tables.py").read_bytes()).hexdigest()[:8]
     path = DATA / f"{table.name}-{version}.parquet"
     if not path.exists():
-        subprocess.run([str(python), str(ROOT / "benchmarks" / "tables.py"), "--cache", str(DATA),
-                        f"--suffix=-{version}.parquet", table.name], check=True, cwd=ROOT)
+        subprocess.run(
+            [
+                str(python),
+                str(ROOT / "benchmarks" / "tables.py"),
+                "--cache",
+                str(DATA),
+                f"--suffix=-{version}.parquet",
+                table.name,
+            ],
+            check=True,
+            cwd=ROOT,
+        )
     return pd.read_parquet(path)
 
 
@@ -151,15 +172,27 @@ def make_split(table: Table, frame: pd.DataFrame, seed: int, work: Path) -> Spli
     train.to_csv(train_csv, index=False)
     test.drop(columns=[table.target]).to_csv(test_x_csv, index=False)
     digest = hashlib.sha1(pd.util.hash_pandas_object(test, index=True).to_numpy().tobytes()).hexdigest()[:12]
-    return Split(table, seed, len(frame), frame.shape[1] - 1, train_csv, test_x_csv,
-                 test[table.target].reset_index(drop=True), digest)
+    return Split(
+        table,
+        seed,
+        len(frame),
+        frame.shape[1] - 1,
+        train_csv,
+        test_x_csv,
+        test[table.target].reset_index(drop=True),
+        digest,
+    )
 
 
 def git_commit() -> str:
     """HEAD of the work tree, "+dirty" if tracked files differ from it (the results file itself excepted)."""
     head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
-                            ":(exclude)benchmarks/results"], cwd=ROOT, capture_output=True, text=True).stdout
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)benchmarks/results"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    ).stdout
     return head.strip() + ("+dirty" if dirty.strip() else "")
 
 
@@ -198,21 +231,59 @@ def run_pipeline(split: Split, budget: float, work: Path) -> Outcome:
     runs reproducible whatever API keys the environment holds."""
     table, out, log, limit = split.table, work / "run", work / "stderr.log", timeout_s(budget)
     extra = {"commit": git_commit()}
-    cmd = [sys.executable, "-m", "pipeline", "run", str(split.train_csv), "--target", table.target,
-           "--objective", OBJECTIVE[table.task].format(target=table.target), "--time-budget", str(budget),
-           "--seed", str(split.seed), "--brain", "offline", "--out", str(out), "--store", str(work / "store.sqlite")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pipeline",
+        "run",
+        str(split.train_csv),
+        "--target",
+        table.target,
+        "--objective",
+        OBJECTIVE[table.task].format(target=table.target),
+        "--time-budget",
+        str(budget),
+        "--seed",
+        str(split.seed),
+        "--brain",
+        "offline",
+        "--out",
+        str(out),
+        "--store",
+        str(work / "store.sqlite"),
+    ]
     code, wall = run_command(cmd, ROOT, limit, log)
     extra["wall_over_budget"] = round(wall / budget, 3)
     if code != 0:
         return Outcome(None, wall, failure(code, wall, limit, log, "run"), extra)
     metrics = json.loads((out / "metrics.json").read_text())
     metric = metrics["metric"]
-    extra.update(model=metrics["model"], pipeline_task=metrics["task"], pipeline_metric=metric,
-                 cv=metrics["cv"].get(metric), holdout=metrics["holdout"].get(metric),
-                 delivered=metrics.get("delivered"))
+    extra.update(
+        model=metrics["model"],
+        pipeline_task=metrics["task"],
+        pipeline_metric=metric,
+        cv=metrics["cv"].get(metric),
+        holdout=metrics["holdout"].get(metric),
+        delivered=metrics.get("delivered"),
+    )
     pred_csv = work / "pred.csv"
-    code, predict_wall = run_command([sys.executable, "-m", "pipeline", "predict", "--run", str(out), "--data",
-                                      str(split.test_x_csv), "--out", str(pred_csv)], ROOT, limit - wall, log)
+    code, predict_wall = run_command(
+        [
+            sys.executable,
+            "-m",
+            "pipeline",
+            "predict",
+            "--run",
+            str(out),
+            "--data",
+            str(split.test_x_csv),
+            "--out",
+            str(pred_csv),
+        ],
+        ROOT,
+        limit - wall,
+        log,
+    )
     extra["predict_s"] = round(predict_wall, 1)
     if code != 0:
         return Outcome(None, wall, failure(code, wall + predict_wall, limit, log, "predict"), extra)
@@ -221,8 +292,19 @@ def run_pipeline(split: Split, budget: float, work: Path) -> Outcome:
 
 def run_comparator(tool: str, split: Split, budget: float, work: Path, python: Path) -> Outcome:
     table, out, log, limit = split.table, work / "pred.csv", work / "stderr.log", timeout_s(budget)
-    cmd = [str(python), str(ROOT / "benchmarks" / "_baselines.py"), tool, str(split.train_csv), str(split.test_x_csv),
-           table.target, table.task, str(budget), str(split.seed), str(work), str(out)]
+    cmd = [
+        str(python),
+        str(ROOT / "benchmarks" / "_baselines.py"),
+        tool,
+        str(split.train_csv),
+        str(split.test_x_csv),
+        table.target,
+        table.task,
+        str(budget),
+        str(split.seed),
+        str(work),
+        str(out),
+    ]
     code, wall = run_command(cmd, work, limit, log)
     if code != 0:
         return Outcome(None, wall, failure(code, wall, limit, log, tool))
@@ -251,7 +333,7 @@ def score(split: Split, pred: pd.DataFrame) -> tuple[float, dict]:
     if len(pred) != len(y):
         raise ValueError(f"{len(pred)} predictions for {len(y)} test rows")
     if table.task == "binary":
-        columns = {label(c[len("proba_"):]): c for c in pred.columns if c.startswith("proba_")}
+        columns = {label(c[len("proba_") :]): c for c in pred.columns if c.startswith("proba_")}
         if table.positive not in columns:
             raise ValueError(f"no probability for class {table.positive!r} among {sorted(columns)}")
         truth = np.array([label(v) == table.positive for v in y], dtype=int)
@@ -261,17 +343,30 @@ def score(split: Split, pred: pd.DataFrame) -> tuple[float, dict]:
         correct = np.array([label(a) == label(b) for a, b in zip(pred["prediction"], y)], dtype=int)
         return float(correct.mean()), {"correct": correct.tolist()}
     values = pred["prediction"].to_numpy(dtype=float)
-    return float(r2_score(y.to_numpy(dtype=float), values)), {"y": sig6(y.to_numpy(dtype=float)),
-                                                              "pred": sig6(values)}
+    return float(r2_score(y.to_numpy(dtype=float), values)), {"y": sig6(y.to_numpy(dtype=float)), "pred": sig6(values)}
 
 
 def record(split: Split, tool: str, budget: float, outcome: Outcome, load: tuple[float, float]) -> dict:
     table = split.table
-    row = {"table": table.name, "group": table.group, "task": table.task, "rows": split.rows, "cols": split.cols,
-           "test_rows": len(split.y), "split": split.digest, "seed": split.seed, "tool": tool, "budget": budget,
-           "score": None, "wall_s": round(outcome.wall_s, 1), "error": outcome.error,
-           "load_start": round(load[0], 2), "load_end": round(load[1], 2),
-           "time": datetime.now(UTC).isoformat(timespec="seconds"), **(outcome.extra or {})}
+    row = {
+        "table": table.name,
+        "group": table.group,
+        "task": table.task,
+        "rows": split.rows,
+        "cols": split.cols,
+        "test_rows": len(split.y),
+        "split": split.digest,
+        "seed": split.seed,
+        "tool": tool,
+        "budget": budget,
+        "score": None,
+        "wall_s": round(outcome.wall_s, 1),
+        "error": outcome.error,
+        "load_start": round(load[0], 2),
+        "load_end": round(load[1], 2),
+        "time": datetime.now(UTC).isoformat(timespec="seconds"),
+        **(outcome.extra or {}),
+    }
     if outcome.predictions is not None:
         try:
             value, per_row = score(split, outcome.predictions)
@@ -298,9 +393,12 @@ def done_keys(path: Path, redo: set[str]) -> set[tuple]:
     if not path.exists():
         return set()
     commit = git_commit() if "pipeline" in redo else ""
-    return {(r["table"], r["seed"], r["tool"], float(r["budget"])) for r in jsonl.read(path)
-            if r["tool"] not in redo or (r["tool"] == "pipeline" and r.get("commit") == commit
-                                         and not commit.endswith("+dirty"))}
+    return {
+        (r["table"], r["seed"], r["tool"], float(r["budget"]))
+        for r in jsonl.read(path)
+        if r["tool"] not in redo
+        or (r["tool"] == "pipeline" and r.get("commit") == commit and not commit.endswith("+dirty"))
+    }
 
 
 def progress(row: dict) -> str:

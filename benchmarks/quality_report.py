@@ -7,6 +7,7 @@ the tools share cancels out and only the difference's sampling noise is left. It
 test rows could have moved a difference, not how much another training run would have: the spread over
 seeds shows that.
 """
+
 from __future__ import annotations
 
 import zlib
@@ -28,6 +29,7 @@ Key = tuple[str, int, str]  # (table, seed, tool)
 @dataclass
 class TableResult:
     """One table's comparison over the seeds where every compared tool has a result."""
+
     table: Table
     rows: int
     seeds: list[int]
@@ -114,8 +116,14 @@ def md_table(header: list[str], rows: list[list[str]]) -> list[str]:
 def score_row(res: TableResult, tools: list[str]) -> list[str]:
     best = max(res.scores.values())
     cells = [f"**{res.scores[t]:.4f}**" if res.scores[t] == best else f"{res.scores[t]:.4f}" for t in tools]
-    row = [res.table.name, res.table.group, res.table.task, METRIC[res.table.task], f"{res.rows:,}",
-           str(len(res.seeds))] + cells
+    row = [
+        res.table.name,
+        res.table.group,
+        res.table.task,
+        METRIC[res.table.task],
+        f"{res.rows:,}",
+        str(len(res.seeds)),
+    ] + cells
     if "lightgbm" in res.diff:
         z = res.z("lightgbm")
         row.append(f"{res.diff['lightgbm']:+.4f} ({z:+.1f} SE){' ⚠' if z < -2 else ''}")
@@ -129,10 +137,14 @@ def summary_row(tool: str, results: list[TableResult]) -> list[str]:
     se_mean = float(np.std(np.mean([r.boot[tool] for r in results], axis=0), ddof=1))
     z = np.array([r.z(tool) for r in results])
     worst = int(np.argmin(diffs))
-    return [NAMES[tool], f"{diffs.mean():+.4f} ± {se_mean:.4f}", f"{np.median(diffs):+.4f}",
-            f"{diffs[worst]:+.4f} ({results[worst].table.name})",
-            f"{int((diffs > 0).sum())} / {int((diffs < 0).sum())} / {int((diffs == 0).sum())}",
-            f"{int((z > 2).sum())} / {int((z < -2).sum())}"]
+    return [
+        NAMES[tool],
+        f"{diffs.mean():+.4f} ± {se_mean:.4f}",
+        f"{np.median(diffs):+.4f}",
+        f"{diffs[worst]:+.4f} ({results[worst].table.name})",
+        f"{int((diffs > 0).sum())} / {int((diffs < 0).sum())} / {int((diffs == 0).sum())}",
+        f"{int((z > 2).sum())} / {int((z < -2).sum())}",
+    ]
 
 
 def pipeline_notes(recs: list[dict], budget: float) -> list[str]:
@@ -141,20 +153,25 @@ def pipeline_notes(recs: list[dict], budget: float) -> list[str]:
     failed = [r for r in recs if r["tool"] == "pipeline" and r["score"] is None]
     if failed:
         runs = sum(r["tool"] == "pipeline" for r in recs)
-        notes.append(f"- ⚠ The pipeline failed in {len(failed)} of {runs} runs; those (table, seed) pairs are left "
-                     f"out of every comparison above.")
+        notes.append(
+            f"- ⚠ The pipeline failed in {len(failed)} of {runs} runs; those (table, seed) pairs are left "
+            f"out of every comparison above."
+        )
     walls = sorted((r["wall_s"] / budget, r["table"], r["seed"]) for r in recs if r["tool"] == "pipeline")
     if walls:
         top = walls[-1]
         over = sum(w > 1 for w, _, _ in walls)
-        notes.append(f"- Pipeline wall / budget: median {np.median([w for w, _, _ in walls]):.2f}, max {top[0]:.2f} "
-                     f"({top[1]}, seed {top[2]}); over budget in {over} of {len(walls)} runs.")
+        notes.append(
+            f"- Pipeline wall / budget: median {np.median([w for w, _, _ in walls]):.2f}, max {top[0]:.2f} "
+            f"({top[1]}, seed {top[2]}); over budget in {over} of {len(walls)} runs."
+        )
         commits = Counter(r.get("commit", "?") for r in recs if r["tool"] == "pipeline")
         notes.append("- Pipeline commits: " + ", ".join(f"{c} ({n})" for c, n in commits.most_common()) + ".")
     wrong = [r for r in recs if r["tool"] == "pipeline" and r.get("pipeline_task") not in (None, r["task"])]
     for r in wrong:
-        notes.append(f"- ⚠ The pipeline treated {r['table']} (seed {r['seed']}) as {r['pipeline_task']}, "
-                     f"not {r['task']}.")
+        notes.append(
+            f"- ⚠ The pipeline treated {r['table']} (seed {r['seed']}) as {r['pipeline_task']}, not {r['task']}."
+        )
     for r in recs:
         if r["score"] is None:
             notes.append(f"- FAILED: {r['tool']} on {r['table']} seed {r['seed']}: {r['error']}")
@@ -165,13 +182,19 @@ def pipeline_notes(recs: list[dict], budget: float) -> list[str]:
 
 
 def comparison_lines(results: list[TableResult], tools: list[str]) -> list[str]:
-    lines = [f"Pipeline minus each comparator over {len(results)} tables (± bootstrap SE; wins / losses / ties per "
-             f"table; 'beyond 2 SE' counts tables whose difference is over twice its SE):", ""]
+    lines = [
+        f"Pipeline minus each comparator over {len(results)} tables (± bootstrap SE; wins / losses / ties per "
+        f"table; 'beyond 2 SE' counts tables whose difference is over twice its SE):",
+        "",
+    ]
     header = ["pipeline minus", "mean ± SE", "median", "worst", "wins / losses / ties", "beyond 2 SE: better / worse"]
     lines += md_table(header, [summary_row(t, results) for t in comparators(tools)]) + [""]
     if "lightgbm" in tools:
-        below = [f"{r.table.name} ({r.diff['lightgbm']:+.4f}, {r.z('lightgbm'):+.1f} SE)"
-                 for r in results if r.z("lightgbm") < -2]
+        below = [
+            f"{r.table.name} ({r.diff['lightgbm']:+.4f}, {r.z('lightgbm'):+.1f} SE)"
+            for r in results
+            if r.z("lightgbm") < -2
+        ]
         lines.append("- Below LightGBM defaults by more than 2 SE: " + (", ".join(below) or "none") + ".")
     return lines
 
@@ -195,8 +218,11 @@ def scope_report(title: str, tables: list[Table], best: dict[Key, dict], tools: 
         header.append("pipeline − LightGBM")
     if "pipeline" in present:
         header.append("pipeline model")
-    lines += [f"{len(results)} tables, budget {budget:g} s; mean score over the seeds where every tool has a result "
-              f"(best in bold).", ""]
+    lines += [
+        f"{len(results)} tables, budget {budget:g} s; mean score over the seeds where every tool has a result "
+        f"(best in bold).",
+        "",
+    ]
     lines += md_table(header, [score_row(r, present) for r in results]) + [""]
     if "pipeline" in present and len(present) > 1 and results:
         lines += comparison_lines(results, present)
@@ -208,10 +234,17 @@ def scope_report(title: str, tables: list[Table], best: dict[Key, dict], tools: 
 def report(records: list[dict], tables: list[Table], tools: list[str], budget: float) -> str:
     """All tables, then the dev group, then the heldout group."""
     best = latest(records, budget)
-    lines = [f"# Quality benchmark, budget {budget:g} s", "",
-             f"Standard errors: paired bootstrap of the test rows, {REPLICATES} replicates per (table, seed), "
-             f"RNG seed {BOOT_SEED}; they cover test-row sampling, not run-to-run variation.", ""]
-    for title, scope in (("All tables", tables), ("Dev group", [t for t in tables if t.group == "dev"]),
-                         ("Heldout group", [t for t in tables if t.group == "heldout"])):
+    lines = [
+        f"# Quality benchmark, budget {budget:g} s",
+        "",
+        f"Standard errors: paired bootstrap of the test rows, {REPLICATES} replicates per (table, seed), "
+        f"RNG seed {BOOT_SEED}; they cover test-row sampling, not run-to-run variation.",
+        "",
+    ]
+    for title, scope in (
+        ("All tables", tables),
+        ("Dev group", [t for t in tables if t.group == "dev"]),
+        ("Heldout group", [t for t in tables if t.group == "heldout"]),
+    ):
         lines += scope_report(title, scope, best, tools, budget)
     return "\n".join(lines)

@@ -5,6 +5,7 @@ compute, write a file, exit).  Prints medians and the ratio.
 
     python benchmarks/sandbox_bench.py [--runs 40] [--naive-runs 10]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -61,24 +62,28 @@ def main() -> None:
         naive = []
         for _ in range(a.naive_runs):
             t = time.perf_counter()
-            p = subprocess.run([sys.executable, script], cwd=wd,
-                               capture_output=True)
+            p = subprocess.run([sys.executable, script], cwd=wd, capture_output=True)
             naive.append(time.perf_counter() - t)
             assert p.returncode == 0, p.stderr
     ms = lambda x: f"{x * 1000:.1f} ms"  # noqa: E731
     m_sb, m_nv = statistics.median(sb), statistics.median(naive)
-    print(f"machine: {os.cpu_count()} cpus, python {sys.version.split()[0]}, "
-          f"load average {os.getloadavg()[0]:.1f} at the end, nice "
-          f"{os.nice(0)}")
+    print(
+        f"machine: {os.cpu_count()} cpus, python {sys.version.split()[0]}, "
+        f"load average {os.getloadavg()[0]:.1f} at the end, nice "
+        f"{os.nice(0)}"
+    )
     print(f"isolation: {iso}")
     print(f"zygote start (one-off): {start_s:.2f} s")
-    print(f"sandbox.Executor.run     median {ms(m_sb)}  p10 {ms(pct(sb, .1))}"
-          f"  p90 {ms(pct(sb, .9))}  (n={len(sb)})")
-    print(f"subprocess.run(python)   median {ms(m_nv)}  p10 {ms(pct(naive, .1))}"
-          f"  p90 {ms(pct(naive, .9))}  (n={len(naive)})")
+    print(f"sandbox.Executor.run     median {ms(m_sb)}  p10 {ms(pct(sb, 0.1))}  p90 {ms(pct(sb, 0.9))}  (n={len(sb)})")
+    print(
+        f"subprocess.run(python)   median {ms(m_nv)}  p10 {ms(pct(naive, 0.1))}"
+        f"  p90 {ms(pct(naive, 0.9))}  (n={len(naive)})"
+    )
     print(f"ratio (naive / sandbox medians): {m_nv / m_sb:.1f}x")
-    print(f"target: median <= 50 ms: {'PASS' if m_sb <= 0.05 else 'FAIL'}; "
-          f">= 10x: {'PASS' if m_nv / m_sb >= 10 else 'FAIL'}")
+    print(
+        f"target: median <= 50 ms: {'PASS' if m_sb <= 0.05 else 'FAIL'}; "
+        f">= 10x: {'PASS' if m_nv / m_sb >= 10 else 'FAIL'}"
+    )
 
 
 if __name__ == "__main__":

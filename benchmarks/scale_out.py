@@ -8,6 +8,7 @@ score of the best trial. The trial cap is study-wide, so workers take a share of
 
     python benchmarks/scale_out.py --rows 10000,50000 --trials 40 --workers 0,2 --repeat 2
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,13 +36,42 @@ def run_once(data: Path, workers: int, trials: int, budget: float, work: Path, t
     env = {**os.environ, "OPTUNA_STORAGE": storage}
     load_before = os.getloadavg()[0]
     t0 = time.monotonic()
-    run = subprocess.Popen([sys.executable, "-m", "pipeline", "run", str(data), "--target", "target", "--time-budget",
-                            str(budget), "--max-loops", "0", "--max-trials", str(trials), "--out", str(out),
-                            "--store", str(work / "store.sqlite")], cwd=ROOT, env=env,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    helpers = [subprocess.Popen([sys.executable, "-m", "pipeline", "tune-worker", "--run", str(out),
-                                 "--wait", str(budget + 60)], cwd=ROOT, env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(workers)]
+    run = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pipeline",
+            "run",
+            str(data),
+            "--target",
+            "target",
+            "--time-budget",
+            str(budget),
+            "--max-loops",
+            "0",
+            "--max-trials",
+            str(trials),
+            "--out",
+            str(out),
+            "--store",
+            str(work / "store.sqlite"),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    helpers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "pipeline", "tune-worker", "--run", str(out), "--wait", str(budget + 60)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(workers)
+    ]
     _, err = run.communicate()
     wall = time.monotonic() - t0
     for helper in helpers:
@@ -56,34 +86,51 @@ def run_once(data: Path, workers: int, trials: int, budget: float, work: Path, t
     trainer = sum(r["duration_s"] or 0.0 for r in state["history"] if r["phase"] == "trainer")
     metric = state["objective"]["metric"]
     selected = next((s for s in state["iterations"] if s["iteration"] == state["selected_iteration"]), {})
-    return {"rows": int(data.stem.split("_")[-1]), "workers": workers, "wall_s": round(wall, 1),
-            "trainer_s": round(trainer, 1), "tuning_s": round(tuning, 1), "trials": len(finished),
-            "by_run": own, "by_workers": len(finished) - own,
-            "complete": sum(t.state == optuna.trial.TrialState.COMPLETE for t in finished),
-            "best_trial": round(study.best_value, 4), "cv": selected.get("cv_score"),
-            "holdout": selected.get("holdout_metrics", {}).get(metric), "metric": metric,
-            "load_before": round(load_before, 1)}
+    return {
+        "rows": int(data.stem.split("_")[-1]),
+        "workers": workers,
+        "wall_s": round(wall, 1),
+        "trainer_s": round(trainer, 1),
+        "tuning_s": round(tuning, 1),
+        "trials": len(finished),
+        "by_run": own,
+        "by_workers": len(finished) - own,
+        "complete": sum(t.state == optuna.trial.TrialState.COMPLETE for t in finished),
+        "best_trial": round(study.best_value, 4),
+        "cv": selected.get("cv_score"),
+        "holdout": selected.get("holdout_metrics", {}).get(metric),
+        "metric": metric,
+        "load_before": round(load_before, 1),
+    }
 
 
 def report(rows: list[dict]) -> None:
-    print(f"{'rows':>7} {'workers':>7} {'wall s':>7} {'trainer s':>9} {'tuning s':>8} {'trials':>6} "
-          f"{'run/wkr':>8} {'best trial':>10} {'holdout':>8} {'load':>5}")
+    print(
+        f"{'rows':>7} {'workers':>7} {'wall s':>7} {'trainer s':>9} {'tuning s':>8} {'trials':>6} "
+        f"{'run/wkr':>8} {'best trial':>10} {'holdout':>8} {'load':>5}"
+    )
     for r in rows:
-        print(f"{r['rows']:>7} {r['workers']:>7} {r['wall_s']:>7.1f} {r['trainer_s']:>9.1f} {r['tuning_s']:>8.1f} "
-              f"{r['trials']:>6} {r['by_run']:>4}/{r['by_workers']:<3} {r['best_trial']:>10.4f} "
-              f"{(r['holdout'] or float('nan')):>8.4f} {r['load_before']:>5.1f}")
+        print(
+            f"{r['rows']:>7} {r['workers']:>7} {r['wall_s']:>7.1f} {r['trainer_s']:>9.1f} {r['tuning_s']:>8.1f} "
+            f"{r['trials']:>6} {r['by_run']:>4}/{r['by_workers']:<3} {r['best_trial']:>10.4f} "
+            f"{(r['holdout'] or float('nan')):>8.4f} {r['load_before']:>5.1f}"
+        )
     for n in sorted({r["rows"] for r in rows}):
         alone = [r for r in rows if r["rows"] == n and r["workers"] == 0]
         for k in sorted({r["workers"] for r in rows if r["rows"] == n} - {0}):
             helped = [r for r in rows if r["rows"] == n and r["workers"] == k]
             if not alone or not helped:
                 continue
-            med = {key: (statistics.median(r[key] for r in alone), statistics.median(r[key] for r in helped))
-                   for key in ("wall_s", "tuning_s")}
-            print(f"{n} rows, {k} workers vs none (medians): tuning {med['tuning_s'][1]:.1f} s vs "
-                  f"{med['tuning_s'][0]:.1f} s = {med['tuning_s'][0] / med['tuning_s'][1]:.2f}x faster; "
-                  f"whole run {med['wall_s'][1]:.1f} s vs {med['wall_s'][0]:.1f} s = "
-                  f"{med['wall_s'][0] / med['wall_s'][1]:.2f}x")
+            med = {
+                key: (statistics.median(r[key] for r in alone), statistics.median(r[key] for r in helped))
+                for key in ("wall_s", "tuning_s")
+            }
+            print(
+                f"{n} rows, {k} workers vs none (medians): tuning {med['tuning_s'][1]:.1f} s vs "
+                f"{med['tuning_s'][0]:.1f} s = {med['tuning_s'][0] / med['tuning_s'][1]:.2f}x faster; "
+                f"whole run {med['wall_s'][1]:.1f} s vs {med['wall_s'][0]:.1f} s = "
+                f"{med['wall_s'][0] / med['wall_s'][1]:.2f}x"
+            )
 
 
 def main() -> int:

@@ -15,6 +15,7 @@ The loaders import the data packages, which live in the comparators' venv (bench
     .bench-venv/bin/python benchmarks/tables.py --check                 # load every table, print a summary
     .bench-venv/bin/python benchmarks/tables.py --cache DIR NAME ...    # what quality.py calls
 """
+
 from __future__ import annotations
 
 import argparse
@@ -59,6 +60,7 @@ def _sk(loader: str) -> pd.DataFrame:
 
 
 # --- binary ---------------------------------------------------------------------------------------------------
+
 
 def breast_cancer() -> pd.DataFrame:
     """As shipped (target 0 malignant, 1 benign)."""
@@ -106,6 +108,7 @@ def benefits_ui() -> pd.DataFrame:
 
 
 # --- multiclass -----------------------------------------------------------------------------------------------
+
 
 def wine() -> pd.DataFrame:
     """As shipped."""
@@ -162,6 +165,7 @@ def bundesliga_result() -> pd.DataFrame:
 
 # --- regression -----------------------------------------------------------------------------------------------
 
+
 def diabetes() -> pd.DataFrame:
     """As shipped (features already centred and scaled by scikit-learn)."""
     return _sk("load_diabetes")
@@ -205,7 +209,8 @@ def cars_mpg() -> pd.DataFrame:
 
 
 _T = Table
-# fmt: off  (a table of tables: one entry per row group reads better than the formatter's one field per line)
+# a table of tables: an entry per row reads better than the formatter's one field per line
+# fmt: off
 TABLES: dict[str, Table] = {t.name: t for t in [
     # binary
     _T("breast_cancer", "binary", "target", "dev", "scikit-learn load_breast_cancer",
@@ -286,9 +291,11 @@ def summary(table: Table, frame: pd.DataFrame) -> str:
         balance = "classes " + ", ".join(f"{k} {v:.1%}" for k, v in shares.items())
     missing = frame.isna().sum()
     gaps = ", ".join(f"{c} {n}" for c, n in missing[missing > 0].items()) or "none"
-    return (f"{table.name} [{table.group}] {table.task}: {len(frame):,} rows x {frame.shape[1] - 1} features; "
-            f"{kinds}; missing {missing.sum() / frame.size:.2%} of cells ({gaps}); {balance}\n    {table.source}: "
-            f"{table.description}")
+    return (
+        f"{table.name} [{table.group}] {table.task}: {len(frame):,} rows x {frame.shape[1] - 1} features; "
+        f"{kinds}; missing {missing.sum() / frame.size:.2%} of cells ({gaps}); {balance}\n    {table.source}: "
+        f"{table.description}"
+    )
 
 
 def check(tables: list[Table]) -> None:

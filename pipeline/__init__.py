@@ -1,5 +1,6 @@
 """The headless engine, in layers from the bottom up: state and files, ml, tables, brains, run, phases, artifacts,
 engine, cli (the README's architecture section has the map). Never imports streamlit."""
+
 import os
 
 # LightGBM's OpenMP threads busy-wait by default; on a shared 2-core machine (two runs at once, or a
@@ -9,8 +10,8 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 from pipeline import heap as _heap  # noqa: E402  (after the environment is set)
 from pipeline import moved as _moved  # noqa: E402
 
-_moved.install()   # models saved before the runtime moved into pipeline.ml still load
-_heap.keep_large_blocks_apart()   # freed frames go back to the OS, not into malloc's heap (see pipeline/heap.py)
+_moved.install()  # models saved before the runtime moved into pipeline.ml still load
+_heap.keep_large_blocks_apart()  # freed frames go back to the OS, not into malloc's heap (see pipeline/heap.py)
 
 # When this process began importing the engine: the CLI's --time-budget counts from here, so that
 # start-up (imports, reading the file) is inside the budget the user asked for.

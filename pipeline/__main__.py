@@ -1,4 +1,5 @@
 """Entry point for `python -m pipeline`."""
+
 import sys
 
 from pipeline.cli.main import main

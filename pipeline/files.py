@@ -1,5 +1,6 @@
 """Atomic file writes: a temp file in the same folder, fsync, then a rename over the target, so a crash or a
 full disk never leaves a half-written file that looks complete."""
+
 from __future__ import annotations
 
 import json

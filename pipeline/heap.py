@@ -5,12 +5,13 @@ size from its heap once it has raised its mmap threshold (it does so after the f
 a freed heap block stays in the process. A fixed threshold keeps such blocks in their own mappings, returned on
 free, and a trim after every phase gives back what is left over (docs/BENCHMARKS.md, the 1M-row runs).
 """
+
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
 
-M_MMAP_THRESHOLD = -3          # mallopt parameter number (malloc.h)
+M_MMAP_THRESHOLD = -3  # mallopt parameter number (malloc.h)
 MMAP_THRESHOLD_BYTES = 1 << 20  # blocks of 1 MiB and more get their own mapping
 
 _libc = None
@@ -18,7 +19,7 @@ try:
     _name = ctypes.util.find_library("c")
     if _name:
         _libc = ctypes.CDLL(_name)
-        if not (hasattr(_libc, "mallopt") and hasattr(_libc, "malloc_trim")):   # glibc only; musl and macOS lack them
+        if not (hasattr(_libc, "mallopt") and hasattr(_libc, "malloc_trim")):  # glibc only; musl and macOS lack them
             _libc = None
 except (OSError, AttributeError):
     _libc = None

@@ -4,6 +4,7 @@ A `model.joblib` pickles its classes by module path; models saved before the run
 name `pipeline.runtime` and `pipeline.models`. Importing an old path gives the module that lives at the new
 one (the same module object, so classes compare equal), without a file left at the old path.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -17,14 +18,14 @@ MOVED = {"pipeline.runtime": "pipeline.ml.runtime", "pipeline.models": "pipeline
 
 class _MovedModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     def __init__(self) -> None:
-        self._own_specs: dict[str, importlib.machinery.ModuleSpec] = {}   # by old name: imports may overlap
+        self._own_specs: dict[str, importlib.machinery.ModuleSpec] = {}  # by old name: imports may overlap
 
     def find_spec(self, name: str, path: object = None, target: object = None) -> importlib.machinery.ModuleSpec | None:
         return importlib.machinery.ModuleSpec(name, self) if name in MOVED else None
 
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType:
         module = importlib.import_module(MOVED[spec.name])
-        self._own_specs[spec.name] = module.__spec__   # the import system is about to overwrite it with the alias's
+        self._own_specs[spec.name] = module.__spec__  # the import system is about to overwrite it with the alias's
         return module
 
     def exec_module(self, module: ModuleType) -> None:

@@ -3,6 +3,7 @@
 Everything here is plain data (JSON-serialisable through `to_dict`), so the runner can hand
 snapshots to a UI thread and the store can persist them after every phase.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -20,13 +21,19 @@ PHASE_TITLES: dict[str, str] = {
     "critic": "Critic",
 }
 CRITIC_ACTIONS: tuple[str, ...] = ("finalize", "refine_features", "retrain_model")
-GATES: tuple[str, ...] = ("features", "training", "finalize")   # optional human approval checkpoints
+GATES: tuple[str, ...] = ("features", "training", "finalize")  # optional human approval checkpoints
 
 # A run's status. A run whose record says it is live (queued or running) while no process works on it was cut
 # off (the server stopped): it is interrupted, which `as_found` applies to a recorded state and the store to
 # its rows at start-up.
-QUEUED, RUNNING, FINISHED, FAILED, CANCELLED, INTERRUPTED = ("queued", "running", "finished", "failed", "cancelled",
-                                                             "interrupted")
+QUEUED, RUNNING, FINISHED, FAILED, CANCELLED, INTERRUPTED = (
+    "queued",
+    "running",
+    "finished",
+    "failed",
+    "cancelled",
+    "interrupted",
+)
 LIVE_STATUSES: tuple[str, ...] = (QUEUED, RUNNING)
 TERMINAL_STATUSES: tuple[str, ...] = (FINISHED, FAILED, CANCELLED, INTERRUPTED)
 INTERRUPTED_ERROR = "The server stopped while this run was in progress; start it again to finish it."
@@ -46,24 +53,24 @@ class RunConfig:
     max_loops: int = 3
     holdout_fraction: float = 0.2
     cv_folds: int = 5
-    max_trials: int | None = None    # cap on Optuna trials per tuning (None: as many as the budget allows)
+    max_trials: int | None = None  # cap on Optuna trials per tuning (None: as many as the budget allows)
     seed: int = 42
     dataset_name: str = ""
     owner: str = ""
-    gates: list[str] = field(default_factory=list)   # approval checkpoints switched on (subset of GATES)
-    keep_columns: list[str] = field(default_factory=list)   # leakage suspects the user keeps as features anyway
-    refit_full: bool = True          # the delivered model is refit on training + holdout rows once the holdout is scored
+    gates: list[str] = field(default_factory=list)  # approval checkpoints switched on (subset of GATES)
+    keep_columns: list[str] = field(default_factory=list)  # leakage suspects the user keeps as features anyway
+    refit_full: bool = True  # the delivered model is refit on training + holdout rows once the holdout is scored
 
 
 @dataclass
 class Objective:
     """The user's plain-English goal turned into something a trainer can optimise."""
 
-    metric: str = ""                 # e.g. roc_auc, f2, recall, balanced_accuracy, rmse, mae, r2
+    metric: str = ""  # e.g. roc_auc, f2, recall, balanced_accuracy, rmse, mae, r2
     greater_is_better: bool = True
-    target: str | None = None        # a target named in the text, if any
+    target: str | None = None  # a target named in the text, if any
     positive_class: str | None = None
-    tune_threshold: bool = False     # binary: choose the decision threshold by CV for the metric
+    tune_threshold: bool = False  # binary: choose the decision threshold by CV for the metric
     explanation: str = ""
 
 
@@ -71,7 +78,7 @@ class Objective:
 class ColumnProfile:
     name: str
     dtype: str
-    kind: str                        # numeric, categorical, boolean, datetime, text, id, constant
+    kind: str  # numeric, categorical, boolean, datetime, text, id, constant
     missing: int
     missing_pct: float
     unique: int
@@ -93,8 +100,8 @@ class ProfileResult:
     date_columns: list[str] = field(default_factory=list)
     text_columns: list[str] = field(default_factory=list)
     class_balance: dict[str, int] = field(default_factory=dict)
-    leakage_suspects: list[dict[str, Any]] = field(default_factory=list)   # column, rule, reason, score, kept
-    leakage_note: str = ""           # markdown warning about them, for the top of the profile, report and app
+    leakage_suspects: list[dict[str, Any]] = field(default_factory=list)  # column, rule, reason, score, kept
+    leakage_note: str = ""  # markdown warning about them, for the top of the profile, report and app
     top_correlations: list[dict[str, Any]] = field(default_factory=list)
     findings_md: str = ""
     summary: str = ""
@@ -107,7 +114,7 @@ class FeatureAttempt:
 
     iteration: int
     code: str
-    source: str                      # brain name that wrote it, or "offline-fallback"
+    source: str  # brain name that wrote it, or "offline-fallback"
     kept: bool = False
     reason: str = ""
     new_columns: list[str] = field(default_factory=list)
@@ -120,7 +127,7 @@ class FeatureAttempt:
 
 @dataclass
 class FeatureResult:
-    code: str = ""                   # the feature code currently in force ("" = identity)
+    code: str = ""  # the feature code currently in force ("" = identity)
     attempts: list[FeatureAttempt] = field(default_factory=list)
     columns: list[str] = field(default_factory=list)
 
@@ -129,7 +136,7 @@ class FeatureResult:
 class PlotInfo:
     name: str
     title: str
-    path: str                        # relative to the run directory
+    path: str  # relative to the run directory
     insight: str = ""
 
 
@@ -164,8 +171,8 @@ class TrainResult:
     trials: list[dict[str, Any]] = field(default_factory=list)
     feature_importance: list[dict[str, Any]] = field(default_factory=list)
     model_path: str = ""
-    regularisation: int = 0          # how many times the critic asked for a stronger one
-    refit_seconds: float = 0.0       # the final refit on the training part: what refitting on more rows will cost
+    regularisation: int = 0  # how many times the critic asked for a stronger one
+    refit_seconds: float = 0.0  # the final refit on the training part: what refitting on more rows will cost
     refit_rows: int = 0
 
 
@@ -183,10 +190,10 @@ class EvalResult:
 @dataclass
 class CriticDecision:
     iteration: int
-    action: str                      # one of CRITIC_ACTIONS
+    action: str  # one of CRITIC_ACTIONS
     reason: str
     source: str = "offline"
-    extra_tuning: bool = False       # a retrain that spends budget left over when the critic would finalize
+    extra_tuning: bool = False  # a retrain that spends budget left over when the critic would finalize
 
 
 @dataclass
@@ -208,18 +215,18 @@ class IterationSummary:
 class PhaseRecord:
     phase: str
     iteration: int
-    status: str                      # running, done, failed, cancelled
+    status: str  # running, done, failed, cancelled
     started_at: float
     ended_at: float | None = None
     duration_s: float | None = None
-    fit_s: float = 0.0               # of which fitting and predicting models (pipeline.ml.fitclock)
+    fit_s: float = 0.0  # of which fitting and predicting models (pipeline.ml.fitclock)
     error: str = ""
 
 
 @dataclass
 class Event:
-    kind: str                        # run_started, phase_started, phase_finished, phase_failed, candidate,
-    phase: str = ""                  # decision, note, run_finished, run_failed, run_cancelled
+    kind: str  # run_started, phase_started, phase_finished, phase_failed, candidate,
+    phase: str = ""  # decision, note, run_finished, run_failed, run_cancelled
     iteration: int = 0
     message: str = ""
     time: float = field(default_factory=time.time)
@@ -230,15 +237,15 @@ class Event:
 class Gate:
     """An approval checkpoint: what is about to happen, and what the human said."""
 
-    id: str                          # unique within the run, e.g. "features-it1-1"
-    name: str                        # one of GATES
+    id: str  # unique within the run, e.g. "features-it1-1"
+    name: str  # one of GATES
     iteration: int
     title: str
-    summary: str = ""                # markdown: what approving does
+    summary: str = ""  # markdown: what approving does
     details: dict[str, Any] = field(default_factory=dict)
-    status: str = "waiting"          # waiting, approved, rejected
+    status: str = "waiting"  # waiting, approved, rejected
     feedback: str = ""
-    decided_by: str = ""             # user, decisions file, auto
+    decided_by: str = ""  # user, decisions file, auto
     opened_at: float = field(default_factory=time.time)
     decided_at: float | None = None
     waited_s: float = 0.0
@@ -248,7 +255,7 @@ class Gate:
 class RunState:
     run_id: str
     config: RunConfig
-    status: str = QUEUED             # one of LIVE_STATUSES or TERMINAL_STATUSES
+    status: str = QUEUED  # one of LIVE_STATUSES or TERMINAL_STATUSES
     error: str = ""
     error_detail: str = ""
     objective: Objective = field(default_factory=Objective)
@@ -264,10 +271,10 @@ class RunState:
     code_log: list[dict[str, Any]] = field(default_factory=list)
     usage: dict[str, Any] = field(default_factory=dict)
     selected_iteration: int | None = None
-    pending_gate: Gate | None = None     # the approval gate the run waits at, if any
+    pending_gate: Gate | None = None  # the approval gate the run waits at, if any
     gate_log: list[Gate] = field(default_factory=list)
-    user_feedback: dict[str, str] = field(default_factory=dict)   # per gate: what the user asked, merged; the
-                                                                  # brain sees it on every later loop and resume
+    user_feedback: dict[str, str] = field(default_factory=dict)  # per gate: what the user asked, merged; the
+    # brain sees it on every later loop and resume
     iteration: int = 1
     current_phase: str = ""
     created_at: float = field(default_factory=time.time)
@@ -304,9 +311,24 @@ def _convert(type_name: Any, value: Any) -> Any:
     return value
 
 
-for _cls in (RunConfig, Objective, ColumnProfile, ProfileResult, FeatureAttempt, FeatureResult, PlotInfo,
-             PlotResult, CandidateResult, TrainResult, EvalResult, CriticDecision, IterationSummary,
-             PhaseRecord, Event, Gate):
+for _cls in (
+    RunConfig,
+    Objective,
+    ColumnProfile,
+    ProfileResult,
+    FeatureAttempt,
+    FeatureResult,
+    PlotInfo,
+    PlotResult,
+    CandidateResult,
+    TrainResult,
+    EvalResult,
+    CriticDecision,
+    IterationSummary,
+    PhaseRecord,
+    Event,
+    Gate,
+):
     _NESTED[_cls.__name__] = _cls
 
 

@@ -100,10 +100,20 @@ writes files in the workdir, which is how results come back.
 ``zygote+userns+netns+rlimits+landlock(v7)+seccomp+audithook``; when the zygote
 cannot start, runs use a plain ``python`` subprocess (``subprocess+...``).
 """
+
 from . import policy
 from .executor import ExecResult, Executor, prewarm, shutdown_zygote
 from .policy import CheckResult, PolicyError, PolicyViolation, check, restricted_exec
 
-__all__ = ["check", "CheckResult", "Executor", "ExecResult", "PolicyError",
-           "PolicyViolation", "restricted_exec", "prewarm", "shutdown_zygote",
-           "policy"]
+__all__ = [
+    "check",
+    "CheckResult",
+    "Executor",
+    "ExecResult",
+    "PolicyError",
+    "PolicyViolation",
+    "restricted_exec",
+    "prewarm",
+    "shutdown_zygote",
+    "policy",
+]

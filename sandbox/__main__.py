@@ -4,6 +4,7 @@
 Prints exactly one JSON object on stdout; exit 0 when the check/run itself
 worked (whatever the user code did), 2 on bad arguments.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -14,8 +15,7 @@ import sys
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):
-        print(json.dumps({"ok": False, "error_type": "UsageError",
-                          "error": message}))
+        print(json.dumps({"ok": False, "error_type": "UsageError", "error": message}))
         sys.exit(2)
 
 
@@ -34,10 +34,13 @@ def main(argv=None) -> int:
     r.add_argument("--workdir", required=True)
     r.add_argument("--timeout", type=float, default=120.0)
     r.add_argument("--memory-mb", type=int, default=2048)
-    r.add_argument("--zygote", action="store_true",
-                   help="start the pre-warmed zygote (pays off only for "
-                        "many runs; a one-shot run uses a fresh subprocess "
-                        "with the same layers)")
+    r.add_argument(
+        "--zygote",
+        action="store_true",
+        help="start the pre-warmed zygote (pays off only for "
+        "many runs; a one-shot run uses a fresh subprocess "
+        "with the same layers)",
+    )
     a = p.parse_args(argv)
     try:
         with open(a.file, encoding="utf-8") as f:
@@ -45,6 +48,7 @@ def main(argv=None) -> int:
     except (OSError, UnicodeDecodeError) as e:
         return _usage(f"cannot read {a.file}: {e.__class__.__name__}")
     import sandbox
+
     if a.cmd == "check":
         print(json.dumps(sandbox.check(code).to_dict()))
         return 0
@@ -52,9 +56,7 @@ def main(argv=None) -> int:
         return _usage("--timeout and --memory-mb must be positive")
     if not os.path.isdir(a.workdir):
         return _usage(f"workdir {a.workdir} is not a directory")
-    res = sandbox.Executor(a.workdir, timeout_s=a.timeout,
-                           memory_mb=a.memory_mb,
-                           use_zygote=a.zygote).run(code)
+    res = sandbox.Executor(a.workdir, timeout_s=a.timeout, memory_mb=a.memory_mb, use_zygote=a.zygote).run(code)
     print(json.dumps(res.to_dict()))
     return 0
 

@@ -4,6 +4,7 @@ the trusted harness, and report one JSON result line on fd 3.
 Used both by children forked from the zygote and by the plain-subprocess
 fallback (``python -I -B -c ... fallback``).
 """
+
 from __future__ import annotations
 
 import json
@@ -28,8 +29,7 @@ def sanitize(text: str, workdir: str | None = None) -> str:
         pairs += [(os.path.realpath(workdir), "."), (workdir, ".")]
     pkg = os.path.dirname(os.path.abspath(__file__))
     pairs += [(pkg, "<sandbox>")]
-    for p in sorted({sys.prefix, sys.base_prefix, sys.exec_prefix},
-                    key=len, reverse=True):
+    for p in sorted({sys.prefix, sys.base_prefix, sys.exec_prefix}, key=len, reverse=True):
         pairs.append((p, "<python>"))
     for src, dst in pairs:
         if src and len(src) > 1:
@@ -60,9 +60,9 @@ def isolate(req: dict, netns: str | None, prep=None) -> str:
     extra = (req["mplconfigdir"],) if req.get("mplconfigdir") else ()
     if prep is None or prep.extra != extra:
         prep = oslayer.Prepared(extra)
-    layers.append(oslayer.set_rlimits(req["timeout_s"], req["memory_mb"],
-                                      req.get("max_file_mb", 512),
-                                      data_now=prep.data_now))
+    layers.append(
+        oslayer.set_rlimits(req["timeout_s"], req["memory_mb"], req.get("max_file_mb", 512), data_now=prep.data_now)
+    )
     roots = prep.roots
     ll = prep.landlock.restrict([workdir])
     if ll:
@@ -70,11 +70,8 @@ def isolate(req: dict, netns: str | None, prep=None) -> str:
     sc = oslayer.seccomp_filter(prep.seccomp)
     if sc:
         layers.append(sc)
-    layers.append(oslayer.install_audit_hook(roots, [workdir],
-                                             req.get("max_files", 2000),
-                                             resolved=True))
-    net_blocked = bool(netns) or bool(sc) or (
-        ll is not None and oslayer.landlock_abi() >= 4)
+    layers.append(oslayer.install_audit_hook(roots, [workdir], req.get("max_files", 2000), resolved=True))
+    net_blocked = bool(netns) or bool(sc) or (ll is not None and oslayer.landlock_abi() >= 4)
     if not net_blocked:
         layers.append("net:audithook-only")
     return "+".join(layers)
@@ -94,14 +91,14 @@ def _error_result(exc: BaseException, workdir: str, memory_mb: int) -> dict:
     msg = sanitize(msg, workdir)[:_MAX_ERROR]
     if lineno is not None:
         msg = f"{msg} ({where} line {lineno})"
-    return {"ok": False, "error_type": etype, "error": msg,
-            "lineno": lineno, "where": where}
+    return {"ok": False, "error_type": etype, "error": msg, "lineno": lineno, "where": where}
 
 
 def _release(*namespaces) -> None:
     """Drop the run's objects so files left open are flushed and closed, as
     they would be at a normal interpreter exit (we leave with os._exit)."""
     import gc
+
     for ns in namespaces:
         ns.clear()
     gc.collect()
@@ -111,16 +108,14 @@ def execute(req: dict) -> dict:
     workdir = os.path.realpath(req["workdir"])
     code_obj, errors = policy._compile(req["code"])
     if errors:
-        return {"ok": False, "error_type": "PolicyViolation",
-                "error": "; ".join(errors)[:_MAX_ERROR], "errors": errors}
+        return {"ok": False, "error_type": "PolicyViolation", "error": "; ".join(errors)[:_MAX_ERROR], "errors": errors}
     glb = policy.make_globals(workdir)
     hglb = {}
     try:
         exec(code_obj, glb)  # noqa: S102 - RestrictedPython output
         harness = req.get("harness")
         if harness:
-            hglb = {"__name__": "__harness__", "__builtins__": __builtins__,
-                    "user": policy.user_namespace(glb)}
+            hglb = {"__name__": "__harness__", "__builtins__": __builtins__, "user": policy.user_namespace(glb)}
             exec(compile(harness, "<harness>", "exec"), hglb)  # noqa: S102
         _release(glb, hglb)
     except BaseException as exc:  # noqa: BLE001 - report everything
@@ -139,8 +134,7 @@ def run_request(req: dict, netns: str | None, prep=None) -> None:
     code = 0
     try:
         for s in (signal.SIGCHLD, signal.SIGTERM, signal.SIGPIPE):
-            signal.signal(s, signal.SIG_DFL if s != signal.SIGPIPE
-                          else signal.SIG_IGN)
+            signal.signal(s, signal.SIG_DFL if s != signal.SIGPIPE else signal.SIG_IGN)
         try:
             signal.set_wakeup_fd(-1)
         except (ValueError, OSError):
@@ -148,9 +142,9 @@ def run_request(req: dict, netns: str | None, prep=None) -> None:
         try:
             iso = isolate(req, netns, prep)
         except BaseException as exc:  # noqa: BLE001
-            _write_msg({"result": {"ok": False, "error_type": "SandboxError",
-                                   "error": sanitize(f"isolation failed: "
-                                                     f"{exc}")}})
+            _write_msg(
+                {"result": {"ok": False, "error_type": "SandboxError", "error": sanitize(f"isolation failed: {exc}")}}
+            )
             os._exit(70)
         _write_msg({"isolation": iso})
         try:

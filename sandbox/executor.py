@@ -7,6 +7,7 @@ if it dies.  If it cannot start, each run falls back to a plain fresh
 ``python`` subprocess that applies the same layers itself (slower); the
 ``isolation`` field of the result says which mode was used.
 """
+
 from __future__ import annotations
 
 import json
@@ -60,10 +61,8 @@ def _minimal_env(mplconfigdir: str) -> dict:
     return env
 
 
-_BOOT = ("import sys; sys.path.insert(0, sys.argv[1]); "
-         "from sandbox.{mod} import {fn}; {fn}(sys.argv[2:])")
-_FALLBACK_BOOT = ("import sys; sys.path.insert(0, sys.argv[1]); "
-                  "from sandbox.child import fallback_main; fallback_main()")
+_BOOT = "import sys; sys.path.insert(0, sys.argv[1]); from sandbox.{mod} import {fn}; {fn}(sys.argv[2:])"
+_FALLBACK_BOOT = "import sys; sys.path.insert(0, sys.argv[1]); from sandbox.child import fallback_main; fallback_main()"
 
 
 _CACHE_DIR: str | None = None
@@ -78,8 +77,7 @@ def _cache_dir() -> str:
     try:
         os.makedirs(base, mode=0o700, exist_ok=True)
         st = os.lstat(base)
-        if st.st_uid != os.getuid() or st.st_mode & 0o077 or \
-                not os.path.isdir(base) or os.path.islink(base):
+        if st.st_uid != os.getuid() or st.st_mode & 0o077 or not os.path.isdir(base) or os.path.islink(base):
             raise PermissionError(base)
     except OSError:
         base = tempfile.mkdtemp(prefix="sandbox-cache-")
@@ -102,18 +100,28 @@ class _ZygoteManager:
 
     def _start(self) -> None:
         self.mplconfigdir = _cache_dir()
-        ours, theirs = socket.socketpair(socket.AF_UNIX,
-                                         socket.SOCK_SEQPACKET)
-        log = open(os.path.join(os.path.dirname(self.mplconfigdir),
-                                "zygote.log"), "ab")
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        log = open(os.path.join(os.path.dirname(self.mplconfigdir), "zygote.log"), "ab")
         try:
             self.proc = subprocess.Popen(
-                [sys.executable, "-I", "-B", "-c",
-                 _BOOT.format(mod="zygote", fn="main"), PKG_PARENT,
-                 str(theirs.fileno()), "2"],
-                pass_fds=[theirs.fileno()], env=_minimal_env(
-                    self.mplconfigdir), cwd="/", stdin=subprocess.DEVNULL,
-                stdout=log, stderr=log, close_fds=True)
+                [
+                    sys.executable,
+                    "-I",
+                    "-B",
+                    "-c",
+                    _BOOT.format(mod="zygote", fn="main"),
+                    PKG_PARENT,
+                    str(theirs.fileno()),
+                    "2",
+                ],
+                pass_fds=[theirs.fileno()],
+                env=_minimal_env(self.mplconfigdir),
+                cwd="/",
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                close_fds=True,
+            )
         finally:
             theirs.close()
             log.close()
@@ -150,8 +158,7 @@ class _ZygoteManager:
             for attempt in range(2):
                 if not self.alive():
                     self._kill()
-                    if self.failed_at and time.monotonic() - \
-                            self.failed_at < 30 and attempt == 0:
+                    if self.failed_at and time.monotonic() - self.failed_at < 30 and attempt == 0:
                         return False
                     try:
                         self._start()
@@ -194,8 +201,7 @@ def shutdown_zygote() -> None:
 
 def _prepare_workdir(workdir: str) -> str:
     wd = os.path.realpath(workdir)
-    if wd == os.path.realpath("/") or wd == os.path.realpath(
-            os.path.expanduser("~")):
+    if wd == os.path.realpath("/") or wd == os.path.realpath(os.path.expanduser("~")):
         raise ValueError("refusing to use / or the home directory as workdir")
     os.makedirs(wd, exist_ok=True)
     return wd
@@ -213,8 +219,7 @@ def _tree_bytes(root: str, limit: int) -> int:
                         if e.is_dir(follow_symlinks=False):
                             stack.append(e.path)
                         elif e.is_file(follow_symlinks=False):
-                            total += e.stat(follow_symlinks=False).st_blocks \
-                                * 512
+                            total += e.stat(follow_symlinks=False).st_blocks * 512
                     except OSError:
                         pass
                     if total > limit:
@@ -244,9 +249,16 @@ class Executor:
     several on one Executor; ``cancel()`` kills all of this executor's runs).
     """
 
-    def __init__(self, workdir, timeout_s: float = 120, memory_mb: int = 2048,
-                 max_file_mb: int = 512, max_disk_mb: int = 2048,
-                 max_files: int = 2000, use_zygote: bool = True):
+    def __init__(
+        self,
+        workdir,
+        timeout_s: float = 120,
+        memory_mb: int = 2048,
+        max_file_mb: int = 512,
+        max_disk_mb: int = 2048,
+        max_files: int = 2000,
+        use_zygote: bool = True,
+    ):
         self.workdir = os.fspath(workdir)
         self.timeout_s = float(timeout_s)
         self.memory_mb = int(memory_mb)
@@ -270,17 +282,26 @@ class Executor:
         t0 = time.perf_counter()
         chk = policy.check(code)
         if not chk.ok:
-            return ExecResult(ok=False, error_type="PolicyViolation",
-                              error="; ".join(chk.errors)[:2000],
-                              errors=chk.errors,
-                              duration_s=time.perf_counter() - t0,
-                              isolation="none (not executed)")
+            return ExecResult(
+                ok=False,
+                error_type="PolicyViolation",
+                error="; ".join(chk.errors)[:2000],
+                errors=chk.errors,
+                duration_s=time.perf_counter() - t0,
+                isolation="none (not executed)",
+            )
         if harness is not None and not isinstance(harness, str):
             raise TypeError("harness must be a str")
         workdir = _prepare_workdir(self.workdir)
-        req = {"code": code, "harness": harness, "workdir": workdir,
-               "timeout_s": self.timeout_s, "memory_mb": self.memory_mb,
-               "max_file_mb": self.max_file_mb, "max_files": self.max_files}
+        req = {
+            "code": code,
+            "harness": harness,
+            "workdir": workdir,
+            "timeout_s": self.timeout_s,
+            "memory_mb": self.memory_mb,
+            "max_file_mb": self.max_file_mb,
+            "max_files": self.max_files,
+        }
         run = {"cancelled": False, "conn": None, "proc": None}
         with self._lock:
             self._active.append(run)
@@ -304,8 +325,7 @@ class Executor:
                 pass
         proc = run.get("proc")
         if proc is not None:
-            for fn in (lambda: os.killpg(proc.pid, signal.SIGKILL),
-                       proc.kill):
+            for fn in (lambda: os.killpg(proc.pid, signal.SIGKILL), proc.kill):
                 try:
                     fn()
                 except (OSError, ProcessLookupError):
@@ -343,11 +363,15 @@ class Executor:
                 req["mode"] = "subprocess"
                 req["mplconfigdir"] = _cache_dir()
                 proc = subprocess.Popen(
-                    [sys.executable, "-I", "-B", "-c", _FALLBACK_BOOT,
-                     PKG_PARENT, str(res_w)],
-                    stdin=subprocess.PIPE, stdout=out_w, stderr=err_w,
-                    pass_fds=[res_w], env=_minimal_env(req["mplconfigdir"]),
-                    cwd=req["workdir"], start_new_session=True)
+                    [sys.executable, "-I", "-B", "-c", _FALLBACK_BOOT, PKG_PARENT, str(res_w)],
+                    stdin=subprocess.PIPE,
+                    stdout=out_w,
+                    stderr=err_w,
+                    pass_fds=[res_w],
+                    env=_minimal_env(req["mplconfigdir"]),
+                    cwd=req["workdir"],
+                    start_new_session=True,
+                )
                 run["proc"] = proc
                 try:
                     proc.stdin.write(json.dumps(req).encode())
@@ -384,8 +408,7 @@ class Executor:
         open_fds = set(bufs)
         # Done when every pipe hit EOF (so every thread of the child is gone)
         # and either a result arrived or the zygote reported the exit status.
-        while open_fds or (conn is not None and exit_info is None
-                           and b'"result"' not in bufs[res_r]):
+        while open_fds or (conn is not None and exit_info is None and b'"result"' not in bufs[res_r]):
             now = time.monotonic()
             if now >= hard_deadline and killed_at is None:
                 timed_out = True
@@ -400,8 +423,7 @@ class Executor:
                     if killed_at is None:
                         killed_at = now
                     self._kill(run)
-            wait = max(0.0, min(hard_deadline - now, next_disk_check - now,
-                                1.0))
+            wait = max(0.0, min(hard_deadline - now, next_disk_check - now, 1.0))
             for key, _ in sel.select(wait):
                 if key.data == "conn":
                     try:
@@ -442,8 +464,7 @@ class Executor:
                     bufs[fd] += data[:room]
                 if len(data) > room:
                     trunc[fd] = True
-            if mode == "subprocess" and exit_info is None and \
-                    run["proc"].poll() is not None and not open_fds:
+            if mode == "subprocess" and exit_info is None and run["proc"].poll() is not None and not open_fds:
                 break
         for fd in list(open_fds):
             try:
@@ -466,12 +487,21 @@ class Executor:
         else:
             code = (exit_info or {}).get("exit")
             timed_out = timed_out or bool((exit_info or {}).get("timeout"))
-        return self._build(req, run, mode, bufs[out_r], bufs[err_r],
-                           bufs[res_r], trunc[out_r], trunc[err_r], code,
-                           timed_out, disk_exceeded)
+        return self._build(
+            req,
+            run,
+            mode,
+            bufs[out_r],
+            bufs[err_r],
+            bufs[res_r],
+            trunc[out_r],
+            trunc[err_r],
+            code,
+            timed_out,
+            disk_exceeded,
+        )
 
-    def _build(self, req, run, mode, out, err, resb, out_t, err_t, code,
-               timed_out, disk_exceeded) -> ExecResult:
+    def _build(self, req, run, mode, out, err, resb, out_t, err_t, code, timed_out, disk_exceeded) -> ExecResult:
         isolation = mode
         result = None
         for line in bytes(resb).splitlines():
@@ -483,10 +513,15 @@ class Executor:
                 isolation = msg["isolation"][:200]
             if "result" in msg and isinstance(msg["result"], dict):
                 result = msg["result"]
-        r = ExecResult(ok=False, stdout=out.decode("utf-8", "replace"),
-                       stderr=err.decode("utf-8", "replace"),
-                       isolation=isolation, exit_code=code,
-                       stdout_truncated=out_t, stderr_truncated=err_t)
+        r = ExecResult(
+            ok=False,
+            stdout=out.decode("utf-8", "replace"),
+            stderr=err.decode("utf-8", "replace"),
+            isolation=isolation,
+            exit_code=code,
+            stdout_truncated=out_t,
+            stderr_truncated=err_t,
+        )
         if out_t:
             r.stdout += "\n[stdout truncated]"
         if err_t:
@@ -512,14 +547,15 @@ class Executor:
             r.error = result.get("error")
         elif code is not None and code < 0:
             sig = -code
-            name = {signal.SIGXCPU: "CPUTimeLimit",
-                    signal.SIGKILL: "Killed",
-                    signal.SIGSEGV: "Crashed",
-                    signal.SIGXFSZ: "FileSizeLimit",
-                    signal.SIGSYS: "SyscallDenied"}.get(sig, "Crashed")
+            name = {
+                signal.SIGXCPU: "CPUTimeLimit",
+                signal.SIGKILL: "Killed",
+                signal.SIGSEGV: "Crashed",
+                signal.SIGXFSZ: "FileSizeLimit",
+                signal.SIGSYS: "SyscallDenied",
+            }.get(sig, "Crashed")
             r.error_type = name
-            r.error = f"child terminated by signal {sig}" + (
-                " (CPU time limit)" if sig == signal.SIGXCPU else "")
+            r.error = f"child terminated by signal {sig}" + (" (CPU time limit)" if sig == signal.SIGXCPU else "")
         else:
             r.error_type = "SandboxError"
             r.error = f"child exited with code {code} without a result"

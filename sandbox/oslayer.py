@@ -4,6 +4,7 @@ code runs: namespaces, rlimits, Landlock, seccomp, environment, audit hook.
 Everything here only uses the standard library and libc through ctypes
 (Python 3.11 has no ``os.unshare``).
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -16,8 +17,7 @@ import sys
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.syscall.restype = ctypes.c_long
-_libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong,
-                        ctypes.c_ulong, ctypes.c_ulong]
+_libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUSER = 0x10000000
@@ -33,9 +33,14 @@ SYS_landlock_create_ruleset = 444
 SYS_landlock_add_rule = 445
 SYS_landlock_restrict_self = 446
 
-THREAD_VARS = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
-               "MKL_NUM_THREADS": "1", "NUMEXPR_NUM_THREADS": "1",
-               "VECLIB_MAXIMUM_THREADS": "1", "LOKY_MAX_CPU_COUNT": "1"}
+THREAD_VARS = {
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "NUMEXPR_NUM_THREADS": "1",
+    "VECLIB_MAXIMUM_THREADS": "1",
+    "LOKY_MAX_CPU_COUNT": "1",
+}
 
 
 def _err(what):
@@ -57,15 +62,16 @@ def unshare_net() -> str | None:
 # Landlock
 # --------------------------------------------------------------------------
 class _RulesetAttr(ctypes.Structure):
-    _fields_ = [("handled_access_fs", ctypes.c_uint64),
-                ("handled_access_net", ctypes.c_uint64),
-                ("scoped", ctypes.c_uint64)]
+    _fields_ = [
+        ("handled_access_fs", ctypes.c_uint64),
+        ("handled_access_net", ctypes.c_uint64),
+        ("scoped", ctypes.c_uint64),
+    ]
 
 
 class _PathBeneath(ctypes.Structure):
     _pack_ = 1
-    _fields_ = [("allowed_access", ctypes.c_uint64),
-                ("parent_fd", ctypes.c_int32)]
+    _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
 
 
 FS_EXECUTE = 1 << 0
@@ -84,15 +90,13 @@ FS_MAKE_SYM = 1 << 12
 FS_REFER = 1 << 13
 FS_TRUNCATE = 1 << 14
 FS_IOCTL_DEV = 1 << 15
-FILE_ONLY = FS_EXECUTE | FS_WRITE_FILE | FS_READ_FILE | FS_TRUNCATE | \
-    FS_IOCTL_DEV
+FILE_ONLY = FS_EXECUTE | FS_WRITE_FILE | FS_READ_FILE | FS_TRUNCATE | FS_IOCTL_DEV
 
 
 def landlock_abi() -> int:
     if not sys.platform.startswith("linux"):
         return 0
-    v = _libc.syscall(SYS_landlock_create_ruleset, None, ctypes.c_size_t(0),
-                      ctypes.c_uint32(1))
+    v = _libc.syscall(SYS_landlock_create_ruleset, None, ctypes.c_size_t(0), ctypes.c_uint32(1))
     return int(v) if v > 0 else 0
 
 
@@ -119,11 +123,9 @@ class LandlockRuleset:
         if self.abi >= 5:
             fs |= FS_IOCTL_DEV
         self.fs = fs
-        attr = _RulesetAttr(fs, 3 if self.abi >= 4 else 0,
-                            3 if self.abi >= 6 else 0)
+        attr = _RulesetAttr(fs, 3 if self.abi >= 4 else 0, 3 if self.abi >= 6 else 0)
         size = 24 if self.abi >= 6 else (16 if self.abi >= 4 else 8)
-        rfd = _libc.syscall(SYS_landlock_create_ruleset, ctypes.byref(attr),
-                            ctypes.c_size_t(size), ctypes.c_uint32(0))
+        rfd = _libc.syscall(SYS_landlock_create_ruleset, ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0))
         if rfd < 0:
             return
         self.fd = int(rfd)
@@ -138,9 +140,12 @@ class LandlockRuleset:
         try:
             acc = access if os.path.isdir(path) else access & FILE_ONLY
             pb = _PathBeneath(acc & self.fs, pfd)
-            if _libc.syscall(SYS_landlock_add_rule, ctypes.c_int(self.fd),
-                             ctypes.c_int(1), ctypes.byref(pb),
-                             ctypes.c_uint32(0)) != 0:
+            if (
+                _libc.syscall(
+                    SYS_landlock_add_rule, ctypes.c_int(self.fd), ctypes.c_int(1), ctypes.byref(pb), ctypes.c_uint32(0)
+                )
+                != 0
+            ):
                 raise OSError(_err(f"landlock_add_rule {path}"))
         finally:
             os.close(pfd)
@@ -148,15 +153,22 @@ class LandlockRuleset:
     def restrict(self, write_paths) -> str | None:
         if self.fd < 0:
             return None
-        write = (FS_READ_FILE | FS_READ_DIR | FS_WRITE_FILE | FS_REMOVE_DIR |
-                 FS_REMOVE_FILE | FS_MAKE_DIR | FS_MAKE_REG | FS_REFER |
-                 FS_TRUNCATE) & self.fs
+        write = (
+            FS_READ_FILE
+            | FS_READ_DIR
+            | FS_WRITE_FILE
+            | FS_REMOVE_DIR
+            | FS_REMOVE_FILE
+            | FS_MAKE_DIR
+            | FS_MAKE_REG
+            | FS_REFER
+            | FS_TRUNCATE
+        ) & self.fs
         try:
             for p in write_paths:
                 self.add(p, write)
             _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
-            if _libc.syscall(SYS_landlock_restrict_self, ctypes.c_int(self.fd),
-                             ctypes.c_uint32(0)) != 0:
+            if _libc.syscall(SYS_landlock_restrict_self, ctypes.c_int(self.fd), ctypes.c_uint32(0)) != 0:
                 return None
         finally:
             os.close(self.fd)
@@ -189,27 +201,79 @@ _AUDIT_ARCH_X86_64 = 0xC000003E
 
 # x86_64 syscall numbers denied outright (EPERM)
 _DENY_X86_64 = {
-    "socket": 41, "connect": 42, "accept": 43, "bind": 49, "listen": 50,
-    "accept4": 288, "fork": 57, "vfork": 58, "execve": 59, "execveat": 322,
-    "ptrace": 101, "process_vm_readv": 310, "process_vm_writev": 311,
-    "tkill": 200, "mount": 165, "umount2": 166, "pivot_root": 155,
-    "chroot": 161, "unshare": 272, "setns": 308, "keyctl": 250,
-    "add_key": 248, "request_key": 249, "bpf": 321, "perf_event_open": 298,
-    "userfaultfd": 323, "kexec_load": 246, "kexec_file_load": 320,
-    "init_module": 175, "finit_module": 313, "delete_module": 176,
-    "reboot": 169, "swapon": 167, "swapoff": 168, "symlink": 88,
-    "symlinkat": 266, "link": 86, "linkat": 265, "io_uring_setup": 425,
-    "io_uring_enter": 426, "io_uring_register": 427,
-    "open_by_handle_at": 304, "name_to_handle_at": 303, "acct": 163,
-    "quotactl": 179, "syslog": 103, "ioperm": 173, "iopl": 172,
-    "mknod": 133, "mknodat": 259, "pidfd_open": 434, "pidfd_getfd": 438,
-    "pidfd_send_signal": 424, "process_madvise": 440, "kcmp": 312,
-    "move_pages": 279, "migrate_pages": 256, "setpriority": 141,
-    "personality": 135, "settimeofday": 164, "clock_settime": 227,
-    "adjtimex": 159, "vhangup": 153, "lookup_dcookie": 212,
-    "fanotify_init": 300, "open_tree": 428, "move_mount": 429,
-    "fsopen": 430, "fsmount": 432, "fsconfig": 431, "fspick": 433,
-    "mount_setattr": 442, "process_mrelease": 448,
+    "socket": 41,
+    "connect": 42,
+    "accept": 43,
+    "bind": 49,
+    "listen": 50,
+    "accept4": 288,
+    "fork": 57,
+    "vfork": 58,
+    "execve": 59,
+    "execveat": 322,
+    "ptrace": 101,
+    "process_vm_readv": 310,
+    "process_vm_writev": 311,
+    "tkill": 200,
+    "mount": 165,
+    "umount2": 166,
+    "pivot_root": 155,
+    "chroot": 161,
+    "unshare": 272,
+    "setns": 308,
+    "keyctl": 250,
+    "add_key": 248,
+    "request_key": 249,
+    "bpf": 321,
+    "perf_event_open": 298,
+    "userfaultfd": 323,
+    "kexec_load": 246,
+    "kexec_file_load": 320,
+    "init_module": 175,
+    "finit_module": 313,
+    "delete_module": 176,
+    "reboot": 169,
+    "swapon": 167,
+    "swapoff": 168,
+    "symlink": 88,
+    "symlinkat": 266,
+    "link": 86,
+    "linkat": 265,
+    "io_uring_setup": 425,
+    "io_uring_enter": 426,
+    "io_uring_register": 427,
+    "open_by_handle_at": 304,
+    "name_to_handle_at": 303,
+    "acct": 163,
+    "quotactl": 179,
+    "syslog": 103,
+    "ioperm": 173,
+    "iopl": 172,
+    "mknod": 133,
+    "mknodat": 259,
+    "pidfd_open": 434,
+    "pidfd_getfd": 438,
+    "pidfd_send_signal": 424,
+    "process_madvise": 440,
+    "kcmp": 312,
+    "move_pages": 279,
+    "migrate_pages": 256,
+    "setpriority": 141,
+    "personality": 135,
+    "settimeofday": 164,
+    "clock_settime": 227,
+    "adjtimex": 159,
+    "vhangup": 153,
+    "lookup_dcookie": 212,
+    "fanotify_init": 300,
+    "open_tree": 428,
+    "move_mount": 429,
+    "fsopen": 430,
+    "fsmount": 432,
+    "fsconfig": 431,
+    "fspick": 433,
+    "mount_setattr": 442,
+    "process_mrelease": 448,
 }
 
 
@@ -218,38 +282,52 @@ def _ins(code, jt, jf, k):
 
 
 def _seccomp_program(self_pid: int) -> bytes:
-    p = [_ins(_BPF_LD_W_ABS, 0, 0, 4),
-         _ins(_BPF_JEQ_K, 1, 0, _AUDIT_ARCH_X86_64),
-         _ins(_BPF_RET_K, 0, 0, _RET_KILL_PROCESS),
-         _ins(_BPF_LD_W_ABS, 0, 0, 0),
-         _ins(_BPF_JGE_K, 0, 1, 0x40000000),          # x32 ABI
-         _ins(_BPF_RET_K, 0, 0, _RET_ERRNO_EPERM)]
+    p = [
+        _ins(_BPF_LD_W_ABS, 0, 0, 4),
+        _ins(_BPF_JEQ_K, 1, 0, _AUDIT_ARCH_X86_64),
+        _ins(_BPF_RET_K, 0, 0, _RET_KILL_PROCESS),
+        _ins(_BPF_LD_W_ABS, 0, 0, 0),
+        _ins(_BPF_JGE_K, 0, 1, 0x40000000),  # x32 ABI
+        _ins(_BPF_RET_K, 0, 0, _RET_ERRNO_EPERM),
+    ]
     for nr in sorted(_DENY_X86_64.values()):
-        p += [_ins(_BPF_JEQ_K, 0, 1, nr), _ins(_BPF_RET_K, 0, 0,
-                                               _RET_ERRNO_EPERM)]
+        p += [_ins(_BPF_JEQ_K, 0, 1, nr), _ins(_BPF_RET_K, 0, 0, _RET_ERRNO_EPERM)]
     # clone3: ENOSYS so glibc falls back to clone, which we can inspect
-    p += [_ins(_BPF_JEQ_K, 0, 1, 435), _ins(_BPF_RET_K, 0, 0,
-                                            _RET_ERRNO_ENOSYS)]
+    p += [_ins(_BPF_JEQ_K, 0, 1, 435), _ins(_BPF_RET_K, 0, 0, _RET_ERRNO_ENOSYS)]
     # clone: threads only (CLONE_THREAD = 0x10000)
-    p += [_ins(_BPF_JEQ_K, 0, 4, 56), _ins(_BPF_LD_W_ABS, 0, 0, 16),
-          _ins(_BPF_JSET_K, 0, 1, 0x10000), _ins(_BPF_RET_K, 0, 0, _RET_ALLOW),
-          _ins(_BPF_RET_K, 0, 0, _RET_ERRNO_EPERM)]
+    p += [
+        _ins(_BPF_JEQ_K, 0, 4, 56),
+        _ins(_BPF_LD_W_ABS, 0, 0, 16),
+        _ins(_BPF_JSET_K, 0, 1, 0x10000),
+        _ins(_BPF_RET_K, 0, 0, _RET_ALLOW),
+        _ins(_BPF_RET_K, 0, 0, _RET_ERRNO_EPERM),
+    ]
     # kill / prlimit64: only ourselves (0 = own process group / self)
     for nr in (62, 302):
-        p += [_ins(_BPF_JEQ_K, 0, 5, nr), _ins(_BPF_LD_W_ABS, 0, 0, 16),
-              _ins(_BPF_JEQ_K, 2, 0, 0), _ins(_BPF_JEQ_K, 1, 0, self_pid),
-              _ins(_BPF_RET_K, 0, 0, _RET_ERRNO_EPERM),
-              _ins(_BPF_RET_K, 0, 0, _RET_ALLOW)]
+        p += [
+            _ins(_BPF_JEQ_K, 0, 5, nr),
+            _ins(_BPF_LD_W_ABS, 0, 0, 16),
+            _ins(_BPF_JEQ_K, 2, 0, 0),
+            _ins(_BPF_JEQ_K, 1, 0, self_pid),
+            _ins(_BPF_RET_K, 0, 0, _RET_ERRNO_EPERM),
+            _ins(_BPF_RET_K, 0, 0, _RET_ALLOW),
+        ]
     # tgkill: only our own thread group
-    p += [_ins(_BPF_JEQ_K, 0, 4, 234), _ins(_BPF_LD_W_ABS, 0, 0, 16),
-          _ins(_BPF_JEQ_K, 1, 0, self_pid),
-          _ins(_BPF_RET_K, 0, 0, _RET_ERRNO_EPERM),
-          _ins(_BPF_RET_K, 0, 0, _RET_ALLOW)]
+    p += [
+        _ins(_BPF_JEQ_K, 0, 4, 234),
+        _ins(_BPF_LD_W_ABS, 0, 0, 16),
+        _ins(_BPF_JEQ_K, 1, 0, self_pid),
+        _ins(_BPF_RET_K, 0, 0, _RET_ERRNO_EPERM),
+        _ins(_BPF_RET_K, 0, 0, _RET_ALLOW),
+    ]
     # ioctl(TIOCSTI): no typing into a terminal
-    p += [_ins(_BPF_JEQ_K, 0, 4, 16), _ins(_BPF_LD_W_ABS, 0, 0, 24),
-          _ins(_BPF_JEQ_K, 0, 1, 0x5412),
-          _ins(_BPF_RET_K, 0, 0, _RET_ERRNO_EPERM),
-          _ins(_BPF_RET_K, 0, 0, _RET_ALLOW)]
+    p += [
+        _ins(_BPF_JEQ_K, 0, 4, 16),
+        _ins(_BPF_LD_W_ABS, 0, 0, 24),
+        _ins(_BPF_JEQ_K, 0, 1, 0x5412),
+        _ins(_BPF_RET_K, 0, 0, _RET_ERRNO_EPERM),
+        _ins(_BPF_RET_K, 0, 0, _RET_ALLOW),
+    ]
     p.append(_ins(_BPF_RET_K, 0, 0, _RET_ALLOW))
     return b"".join(p)
 
@@ -269,8 +347,7 @@ def seccomp_filter(prog: bytes | None = None) -> str | None:
     buf = ctypes.create_string_buffer(prog, len(prog))
     fprog = _SockFprog(len(prog) // 8, ctypes.addressof(buf))
     _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
-    if _libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER,
-                   ctypes.addressof(fprog), 0, 0) != 0:
+    if _libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.addressof(fprog), 0, 0) != 0:
         return None
     return "seccomp"
 
@@ -289,8 +366,9 @@ def _current_data_bytes() -> int:
     return 0
 
 
-def set_rlimits(timeout_s: float, memory_mb: int, max_file_mb: int,
-                max_open_files: int = 256, data_now: int | None = None) -> str:
+def set_rlimits(
+    timeout_s: float, memory_mb: int, max_file_mb: int, max_open_files: int = 256, data_now: int | None = None
+) -> str:
     def setl(res, soft, hard=None):
         hard = soft if hard is None else hard
         try:
@@ -325,16 +403,47 @@ def set_rlimits(timeout_s: float, memory_mb: int, max_file_mb: int,
 # audit hook (in-process layer; also the fallback when the kernel says no)
 # --------------------------------------------------------------------------
 _DENIED_EVENTS = (
-    "socket.", "subprocess.", "os.system", "os.exec", "os.posix_spawn",
-    "os.spawn", "os.fork", "os.forkpty", "os.killpg", "os.symlink",
-    "os.link", "ctypes.dlopen", "pickle.find_class",
-    "code.__new__", "sys.addaudithook", "resource.setrlimit",
-    "resource.prlimit", "urllib.", "http.client", "ftplib.", "smtplib.",
-    "imaplib.", "poplib.", "nntplib.", "telnetlib.", "webbrowser.",
-    "os.startfile", "pty.", "sys.setprofile", "sys.settrace", "os.chroot",
-    "os.setuid", "os.setgid", "os.chdir",
-    "os.mkfifo", "os.mknod", "shutil.chown", "os.chown", "mmap.__new__",
-    "_posixsubprocess", "sqlite3.",
+    "socket.",
+    "subprocess.",
+    "os.system",
+    "os.exec",
+    "os.posix_spawn",
+    "os.spawn",
+    "os.fork",
+    "os.forkpty",
+    "os.killpg",
+    "os.symlink",
+    "os.link",
+    "ctypes.dlopen",
+    "pickle.find_class",
+    "code.__new__",
+    "sys.addaudithook",
+    "resource.setrlimit",
+    "resource.prlimit",
+    "urllib.",
+    "http.client",
+    "ftplib.",
+    "smtplib.",
+    "imaplib.",
+    "poplib.",
+    "nntplib.",
+    "telnetlib.",
+    "webbrowser.",
+    "os.startfile",
+    "pty.",
+    "sys.setprofile",
+    "sys.settrace",
+    "os.chroot",
+    "os.setuid",
+    "os.setgid",
+    "os.chdir",
+    "os.mkfifo",
+    "os.mknod",
+    "shutil.chown",
+    "os.chown",
+    "mmap.__new__",
+    "_posixsubprocess",
+    "sqlite3.",
 )
 
 
@@ -342,8 +451,7 @@ class SandboxAuditError(PermissionError):
     pass
 
 
-def install_audit_hook(read_roots, write_roots, max_files: int,
-                       resolved: bool = False) -> str:
+def install_audit_hook(read_roots, write_roots, max_files: int, resolved: bool = False) -> str:
     if not resolved:
         read_roots = tuple(os.path.realpath(p) for p in read_roots)
         write_roots = tuple(os.path.realpath(p) for p in write_roots)
@@ -370,25 +478,20 @@ def install_audit_hook(read_roots, write_roots, max_files: int,
                 p = realpath(os.fsdecode(path))
             except Exception:  # noqa: BLE001
                 raise SandboxAuditError("open denied") from None
-            writing = bool(flags & wflags) or (
-                isinstance(mode, str) and any(c in mode for c in "wax+"))
+            writing = bool(flags & wflags) or (isinstance(mode, str) and any(c in mode for c in "wax+"))
             if writing:
                 if not under(p, write_roots):
-                    raise SandboxAuditError(f"writing {p!r} (outside the "
-                                            "workdir) is not allowed")
-                if flags & os.O_CREAT or (isinstance(mode, str) and
-                                          any(c in mode for c in "wax")):
+                    raise SandboxAuditError(f"writing {p!r} (outside the workdir) is not allowed")
+                if flags & os.O_CREAT or (isinstance(mode, str) and any(c in mode for c in "wax")):
                     created[0] += 1
                     if created[0] > max_files:
                         raise SandboxAuditError("too many files written")
             elif not under(p, write_roots) and not under(p, read_roots):
-                raise SandboxAuditError(f"reading {p!r} (outside the "
-                                        "workdir) is not allowed")
+                raise SandboxAuditError(f"reading {p!r} (outside the workdir) is not allowed")
             return
         if event == "os.kill":
             if args[0] not in (0, self_pid):
-                raise SandboxAuditError("signalling other processes is not "
-                                        "allowed")
+                raise SandboxAuditError("signalling other processes is not allowed")
             return
         if event.startswith(_DENIED_EVENTS):
             raise SandboxAuditError(f"{event} is not allowed in the sandbox")
@@ -412,9 +515,15 @@ class Prepared:
 
 
 def child_env(workdir: str, mplconfigdir: str | None) -> dict:
-    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": workdir,
-           "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "TMPDIR": workdir,
-           "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1"}
+    env = {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "HOME": workdir,
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "TMPDIR": workdir,
+        "MPLBACKEND": "Agg",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
     env.update(THREAD_VARS)
     if mplconfigdir:
         env["MPLCONFIGDIR"] = mplconfigdir
@@ -431,16 +540,32 @@ def read_roots(extra=()) -> list:
             rp = os.path.realpath(p)
             if "-packages" in rp or rp.startswith(prefixes):
                 roots.add(rp)
-    roots.update(["/usr/lib", "/usr/lib64", "/lib", "/lib64", "/usr/local/lib",
-                  "/usr/share/zoneinfo", "/usr/share/fonts",
-                  "/usr/share/matplotlib", "/etc/fonts", "/dev/null",
-                  "/dev/urandom", "/dev/zero", "/etc/localtime",
-                  # CPU/memory discovery by joblib, threadpoolctl, OpenMP
-                  "/sys/fs/cgroup", "/sys/devices/system/cpu",
-                  "/proc/cpuinfo", "/proc/meminfo", "/proc/stat",
-                  # the process's own /proc entry (resolved: never another
-                  # process's; /proc/<parent> stays unreadable)
-                  os.path.realpath("/proc/self")])
+    roots.update(
+        [
+            "/usr/lib",
+            "/usr/lib64",
+            "/lib",
+            "/lib64",
+            "/usr/local/lib",
+            "/usr/share/zoneinfo",
+            "/usr/share/fonts",
+            "/usr/share/matplotlib",
+            "/etc/fonts",
+            "/dev/null",
+            "/dev/urandom",
+            "/dev/zero",
+            "/etc/localtime",
+            # CPU/memory discovery by joblib, threadpoolctl, OpenMP
+            "/sys/fs/cgroup",
+            "/sys/devices/system/cpu",
+            "/proc/cpuinfo",
+            "/proc/meminfo",
+            "/proc/stat",
+            # the process's own /proc entry (resolved: never another
+            # process's; /proc/<parent> stays unreadable)
+            os.path.realpath("/proc/self"),
+        ]
+    )
     pkg_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     roots.add(os.path.join(pkg_parent, "sandbox"))
     roots.update(extra)

@@ -7,6 +7,7 @@ allowlist, guarded ``_getattr_``/``_getitem_``/``_getiter_``/``_write_`` and a
 path guard for file readers/writers.  This layer is *not* a sandbox on its own;
 see the package docstring for the OS layers behind it.
 """
+
 from __future__ import annotations
 
 import ast
@@ -31,34 +32,62 @@ USER_FILENAME = "<untrusted>"
 # --------------------------------------------------------------------------
 # Allowlists and denylists
 # --------------------------------------------------------------------------
-ALLOWED_MODULES = frozenset("""
+ALLOWED_MODULES = frozenset(
+    """
 pandas numpy scipy sklearn lightgbm matplotlib seaborn math cmath statistics re
 datetime collections itertools functools json random decimal fractions time
 warnings copy heapq bisect calendar textwrap numbers enum zoneinfo
 unicodedata difflib pprint io
-""".split())
+""".split()
+)
 # typing/dataclasses are left out on purpose: typing.get_type_hints() evals
 # string annotations with plain (unguarded) compile.
 # Modules of which only some names may be used.
 MODULE_ATTR_ALLOWLIST = {"io": frozenset({"StringIO", "BytesIO"})}
 
 DENIED_MODULE_PREFIXES = (
-    "pandas.compat", "pandas.io.pickle", "pandas.core.computation",
-    "pandas.io.clipboard", "pandas.io.clipboards", "pandas.io.sql",
-    "pandas.io.pytables", "pandas.io.html", "pandas.io.xml", "pandas.util",
-    "numpy.ctypeslib", "numpy.f2py", "numpy.distutils", "numpy.lib.format",
-    "numpy.lib._datasource", "numpy.testing", "numpy._pytesttester",
-    "sklearn.externals", "sklearn.utils._joblib", "scipy._lib", "scipy.io",
-    "matplotlib.cbook", "matplotlib.animation", "matplotlib.backends",
-    "matplotlib.testing", "matplotlib.font_manager", "lightgbm.libpath",
-    "matplotlib.sphinxext", "pandas.conftest", "numpy.conftest",
-    "sklearn.conftest", "scipy.conftest", "pandas.tests", "numpy.tests",
-    "lightgbm.dask", "lightgbm.basic",
+    "pandas.compat",
+    "pandas.io.pickle",
+    "pandas.core.computation",
+    "pandas.io.clipboard",
+    "pandas.io.clipboards",
+    "pandas.io.sql",
+    "pandas.io.pytables",
+    "pandas.io.html",
+    "pandas.io.xml",
+    "pandas.util",
+    "numpy.ctypeslib",
+    "numpy.f2py",
+    "numpy.distutils",
+    "numpy.lib.format",
+    "numpy.lib._datasource",
+    "numpy.testing",
+    "numpy._pytesttester",
+    "sklearn.externals",
+    "sklearn.utils._joblib",
+    "scipy._lib",
+    "scipy.io",
+    "matplotlib.cbook",
+    "matplotlib.animation",
+    "matplotlib.backends",
+    "matplotlib.testing",
+    "matplotlib.font_manager",
+    "lightgbm.libpath",
+    "matplotlib.sphinxext",
+    "pandas.conftest",
+    "numpy.conftest",
+    "sklearn.conftest",
+    "scipy.conftest",
+    "pandas.tests",
+    "numpy.tests",
+    "lightgbm.dask",
+    "lightgbm.basic",
 )
 
 # Modules whose functions/classes must never be handed to untrusted code, even
 # when a permitted library re-exports them (``pd.io.common.Path`` ...).
-DANGEROUS_MODULES = frozenset("""
+DANGEROUS_MODULES = frozenset(
+    """
 os posix nt sys subprocess _posixsubprocess ctypes _ctypes importlib pickle
 _pickle marshal shutil socket _socket io _io builtins pty signal resource
 _thread threading multiprocessing gc inspect code codeop runpy pdb tempfile
@@ -67,9 +96,12 @@ smtplib ssl asyncio select selectors mmap fcntl termios tty getpass pwd grp
 zipimport pkgutil site copyreg shelve dbm sqlite3 joblib cloudpickle dill
 faulthandler tracemalloc sre_compile types operator string ast dis
 posixpath ntpath genericpath zipfile tarfile lzma bz2 gzip fsspec pyarrow
-""".split())
+""".split()
+)
 
-DENIED_ATTRS = frozenset("""
+DENIED_ATTRS = (
+    frozenset(
+        """
 read_pickle to_pickle eval query memmap fromfile ctypes ctypeslib compat style
 read_html read_xml to_xml read_sql read_sql_query read_sql_table to_sql
 read_gbq to_gbq read_clipboard to_clipboard read_hdf to_hdf HDFStore
@@ -78,29 +110,38 @@ getframe currentframe tb_lasti f_lineno co_consts co_names
 load_module exec_module setrecursionlimit register_backend
 update_wrapper wraps register_dataframe_accessor register_series_accessor
 register_index_accessor register_extension_dtype
-""".split()) | INSPECT_ATTRIBUTES
+""".split()
+    )
+    | INSPECT_ATTRIBUTES
+)
 # (update_wrapper/wraps and the accessor registries write attributes of
 # modules/classes with a plain setattr, bypassing the write guard)
 
 # callables whose path-like arguments must stay inside the workdir
-IO_ATTRS = frozenset("""
+IO_ATTRS = frozenset(
+    """
 read_csv read_table read_fwf read_json read_parquet read_feather read_excel
 read_orc read_stata read_sas read_spss to_csv to_json to_parquet to_feather
 to_excel to_orc to_stata to_html to_latex to_markdown to_string savefig
 imsave imread save savez savez_compressed savetxt loadtxt genfromtxt load
 tofile save_model load_model loadmat savemat ExcelWriter
-""".split())
-PATH_KWARGS = frozenset("""
+""".split()
+)
+PATH_KWARGS = frozenset(
+    """
 path path_or_buf path_or_buffer filepath_or_buffer fname file filename
 model_file io excel_writer buf fp target destination
-""".split())
+""".split()
+)
 NUMPY_PICKLE_FUNCS = frozenset({"load", "save", "savez", "savez_compressed"})
 # pandas resolves string function names with getattr(): agg("to_pickle", ...)
 STRING_DISPATCH_ATTRS = frozenset({"agg", "aggregate", "transform", "apply"})
 
-FORBIDDEN_NAMES = frozenset("""
+FORBIDDEN_NAMES = frozenset(
+    """
 eval exec compile globals locals vars breakpoint input memoryview open_code
-""".split())
+""".split()
+)
 ALLOWED_DUNDER_DEFS = frozenset({"__init__"})
 
 
@@ -134,8 +175,7 @@ def module_allowed(name: str) -> bool:
         return False
     if any(part.startswith("_") for part in name.split(".")):
         return False  # private modules (numpy._core, pandas._libs ...)
-    return not any(name == p or name.startswith(p + ".")
-                   for p in DENIED_MODULE_PREFIXES)
+    return not any(name == p or name.startswith(p + ".") for p in DENIED_MODULE_PREFIXES)
 
 
 # --------------------------------------------------------------------------
@@ -169,16 +209,15 @@ class SandboxPolicy(RestrictingNodeTransformer):
             only = MODULE_ATTR_ALLOWLIST.get(node.module)
             for alias in node.names:
                 if only is not None and alias.name not in only:
-                    self.error(node, f'"{node.module}.{alias.name}" is not '
-                                     'allowed')
+                    self.error(node, f'"{node.module}.{alias.name}" is not allowed')
                 elif alias.name in DENIED_ATTRS:
                     self.error(node, f'"{alias.name}" is not allowed')
-                elif alias.name != "*" and not module_allowed(
-                        f"{node.module}.{alias.name}") and \
-                        any(f"{node.module}.{alias.name}" == p
-                            for p in DENIED_MODULE_PREFIXES):
-                    self.error(node, f'import of "{node.module}.{alias.name}"'
-                                     " is not allowed")
+                elif (
+                    alias.name != "*"
+                    and not module_allowed(f"{node.module}.{alias.name}")
+                    and any(f"{node.module}.{alias.name}" == p for p in DENIED_MODULE_PREFIXES)
+                ):
+                    self.error(node, f'import of "{node.module}.{alias.name}" is not allowed')
         return super().visit_ImportFrom(node)
 
     def visit_Attribute(self, node):
@@ -200,14 +239,11 @@ class SandboxPolicy(RestrictingNodeTransformer):
     def _check_annotation(self, node, ann):
         # string annotations are evaluated with plain eval() by
         # typing.get_type_hints / functools.singledispatch.register
-        if ann is not None and any(
-                isinstance(n, ast.Constant) and isinstance(n.value, str)
-                for n in ast.walk(ann)):
+        if ann is not None and any(isinstance(n, ast.Constant) and isinstance(n.value, str) for n in ast.walk(ann)):
             self.error(node, "string annotations are not allowed")
 
     def visit_arguments(self, node):
-        for a in (node.posonlyargs + node.args + node.kwonlyargs +
-                  [x for x in (node.vararg, node.kwarg) if x]):
+        for a in node.posonlyargs + node.args + node.kwonlyargs + [x for x in (node.vararg, node.kwarg) if x]:
             self._check_annotation(a, a.annotation)
         return super().visit_arguments(node)
 
@@ -231,11 +267,14 @@ class SandboxPolicy(RestrictingNodeTransformer):
         def conv(e):
             if isinstance(e, ast.Slice):
                 none = ast.Constant(None)
-                call = ast.Call(func=ast.Name("slice", ast.Load()),
-                                args=[e.lower or none, e.upper or none,
-                                      e.step or none], keywords=[])
+                call = ast.Call(
+                    func=ast.Name("slice", ast.Load()),
+                    args=[e.lower or none, e.upper or none, e.step or none],
+                    keywords=[],
+                )
                 return copy_locations(call, e) or call
             return e
+
         if isinstance(s, ast.Tuple):
             s.elts = [conv(e) for e in s.elts]
             return s
@@ -248,38 +287,45 @@ class SandboxPolicy(RestrictingNodeTransformer):
         n = SandboxPolicy._aug_counter = SandboxPolicy._aug_counter + 1
         obj_name, key_name = f"_sbx_o{n}", f"_sbx_k{n}"
         op = IOPERATOR_TO_STR[type(node.op)]
-        stmts = [ast.Assign(targets=[ast.Name(obj_name, ast.Store())],
-                            value=self.visit(tgt.value))]
+        stmts = [ast.Assign(targets=[ast.Name(obj_name, ast.Store())], value=self.visit(tgt.value))]
         if isinstance(tgt, ast.Subscript):
             key = self.visit(self._slice_to_expr(tgt.slice))
-            stmts.append(ast.Assign(targets=[ast.Name(key_name, ast.Store())],
-                                    value=key))
-            current = ast.Call(func=ast.Name("_getitem_", ast.Load()),
-                               args=[ast.Name(obj_name, ast.Load()),
-                                     ast.Name(key_name, ast.Load())],
-                               keywords=[])
+            stmts.append(ast.Assign(targets=[ast.Name(key_name, ast.Store())], value=key))
+            current = ast.Call(
+                func=ast.Name("_getitem_", ast.Load()),
+                args=[ast.Name(obj_name, ast.Load()), ast.Name(key_name, ast.Load())],
+                keywords=[],
+            )
             target = ast.Subscript(
-                value=ast.Call(func=ast.Name("_write_", ast.Load()),
-                               args=[ast.Name(obj_name, ast.Load())],
-                               keywords=[]),
-                slice=ast.Name(key_name, ast.Load()), ctx=ast.Store())
+                value=ast.Call(
+                    func=ast.Name("_write_", ast.Load()), args=[ast.Name(obj_name, ast.Load())], keywords=[]
+                ),
+                slice=ast.Name(key_name, ast.Load()),
+                ctx=ast.Store(),
+            )
         elif isinstance(tgt, ast.Attribute):
             if tgt.attr.startswith("_") or tgt.attr in DENIED_ATTRS:
                 self.error(node, f'"{tgt.attr}" is an invalid attribute name')
-            current = ast.Call(func=ast.Name("_getattr_", ast.Load()),
-                               args=[ast.Name(obj_name, ast.Load()),
-                                     ast.Constant(tgt.attr)], keywords=[])
+            current = ast.Call(
+                func=ast.Name("_getattr_", ast.Load()),
+                args=[ast.Name(obj_name, ast.Load()), ast.Constant(tgt.attr)],
+                keywords=[],
+            )
             target = ast.Attribute(
-                value=ast.Call(func=ast.Name("_write_", ast.Load()),
-                               args=[ast.Name(obj_name, ast.Load())],
-                               keywords=[]),
-                attr=tgt.attr, ctx=ast.Store())
+                value=ast.Call(
+                    func=ast.Name("_write_", ast.Load()), args=[ast.Name(obj_name, ast.Load())], keywords=[]
+                ),
+                attr=tgt.attr,
+                ctx=ast.Store(),
+            )
         else:  # pragma: no cover - the grammar allows nothing else
             self.error(node, "unsupported augmented assignment")
             return node
-        value = ast.Call(func=ast.Name("_inplacevar_", ast.Load()),
-                         args=[ast.Constant(op), current, self.visit(node.value)],
-                         keywords=[])
+        value = ast.Call(
+            func=ast.Name("_inplacevar_", ast.Load()),
+            args=[ast.Constant(op), current, self.visit(node.value)],
+            keywords=[],
+        )
         stmts.append(ast.Assign(targets=[target], value=value))
         for s in stmts:
             copy_locations(s, node)
@@ -295,21 +341,18 @@ def _compile(code: str):
     if not isinstance(code, str):
         return None, ["code must be a str"]
     if len(code) > MAX_CODE_CHARS:
-        return None, [f"code is too large ({len(code)} characters, "
-                      f"limit {MAX_CODE_CHARS})"]
+        return None, [f"code is too large ({len(code)} characters, limit {MAX_CODE_CHARS})"]
     if "\x00" in code:
         return None, ["code contains NUL bytes"]
     try:
-        res = compile_restricted_exec(code, filename=USER_FILENAME,
-                                      policy=SandboxPolicy)
+        res = compile_restricted_exec(code, filename=USER_FILENAME, policy=SandboxPolicy)
     except SyntaxError as e:  # pragma: no cover - RP reports these itself
         return None, [f"Line {e.lineno}: SyntaxError: {e.msg}"]
     except Exception as e:  # noqa: BLE001 - e.g. recursion in the parser
         return None, [f"{type(e).__name__}: {e}"]
     errors = list(res.errors)
     if len(errors) > MAX_ERRORS:
-        errors = errors[:MAX_ERRORS] + [f"... and {len(errors) - MAX_ERRORS}"
-                                        " more errors"]
+        errors = errors[:MAX_ERRORS] + [f"... and {len(errors) - MAX_ERRORS} more errors"]
     if res.code is None and not errors:
         errors = ["code could not be compiled"]
     return (res.code if not errors else None), errors
@@ -324,27 +367,65 @@ def check(code: str) -> CheckResult:
 # --------------------------------------------------------------------------
 # Runtime guards
 # --------------------------------------------------------------------------
-_DANGEROUS_BUILTIN_IDS = frozenset(id(getattr(builtins, n)) for n in (
-    "eval", "exec", "compile", "open", "__import__", "getattr", "setattr",
-    "delattr", "globals", "locals", "vars", "breakpoint", "input", "help",
-    "exit", "quit", "memoryview", "__build_class__") if hasattr(builtins, n))
+_DANGEROUS_BUILTIN_IDS = frozenset(
+    id(getattr(builtins, n))
+    for n in (
+        "eval",
+        "exec",
+        "compile",
+        "open",
+        "__import__",
+        "getattr",
+        "setattr",
+        "delattr",
+        "globals",
+        "locals",
+        "vars",
+        "breakpoint",
+        "input",
+        "help",
+        "exit",
+        "quit",
+        "memoryview",
+        "__build_class__",
+    )
+    if hasattr(builtins, n)
+)
 import io as _io_mod  # noqa: E402
 
 _SAFE_VALUE_IDS = frozenset({id(_io_mod.StringIO), id(_io_mod.BytesIO)})
 _FORBIDDEN_VALUE_TYPES = (types.FrameType, types.CodeType, types.TracebackType)
-_WRITE_DENIED_TYPES = (types.ModuleType, type, types.FunctionType,
-                       types.BuiltinFunctionType, types.MethodType,
-                       types.CodeType, types.FrameType, types.TracebackType,
-                       types.GeneratorType, types.CoroutineType,
-                       types.MappingProxyType, property, staticmethod,
-                       classmethod)
+_WRITE_DENIED_TYPES = (
+    types.ModuleType,
+    type,
+    types.FunctionType,
+    types.BuiltinFunctionType,
+    types.MethodType,
+    types.CodeType,
+    types.FrameType,
+    types.TracebackType,
+    types.GeneratorType,
+    types.CoroutineType,
+    types.MappingProxyType,
+    property,
+    staticmethod,
+    classmethod,
+)
 _MISSING = object()
 
 _INPLACE = {
-    "+=": operator.iadd, "-=": operator.isub, "*=": operator.imul,
-    "/=": operator.itruediv, "//=": operator.ifloordiv, "%=": operator.imod,
-    "**=": operator.ipow, "<<=": operator.ilshift, ">>=": operator.irshift,
-    "&=": operator.iand, "|=": operator.ior, "^=": operator.ixor,
+    "+=": operator.iadd,
+    "-=": operator.isub,
+    "*=": operator.imul,
+    "/=": operator.itruediv,
+    "//=": operator.ifloordiv,
+    "%=": operator.imod,
+    "**=": operator.ipow,
+    "<<=": operator.ilshift,
+    ">>=": operator.irshift,
+    "&=": operator.iand,
+    "|=": operator.ior,
+    "^=": operator.ixor,
     "@=": operator.imatmul,
 }
 
@@ -361,6 +442,7 @@ def _check_format_string(fmt, depth=0) -> None:
     with any format spec -- no attribute or index traversal ("{0.__class__}",
     "{0[key]}"), which would bypass the attribute guard."""
     import string
+
     if not isinstance(fmt, str):
         _deny("str.format on a non-string")
     if depth > 2:
@@ -382,6 +464,7 @@ def _safe_str_format(s: str, name: str):
     def safe_format(*args, **kwargs):
         _check_format_string(s)
         return method(*args, **kwargs)
+
     safe_format.__name__ = name
     return safe_format
 
@@ -390,6 +473,7 @@ def _safe_str_format_unbound(name: str):
     def safe_format(s, *args, **kwargs):
         _check_format_string(s)
         return getattr(str, name)(s, *args, **kwargs)
+
     safe_format.__name__ = name
     return safe_format
 
@@ -419,11 +503,15 @@ def _check_value(value, name):
         _deny(f'"{name}" (frame/code/traceback object)')
     if id(value) in _DANGEROUS_BUILTIN_IDS:
         _deny(f'"{name}"')
-    if t in (types.FunctionType, types.BuiltinFunctionType, types.MethodType,
-             types.BuiltinMethodType, type) or isinstance(value, type):
+    if t in (
+        types.FunctionType,
+        types.BuiltinFunctionType,
+        types.MethodType,
+        types.BuiltinMethodType,
+        type,
+    ) or isinstance(value, type):
         mod = _value_module(value)
-        if isinstance(mod, str) and mod.split(".")[0].lstrip("_") in \
-                {m.lstrip("_") for m in DANGEROUS_MODULES}:
+        if isinstance(mod, str) and mod.split(".")[0].lstrip("_") in {m.lstrip("_") for m in DANGEROUS_MODULES}:
             _deny(f'"{name}" from module "{mod}"')
     return value
 
@@ -457,9 +545,10 @@ def make_guards(workdir: str | None = None) -> dict:
             # one; later string arguments (sep, fmt ...) are only checked
             # (an unbound call such as DataFrame.to_csv(df, path) has the
             # path second) and passed on unchanged
-            args = tuple(safe_path(a) if isinstance(a, (str, bytes, int))
-                         or hasattr(type(a), "__fspath__") else a
-                         for a in args[:1]) + tuple(args[1:])
+            args = tuple(
+                safe_path(a) if isinstance(a, (str, bytes, int)) or hasattr(type(a), "__fspath__") else a
+                for a in args[:1]
+            ) + tuple(args[1:])
             for a in args[1:]:
                 if isinstance(a, (str, bytes)) and not isinstance(a, bool):
                     safe_path(a)
@@ -467,12 +556,12 @@ def make_guards(workdir: str | None = None) -> dict:
                     _deny("path objects after the first argument")
             for k in PATH_KWARGS.intersection(kwargs):
                 kwargs[k] = safe_path(kwargs[k])
-            if name in NUMPY_PICKLE_FUNCS and _value_module(fn) and \
-                    str(_value_module(fn)).startswith("numpy"):
+            if name in NUMPY_PICKLE_FUNCS and _value_module(fn) and str(_value_module(fn)).startswith("numpy"):
                 if kwargs.get("allow_pickle"):
                     _deny("allow_pickle=True")
                 kwargs["allow_pickle"] = False
             return fn(*args, **kwargs)
+
         io_call.__name__ = name
         return io_call
 
@@ -480,8 +569,13 @@ def make_guards(workdir: str | None = None) -> dict:
         if depth > 4:
             return
         if isinstance(obj, str):
-            if obj.startswith("_") or obj in DENIED_ATTRS or obj in IO_ATTRS \
-                    or obj in STRING_DISPATCH_ATTRS or obj == "pipe":
+            if (
+                obj.startswith("_")
+                or obj in DENIED_ATTRS
+                or obj in IO_ATTRS
+                or obj in STRING_DISPATCH_ATTRS
+                or obj == "pipe"
+            ):
                 _deny(f'function name "{obj}"')
         elif isinstance(obj, (list, tuple, set, frozenset)):
             for x in obj:
@@ -497,19 +591,18 @@ def make_guards(workdir: str | None = None) -> dict:
             for a in kwargs.values():
                 scan_strings(a)
             return fn(*args, **kwargs)
+
         dispatch_call.__name__ = name
         return dispatch_call
 
     def guarded_getattr(ob, name, default=_MISSING):
         if type(name) is not str:
             raise TypeError("attribute name must be a string")
-        if name.startswith("_") or name in DENIED_ATTRS or \
-                name.endswith("__roles__"):
+        if name.startswith("_") or name in DENIED_ATTRS or name.endswith("__roles__"):
             _deny(f'attribute "{name}"')
         if name in ("format", "format_map") and isinstance(ob, str):
             return _safe_str_format(ob, name)
-        if name in ("format", "format_map") and isinstance(ob, type) and \
-                issubclass(ob, str):
+        if name in ("format", "format_map") and isinstance(ob, type) and issubclass(ob, str):
             return _safe_str_format_unbound(name)
         if name in ("vformat", "get_field"):
             _deny(f'"{name}"')
@@ -531,8 +624,7 @@ def make_guards(workdir: str | None = None) -> dict:
         _check_value(value, name)
         if name in IO_ATTRS and callable(value):
             return wrap_io(value, name)
-        if name in STRING_DISPATCH_ATTRS and callable(value) and \
-                _is_pandas(ob):
+        if name in STRING_DISPATCH_ATTRS and callable(value) and _is_pandas(ob):
             return wrap_dispatch(value, name)
         return value
 
@@ -551,8 +643,7 @@ def make_guards(workdir: str | None = None) -> dict:
         return ob
 
     def guarded_setattr(ob, name, value):
-        if type(name) is not str or name.startswith("_") or \
-                name in DENIED_ATTRS:
+        if type(name) is not str or name.startswith("_") or name in DENIED_ATTRS:
             _deny(f'setting attribute "{name}"')
         setattr(guarded_write(ob), name, value)
 
@@ -567,8 +658,7 @@ def make_guards(workdir: str | None = None) -> dict:
         return ob[key]
 
     def guarded_getiter(ob):
-        if isinstance(ob, types.GeneratorType) or isinstance(ob, (
-                types.FrameType, types.TracebackType)):
+        if isinstance(ob, types.GeneratorType) or isinstance(ob, (types.FrameType, types.TracebackType)):
             return ob
         return iter(ob)
 
@@ -591,8 +681,7 @@ def make_guards(workdir: str | None = None) -> dict:
             if item == "*":
                 _deny("from ... import *")
             sub = f"{mod.__name__}.{item}"
-            if any(sub == p or sub.startswith(p + ".")
-                   for p in DENIED_MODULE_PREFIXES):
+            if any(sub == p or sub.startswith(p + ".") for p in DENIED_MODULE_PREFIXES):
                 _deny(f'import of "{sub}"')
             try:
                 val = guarded_getattr(mod, item)
@@ -605,8 +694,7 @@ def make_guards(workdir: str | None = None) -> dict:
         return type(ob)
 
     def guarded_open(file, mode="r", *args, **kwargs):
-        if not isinstance(file, (str, bytes)) and \
-                not hasattr(type(file), "__fspath__"):
+        if not isinstance(file, (str, bytes)) and not hasattr(type(file), "__fspath__"):
             _deny("open() of a non-path")
         if kwargs.get("opener") is not None:
             _deny("open(opener=...)")
@@ -620,8 +708,7 @@ def make_guards(workdir: str | None = None) -> dict:
 
     def metaclass(name, bases, ns):
         for k in ns:
-            if k.startswith("__") and k not in (
-                    "__init__", "__module__", "__qualname__", "__doc__"):
+            if k.startswith("__") and k not in ("__init__", "__module__", "__qualname__", "__doc__"):
                 _deny(f'class attribute "{k}"')
         return type(name, bases, ns)
 
@@ -641,16 +728,24 @@ def make_guards(workdir: str | None = None) -> dict:
             return ""
 
     return {
-        "_getattr_": guarded_getattr, "_getitem_": guarded_getitem,
-        "_getiter_": guarded_getiter, "_write_": guarded_write,
+        "_getattr_": guarded_getattr,
+        "_getitem_": guarded_getitem,
+        "_getiter_": guarded_getiter,
+        "_write_": guarded_write,
         "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
         "_unpack_sequence_": guarded_unpack_sequence,
-        "_inplacevar_": inplacevar, "_apply_": apply,
-        "_print_": PrintToStdout, "__metaclass__": metaclass,
-        "__import__": guarded_import, "getattr": guarded_getattr,
-        "hasattr": guarded_hasattr, "setattr": guarded_setattr,
-        "delattr": guarded_delattr, "type": guarded_type,
-        "open": guarded_open, "safe_path": safe_path,
+        "_inplacevar_": inplacevar,
+        "_apply_": apply,
+        "_print_": PrintToStdout,
+        "__metaclass__": metaclass,
+        "__import__": guarded_import,
+        "getattr": guarded_getattr,
+        "hasattr": guarded_hasattr,
+        "setattr": guarded_setattr,
+        "delattr": guarded_delattr,
+        "type": guarded_type,
+        "open": guarded_open,
+        "safe_path": safe_path,
     }
 
 
@@ -670,13 +765,11 @@ def make_globals(workdir: str | None = None) -> dict:
     for n in _EXTRA_BUILTINS:
         if hasattr(builtins, n):
             b[n] = getattr(builtins, n)
-    for n in ("__import__", "getattr", "hasattr", "setattr", "delattr",
-              "type", "open"):
+    for n in ("__import__", "getattr", "hasattr", "setattr", "delattr", "type", "open"):
         b[n] = guards[n]
     b.pop("__build_class__", None)
     b["__build_class__"] = builtins.__build_class__
-    g = {k: v for k, v in guards.items()
-         if k.startswith("_") and k != "__import__"}
+    g = {k: v for k, v in guards.items() if k.startswith("_") and k != "__import__"}
     g["__builtins__"] = b
     g["__name__"] = "sandbox_user"
     g["__metaclass__"] = guards["__metaclass__"]
@@ -688,12 +781,10 @@ INJECTED_NAMES = frozenset(make_globals("/").keys())
 
 def user_namespace(glb: dict) -> dict:
     """The names untrusted code defined (guards and builtins removed)."""
-    return {k: v for k, v in glb.items()
-            if k not in INJECTED_NAMES and not k.startswith("_sbx_")}
+    return {k: v for k, v in glb.items() if k not in INJECTED_NAMES and not k.startswith("_sbx_")}
 
 
-def restricted_exec(code: str, extra_globals: dict | None = None,
-                    workdir: str | None = None) -> dict:
+def restricted_exec(code: str, extra_globals: dict | None = None, workdir: str | None = None) -> dict:
     """Check and run untrusted ``code`` in-process with the same guards.
 
     File access is denied unless ``workdir`` is given (then it is confined

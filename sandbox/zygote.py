@@ -25,6 +25,7 @@ next to a running child roughly doubles the child's latency, so there is no
 The zygote enforces the wall-clock timeout itself (SIGKILL to the child's
 process group) and exits when the caller's end of the master socket closes.
 """
+
 from __future__ import annotations
 
 import gc
@@ -37,14 +38,24 @@ import struct
 import sys
 import time
 
-HEAVY_MODULES = ("numpy", "pandas", "pyarrow", "pyarrow.parquet", "sklearn",
-                 "lightgbm", "matplotlib", "seaborn", "scipy")
+HEAVY_MODULES = (
+    "numpy",
+    "pandas",
+    "pyarrow",
+    "pyarrow.parquet",
+    "sklearn",
+    "lightgbm",
+    "matplotlib",
+    "seaborn",
+    "scipy",
+)
 
 
 def warm_up() -> None:
     """Import and exercise the libraries so children start hot."""
     import importlib
     import io
+
     for m in HEAVY_MODULES:
         try:
             importlib.import_module(m)
@@ -52,23 +63,39 @@ def warm_up() -> None:
             pass
     try:
         import matplotlib
+
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
         import numpy as np
         import pandas as pd
         import seaborn as sns
-        for m in ("sklearn.linear_model", "sklearn.ensemble",
-                  "sklearn.model_selection", "sklearn.preprocessing",
-                  "sklearn.metrics", "sklearn.pipeline", "sklearn.compose",
-                  "sklearn.impute", "sklearn.tree", "sklearn.cluster",
-                  "sklearn.decomposition", "scipy.stats"):
+
+        for m in (
+            "sklearn.linear_model",
+            "sklearn.ensemble",
+            "sklearn.model_selection",
+            "sklearn.preprocessing",
+            "sklearn.metrics",
+            "sklearn.pipeline",
+            "sklearn.compose",
+            "sklearn.impute",
+            "sklearn.tree",
+            "sklearn.cluster",
+            "sklearn.decomposition",
+            "scipy.stats",
+        ):
             try:
                 importlib.import_module(m)
             except Exception:  # noqa: BLE001
                 pass
-        df = pd.DataFrame({"a": np.arange(50), "b": np.arange(50) % 3,
-                           "s": ["x", "y"] * 25,
-                           "t": pd.date_range("2020-01-01", periods=50)})
+        df = pd.DataFrame(
+            {
+                "a": np.arange(50),
+                "b": np.arange(50) % 3,
+                "s": ["x", "y"] * 25,
+                "t": pd.date_range("2020-01-01", periods=50),
+            }
+        )
         df["r"] = df["a"] / (df["b"] + 1)
         df.loc[df["a"] > 3, "r"] = 0
         df.groupby("b")["a"].agg(["mean", "sum"])
@@ -87,11 +114,11 @@ def warm_up() -> None:
         fig.savefig(io.BytesIO(), format="png", dpi=50)
         plt.close("all")
         from sklearn.linear_model import LogisticRegression
-        LogisticRegression().fit(df[["a", "b"]], df["b"] > 0).predict(
-            df[["a", "b"]])
+
+        LogisticRegression().fit(df[["a", "b"]], df["b"] > 0).predict(df[["a", "b"]])
         import lightgbm as lgb
-        lgb.LGBMClassifier(n_estimators=2, verbose=-1).fit(
-            df[["a", "b"]], df["b"] > 0).predict(df[["a", "b"]])
+
+        lgb.LGBMClassifier(n_estimators=2, verbose=-1).fit(df[["a", "b"]], df["b"] > 0).predict(df[["a", "b"]])
     except Exception as e:  # noqa: BLE001
         print(f"zygote warm-up: {type(e).__name__}: {e}", file=sys.stderr)
 
@@ -111,7 +138,7 @@ class Zygote:
         self.master = master
         self.n_spares = spares
         self.spares: list[tuple[int, socket.socket]] = []
-        self.runs: dict[int, dict] = {}          # pid -> run
+        self.runs: dict[int, dict] = {}  # pid -> run
         self.ready: set = set()
         self._refill_due = True
         self.sel = selectors.DefaultSelector()
@@ -130,8 +157,8 @@ class Zygote:
                 os.closerange(keep + 1, 1 << 16)
                 os.setsid()
                 from . import oslayer
-                oslayer._libc.prctl(oslayer.PR_SET_PDEATHSIG,
-                                    signal.SIGKILL, 0, 0, 0)
+
+                oslayer._libc.prctl(oslayer.PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
                 if os.getppid() == 1:
                     os._exit(0)
                 signal.set_wakeup_fd(-1)
@@ -148,6 +175,7 @@ class Zygote:
     @staticmethod
     def _serve_one(sock: socket.socket, netns, prep) -> None:
         from . import child
+
         try:
             sock.send(b"R")  # ready: warmed up and prepared
         except OSError:
@@ -202,9 +230,13 @@ class Zygote:
             spare_sock.close()
             for fd in pipes:
                 os.close(fd)
-        run = {"pid": pid, "conn": conn, "timeout": False,
-               "cancelled": False,
-               "deadline": time.monotonic() + float(req["timeout_s"])}
+        run = {
+            "pid": pid,
+            "conn": conn,
+            "timeout": False,
+            "cancelled": False,
+            "deadline": time.monotonic() + float(req["timeout_s"]),
+        }
         self.runs[pid] = run
         self.sel.register(conn, selectors.EVENT_READ, ("conn", pid))
         self._send(run, {"pid": pid})
@@ -231,8 +263,7 @@ class Zygote:
             pass
 
     def kill(self, pid: int) -> None:
-        for fn in (lambda: os.killpg(pid, signal.SIGKILL),
-                   lambda: os.kill(pid, signal.SIGKILL)):
+        for fn in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
             try:
                 fn()
             except OSError:
@@ -276,8 +307,7 @@ class Zygote:
                 code = -os.WTERMSIG(status)
             else:
                 code = os.waitstatus_to_exitcode(status)
-            self._send(run, {"exit": code, "timeout": run["timeout"],
-                             "cancelled": run["cancelled"]})
+            self._send(run, {"exit": code, "timeout": run["timeout"], "cancelled": run["cancelled"]})
             try:
                 self.sel.unregister(run["conn"])
             except (KeyError, ValueError):

@@ -17,6 +17,7 @@ Configured in `.streamlit/secrets.toml` (nothing configured: the app is open and
 With either on, `require_user()` stops every page until the user has signed in, and runs belong to
 the user who started them (`RunConfig.owner`): other users cannot list, open or delete them.
 """
+
 from __future__ import annotations
 
 import hashlib

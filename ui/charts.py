@@ -1,4 +1,5 @@
 """Images and charts, cached so that a live run's redraws stay cheap."""
+
 from __future__ import annotations
 
 import contextlib
@@ -41,8 +42,9 @@ def image_bytes(path: str, mtime: float) -> bytes:
             return data
         out = img
         if img.width > MAX_IMAGE_WIDTH:
-            out = img.resize((MAX_IMAGE_WIDTH, int(1.0 * img.height * MAX_IMAGE_WIDTH / img.width)),
-                             resample=Image.BILINEAR)
+            out = img.resize(
+                (MAX_IMAGE_WIDTH, int(1.0 * img.height * MAX_IMAGE_WIDTH / img.width)), resample=Image.BILINEAR
+            )
         buf = io.BytesIO()
         out.save(buf, format=fmt, quality=90)
         return buf.getvalue()

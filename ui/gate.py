@@ -1,4 +1,5 @@
 """The approval-gate widget: what the run waits for, with Approve and Reject."""
+
 from __future__ import annotations
 
 import json
@@ -26,8 +27,10 @@ def render_gate(loaded: LoadedRun, key: str) -> None:
     d = gate.details
     with st.container(border=True, key=f"{key}_gate"):
         st.markdown(f"#### :material/pan_tool: Waiting for your approval — {md_escape(gate.title)}")
-        st.caption(f"Gate `{gate.name}`, iteration {gate.iteration}. The run is paused; the time budget is not "
-                   "running while it waits.")
+        st.caption(
+            f"Gate `{gate.name}`, iteration {gate.iteration}. The run is paused; the time budget is not "
+            "running while it waits."
+        )
         st.markdown(md_escape(gate.summary).replace("\\*\\*", "**"))
         if gate.name == "features":
             c = st.columns(4)
@@ -45,22 +48,48 @@ def render_gate(loaded: LoadedRun, key: str) -> None:
                 st.markdown("First rows after the transform")
                 st.dataframe(pd.DataFrame(d["sample_after"]), hide_index=True, width="stretch")
         elif gate.name == "training":
-            rows = [{"candidate": c["name"], "family": c["family"], "params": json.dumps(c["params"]),
-                     "search space": json.dumps(c["search_space"])} for c in d.get("candidates") or []]
+            rows = [
+                {
+                    "candidate": c["name"],
+                    "family": c["family"],
+                    "params": json.dumps(c["params"]),
+                    "search space": json.dumps(c["search_space"]),
+                }
+                for c in d.get("candidates") or []
+            ]
             st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
         else:
             st.markdown(f"Critic proposes **{md_escape(d.get('action'))}**: {md_escape(d.get('reason'))}")
             if d.get("cv_history"):
                 st.dataframe(pd.DataFrame(d["cv_history"]), hide_index=True, width="stretch")
         if loaded.handle is None:
-            st.warning("This run is not live on this server any more, so the gate cannot be answered.",
-                       icon=":material/link_off:")
+            st.warning(
+                "This run is not live on this server any more, so the gate cannot be answered.",
+                icon=":material/link_off:",
+            )
             return
         box = f"{key}_gate_feedback_{gate.id}"
-        st.text_area("Feedback for the brain (sent when you reject)", key=box, height=70,
-                     placeholder='e.g. "drop column customer_id", "optimise recall", "do not use lightgbm", "retrain"')
+        st.text_area(
+            "Feedback for the brain (sent when you reject)",
+            key=box,
+            height=70,
+            placeholder='e.g. "drop column customer_id", "optimise recall", "do not use lightgbm", "retrain"',
+        )
         a, r = st.columns(2)
-        a.button("Approve", type="primary", icon=":material/check_circle:", key=f"{key}_gate_approve",
-                 on_click=_answer_gate, args=(loaded.handle, gate.id, True, box), width="stretch")
-        r.button("Reject", icon=":material/cancel:", key=f"{key}_gate_reject",
-                 on_click=_answer_gate, args=(loaded.handle, gate.id, False, box), width="stretch")
+        a.button(
+            "Approve",
+            type="primary",
+            icon=":material/check_circle:",
+            key=f"{key}_gate_approve",
+            on_click=_answer_gate,
+            args=(loaded.handle, gate.id, True, box),
+            width="stretch",
+        )
+        r.button(
+            "Reject",
+            icon=":material/cancel:",
+            key=f"{key}_gate_reject",
+            on_click=_answer_gate,
+            args=(loaded.handle, gate.id, False, box),
+            width="stretch",
+        )

@@ -1,4 +1,5 @@
 """The join wizard: several uploaded files become one table, with proposed keys the user can change."""
+
 from __future__ import annotations
 
 import hashlib
@@ -12,8 +13,11 @@ from ui.runner import home
 from ui.text import md_escape
 from ui.uploads import read_preview
 
-DEDUP_LABELS = {"first": "Keep the first matching row per key", "mean": "Average numeric columns per key",
-                "skip": "Leave this file out"}
+DEDUP_LABELS = {
+    "first": "Keep the first matching row per key",
+    "mean": "Average numeric columns per key",
+    "skip": "Leave this file out",
+}
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -31,26 +35,34 @@ def _evaluate(main_path: str, other_path: str, mk: str, ok: str, mtimes: tuple[f
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _joined(main: tuple[str, str], specs: tuple[tuple[str, str, str, str, str], ...],
-            mtimes: tuple[float, ...]) -> tuple[str, dict[str, str], list[str]]:
+def _joined(
+    main: tuple[str, str], specs: tuple[tuple[str, str, str, str, str], ...], mtimes: tuple[float, ...]
+) -> tuple[str, dict[str, str], list[str]]:
     """Join and write the Parquet the run reads (content-hashed under uploads/); returns (path, origin, notes)."""
     from pipeline.tables.joins import join_tables, save_joined
 
-    others = [{"name": name, "frame": read_preview(Path(p)), "main_key": mk, "other_key": ok, "dedup": how or None}
-              for p, name, mk, ok, how in specs]
+    others = [
+        {"name": name, "frame": read_preview(Path(p)), "main_key": mk, "other_key": ok, "dedup": how or None}
+        for p, name, mk, ok, how in specs
+    ]
     result = join_tables(read_preview(Path(main[0])), others, main_name=main[1])
     path = save_joined(result, home() / "uploads", [main[1]] + [s[1] for s in specs])
     return str(path), result.origin, result.notes
 
 
 def _proposal_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    return pd.DataFrame({"main key": [r["main_key"] for r in rows], "other key": [r["other_key"] for r in rows],
-                         "same name": [r["name_match"] for r in rows],
-                         "overlap": [f"{r['overlap']:.0%}" for r in rows],
-                         "rows matched": [f"{r['matched_rows']:.0%}" for r in rows],
-                         "unique in other": [r["other_unique"] for r in rows],
-                         "distinct": [f"{r['uniqueness']:.0%}" for r in rows],
-                         "rows after join": [f"{r['rows_after']:,}" for r in rows]})
+    return pd.DataFrame(
+        {
+            "main key": [r["main_key"] for r in rows],
+            "other key": [r["other_key"] for r in rows],
+            "same name": [r["name_match"] for r in rows],
+            "overlap": [f"{r['overlap']:.0%}" for r in rows],
+            "rows matched": [f"{r['matched_rows']:.0%}" for r in rows],
+            "unique in other": [r["other_unique"] for r in rows],
+            "distinct": [f"{r['uniqueness']:.0%}" for r in rows],
+            "rows after join": [f"{r['rows_after']:,}" for r in rows],
+        }
+    )
 
 
 def choose_joins(files: list[tuple[Path, str]]) -> tuple[Path | None, str, list[str] | None]:
@@ -93,28 +105,45 @@ def choose_joins(files: list[tuple[Path, str]]) -> tuple[Path | None, str, list[
                 st.caption("No key proposed: no column pair shares enough values. Pick the keys below.")
                 top = {"main_key": main_cols[0], "other_key": other_cols[0]}
             a, b = st.columns(2)
-            mk = a.selectbox(f"Key in {main_name}", main_cols, index=main_cols.index(top["main_key"]),
-                             key=f"join_mk_{ident}")
-            ok = b.selectbox(f"Key in {other_name}", other_cols, index=other_cols.index(top["other_key"]),
-                             key=f"join_ok_{ident}")
+            mk = a.selectbox(
+                f"Key in {main_name}", main_cols, index=main_cols.index(top["main_key"]), key=f"join_mk_{ident}"
+            )
+            ok = b.selectbox(
+                f"Key in {other_name}", other_cols, index=other_cols.index(top["other_key"]), key=f"join_ok_{ident}"
+            )
             p = _evaluate(str(main_path), str(other_path), mk, ok, mtimes)
-            st.caption(f"{p['overlap']:.0%} of the main key values found, {p['matched_rows']:.0%} of main rows "
-                       f"matched (the others keep missing values), key "
-                       f"{'unique' if p['other_unique'] else 'not unique'} here ({p['uniqueness']:.0%} distinct).")
+            st.caption(
+                f"{p['overlap']:.0%} of the main key values found, {p['matched_rows']:.0%} of main rows "
+                f"matched (the others keep missing values), key "
+                f"{'unique' if p['other_unique'] else 'not unique'} here ({p['uniqueness']:.0%} distinct)."
+            )
             how = ""
             if p["overlap"] == 0:
-                st.error("**This key joins nothing:** no main key value appears here. Pick other keys.",
-                         icon=":material/link_off:")
+                st.error(
+                    "**This key joins nothing:** no main key value appears here. Pick other keys.",
+                    icon=":material/link_off:",
+                )
                 blocked = True
                 continue
             if p["rows_after"] > p["rows_before"]:
-                st.warning(f"**Duplicate rows:** {p['duplicated_keys']:,} key values repeat in "
-                           f"{md_escape(other_name)}, so joining on {md_escape(ok)} would turn "
-                           f"{p['rows_before']:,} rows into {p['rows_after']:,} (+{p['rows_after'] - p['rows_before']:,}). "
-                           "Choose how to resolve it before running.", icon=":material/warning:")
-                how = st.selectbox("Resolve duplicate keys", list(DEDUP_LABELS), index=None,
-                                   format_func=DEDUP_LABELS.get, key=f"join_dup_{ident}",
-                                   placeholder="Choose, or pick a unique key above") or ""
+                st.warning(
+                    f"**Duplicate rows:** {p['duplicated_keys']:,} key values repeat in "
+                    f"{md_escape(other_name)}, so joining on {md_escape(ok)} would turn "
+                    f"{p['rows_before']:,} rows into {p['rows_after']:,} (+{p['rows_after'] - p['rows_before']:,}). "
+                    "Choose how to resolve it before running.",
+                    icon=":material/warning:",
+                )
+                how = (
+                    st.selectbox(
+                        "Resolve duplicate keys",
+                        list(DEDUP_LABELS),
+                        index=None,
+                        format_func=DEDUP_LABELS.get,
+                        key=f"join_dup_{ident}",
+                        placeholder="Choose, or pick a unique key above",
+                    )
+                    or ""
+                )
                 if not how:
                     blocked = True
                     continue
@@ -133,5 +162,5 @@ def choose_joins(files: list[tuple[Path, str]]) -> tuple[Path | None, str, list[
         return None, "", None
     for note in notes:
         st.caption(md_escape(note))
-    keys = {s[2] for s in specs}   # the target comes from the main table, and is not a join key
+    keys = {s[2] for s in specs}  # the target comes from the main table, and is not a join key
     return Path(path), " + ".join([main_name] + [s[1] for s in specs]), [c for c in main_cols if c not in keys]

@@ -1,4 +1,5 @@
 """A run to show: live from the runner, else recorded in the store (after a restart too), if this user may see it."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ class LoadedRun:
     state: RunState
     run_dir: Path
     handle: RunHandle | None
-    version: int = 0          # snapshots the live run had published; 0 for a recorded run
+    version: int = 0  # snapshots the live run had published; 0 for a recorded run
 
 
 def load_run(run_id: str) -> LoadedRun | None:

@@ -1,4 +1,5 @@
 """How far a run is: the pipeline graph, the phase chips, the timeline and the status line."""
+
 from __future__ import annotations
 
 import time
@@ -32,13 +33,20 @@ def phase_status(state: RunState) -> dict[str, str]:
         elif rec.iteration < state.iteration and phase in pending_rerun:
             status[phase] = "rerun"
         else:
-            status[phase] = {"running": "running", "done": "done", "failed": "failed",
-                             "cancelled": "cancelled"}.get(rec.status, "waiting")
+            status[phase] = {"running": "running", "done": "done", "failed": "failed", "cancelled": "cancelled"}.get(
+                rec.status, "waiting"
+            )
     return status
 
 
-LEGEND = {"waiting": "○ waiting", "running": "◉ running", "done": "● done", "rerun": "↺ will re-run",
-          "failed": "✕ failed", "cancelled": "■ cancelled"}
+LEGEND = {
+    "waiting": "○ waiting",
+    "running": "◉ running",
+    "done": "● done",
+    "rerun": "↺ will re-run",
+    "failed": "✕ failed",
+    "cancelled": "■ cancelled",
+}
 
 
 def phase_key(state: RunState) -> tuple[Any, ...]:
@@ -46,8 +54,15 @@ def phase_key(state: RunState) -> tuple[Any, ...]:
     panels at once on a change of this, and at most every few seconds for progress within a phase."""
     last = state.history[-1] if state.history else None
     gate = state.pending_gate
-    return (state.status, state.current_phase, state.iteration, len(state.history), last and last.status,
-            gate and (gate.id, gate.status), len(state.decisions))
+    return (
+        state.status,
+        state.current_phase,
+        state.iteration,
+        len(state.history),
+        last and last.status,
+        gate and (gate.id, gate.status),
+        len(state.decisions),
+    )
 
 
 def render_graph(state: RunState) -> None:
@@ -84,10 +99,18 @@ def timeline_frame(state: RunState) -> pd.DataFrame:
     rows = []
     for rec in state.history:
         end = rec.ended_at or (now if rec.status == "running" else rec.started_at)
-        rows.append({"phase": PHASE_TITLES.get(rec.phase, rec.phase), "key": rec.phase, "iteration": rec.iteration,
-                     "start": round(rec.started_at - t0, 2), "end": round(max(end, rec.started_at + 0.15) - t0, 2),
-                     "seconds": round(rec.duration_s if rec.duration_s is not None else end - rec.started_at, 2),
-                     "status": rec.status, "label": f"it{rec.iteration}"})
+        rows.append(
+            {
+                "phase": PHASE_TITLES.get(rec.phase, rec.phase),
+                "key": rec.phase,
+                "iteration": rec.iteration,
+                "start": round(rec.started_at - t0, 2),
+                "end": round(max(end, rec.started_at + 0.15) - t0, 2),
+                "seconds": round(rec.duration_s if rec.duration_s is not None else end - rec.started_at, 2),
+                "status": rec.status,
+                "label": f"it{rec.iteration}",
+            }
+        )
     return pd.DataFrame(rows, columns=TIMELINE_COLUMNS)
 
 
@@ -96,8 +119,18 @@ def render_timeline(state: RunState) -> None:
     order = [PHASE_TITLES[p] for p in PHASES]
     if frame.empty:
         st.caption("The timeline fills in as phases start.")
-        frame = pd.DataFrame({"phase": order, "start": 0.0, "end": 0.0, "seconds": 0.0, "iteration": 0,
-                              "status": "waiting", "label": "", "key": list(PHASES)})
+        frame = pd.DataFrame(
+            {
+                "phase": order,
+                "start": 0.0,
+                "end": 0.0,
+                "seconds": 0.0,
+                "iteration": 0,
+                "status": "waiting",
+                "label": "",
+                "key": list(PHASES),
+            }
+        )
     # The spec is built once and the rows go with it: a running phase's bar grows every second, so a spec keyed on
     # the rows was rebuilt by Altair on every rerun of a live run (about half of the live fragment's script time).
     st.vega_lite_chart(frame, _timeline_spec(), width="stretch")
@@ -121,15 +154,22 @@ def _timeline_chart(frame: pd.DataFrame) -> alt.LayerChart:
     colors = alt.Scale(domain=order, range=[PHASE_COLORS[p] for p in PHASES])
     base = alt.Chart(frame).encode(
         y=alt.Y("phase:N", sort=order, title=None, scale=alt.Scale(domain=order)),
-        tooltip=[alt.Tooltip("phase:N"), alt.Tooltip("iteration:Q"), alt.Tooltip("status:N"),
-                 alt.Tooltip("seconds:Q", format=".1f", title="seconds"),
-                 alt.Tooltip("start:Q", format=".1f", title="started at (s)")])
+        tooltip=[
+            alt.Tooltip("phase:N"),
+            alt.Tooltip("iteration:Q"),
+            alt.Tooltip("status:N"),
+            alt.Tooltip("seconds:Q", format=".1f", title="seconds"),
+            alt.Tooltip("start:Q", format=".1f", title="started at (s)"),
+        ],
+    )
     bars = base.mark_bar(cornerRadius=4, height=16).encode(
-        x=alt.X("start:Q", title="seconds since start"), x2="end:Q",
+        x=alt.X("start:Q", title="seconds since start"),
+        x2="end:Q",
         color=alt.Color("phase:N", scale=colors, legend=None),
         opacity=alt.condition(alt.datum.status == "running", alt.value(0.55), alt.value(0.95)),
         strokeDash=alt.condition(alt.datum.status == "running", alt.value([4, 2]), alt.value([0])),
-        stroke=alt.condition(alt.datum.status == "failed", alt.value("#ef4444"), alt.value(None)))
+        stroke=alt.condition(alt.datum.status == "failed", alt.value("#ef4444"), alt.value(None)),
+    )
     text = base.mark_text(align="left", dx=4, fontSize=10, color="#9aa3c7").encode(x="end:Q", text="label:N")
     return (bars + text).properties(height=alt.Step(26))
 
@@ -145,8 +185,10 @@ def render_status(loaded: LoadedRun) -> None:
         best = next((s for s in state.iterations if s.iteration == state.selected_iteration), None)
         detail = ""
         if best is not None:
-            detail = (f" · {best.model} · CV {metric} {fmt(best.cv_score)} · holdout {metric} "
-                      f"{fmt(best.holdout_metrics.get(metric))}")
+            detail = (
+                f" · {best.model} · CV {metric} {fmt(best.cv_score)} · holdout {metric} "
+                f"{fmt(best.holdout_metrics.get(metric))}"
+            )
         st.success(f"**Finished**{detail} · {fmt_seconds(elapsed(state))}", icon=":material/check_circle:")
     elif state.status == "failed":
         st.error(f"**Failed:** {md_escape(state.error or 'the run stopped with an error.')}", icon=":material/error:")
@@ -156,28 +198,39 @@ def render_status(loaded: LoadedRun) -> None:
     elif state.status == "cancelled":
         st.warning(f"**Cancelled:** {md_escape(state.error or 'stopped by the user.')}", icon=":material/stop_circle:")
     elif state.status == "interrupted":
-        st.warning(f"**Interrupted:** {md_escape(state.error or 'the server stopped during this run.')}", icon=":material/warning:")
+        st.warning(
+            f"**Interrupted:** {md_escape(state.error or 'the server stopped during this run.')}",
+            icon=":material/warning:",
+        )
     elif (handle is not None and handle.queue_position > 0) or (handle is None and state.status == "queued"):
         # a live run that has left the queue is starting, even before its first snapshot says "running"
         pos = handle.queue_position if handle is not None else 0
-        st.info(f"**Queued** — position {pos} in line; at most {max_concurrent()} runs at once on this server.",
-                icon=":material/hourglass_top:")
+        st.info(
+            f"**Queued** — position {pos} in line; at most {max_concurrent()} runs at once on this server.",
+            icon=":material/hourglass_top:",
+        )
     else:
         phase = state.current_phase
         where = f"{PHASE_MICONS[phase]} {PHASE_TITLES[phase]}" if phase in PHASES else "starting"
         budget = state.config.time_budget_s
         spent = elapsed(state)
-        st.info(f"**Running** — {where} · iteration {state.iteration} · {spent:.0f} s of a {budget:.0f} s budget",
-                icon=":material/autorenew:")
+        st.info(
+            f"**Running** — {where} · iteration {state.iteration} · {spent:.0f} s of a {budget:.0f} s budget",
+            icon=":material/autorenew:",
+        )
         st.progress(min(1.0, spent / max(budget, 1e-9)))
 
 
 def render_header(state: RunState) -> None:
     cfg = state.config
-    parts = [f"**Run** `{state.run_id}`", f"dataset {md_escape(cfg.dataset_name or Path(cfg.data_path).name)}",
-             f"target {md_escape(state.profile.target or cfg.target or '?')}",
-             f"{md_escape(state.profile.task or cfg.task)}", f"metric {md_escape(state.objective.metric or '—')}",
-             f"brain {md_escape(cfg.brain)}"]
+    parts = [
+        f"**Run** `{state.run_id}`",
+        f"dataset {md_escape(cfg.dataset_name or Path(cfg.data_path).name)}",
+        f"target {md_escape(state.profile.target or cfg.target or '?')}",
+        f"{md_escape(state.profile.task or cfg.task)}",
+        f"metric {md_escape(state.objective.metric or '—')}",
+        f"brain {md_escape(cfg.brain)}",
+    ]
     st.markdown(" · ".join(parts))
 
 

@@ -1,4 +1,5 @@
 """A run's details below its live status: downloads, the pipeline graph and the six phase panels as tabs."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -17,8 +18,14 @@ from ui.panels.profile import render_leakage, render_profile
 from ui.progress import render_graph
 from ui.text import md_escape, phase_label
 
-RENDERERS = {"profiler": render_profile, "features": render_features, "visualizer": render_plots,
-             "trainer": render_model, "evaluator": render_evaluation, "critic": render_critic}
+RENDERERS = {
+    "profiler": render_profile,
+    "features": render_features,
+    "visualizer": render_plots,
+    "trainer": render_model,
+    "evaluator": render_evaluation,
+    "critic": render_critic,
+}
 
 
 def render_panels(state: RunState, run_dir: Path, key: str) -> None:

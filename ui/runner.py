@@ -1,4 +1,5 @@
 """The one `Runner` of this server process (shared by every session) and where runs live on disk."""
+
 from __future__ import annotations
 
 import os

@@ -1,19 +1,37 @@
 """Text the pages show: escaping for markdown, numbers and durations, phase names and icons."""
+
 from __future__ import annotations
 
 import re
 from typing import Any
 
-PANEL_TITLES = {"profiler": "Data profile", "features": "Features", "visualizer": "Visualizations",
-                "trainer": "Model", "evaluator": "Evaluation", "critic": "Critic"}
+PANEL_TITLES = {
+    "profiler": "Data profile",
+    "features": "Features",
+    "visualizer": "Visualizations",
+    "trainer": "Model",
+    "evaluator": "Evaluation",
+    "critic": "Critic",
+}
 
 
-PANEL_TITLES = {"profiler": "Data profile", "features": "Features", "visualizer": "Visualizations",
-                "trainer": "Model", "evaluator": "Evaluation", "critic": "Critic"}
+PANEL_TITLES = {
+    "profiler": "Data profile",
+    "features": "Features",
+    "visualizer": "Visualizations",
+    "trainer": "Model",
+    "evaluator": "Evaluation",
+    "critic": "Critic",
+}
 # Material icons ship with Streamlit's own font, so they render on any machine (emoji need a system font).
-PHASE_MICONS = {"profiler": ":material/biotech:", "features": ":material/genetics:", "visualizer": ":material/palette:",
-                "trainer": ":material/model_training:", "evaluator": ":material/target:",
-                "critic": ":material/rate_review:"}
+PHASE_MICONS = {
+    "profiler": ":material/biotech:",
+    "features": ":material/genetics:",
+    "visualizer": ":material/palette:",
+    "trainer": ":material/model_training:",
+    "evaluator": ":material/target:",
+    "critic": ":material/rate_review:",
+}
 
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=^&])")

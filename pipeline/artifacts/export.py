@@ -5,6 +5,7 @@ It holds the fitted model with its feature transform, `predict.py` (file in, CSV
 the raw data with the chosen features and hyperparameters), pinned `requirements.txt` and a README.
 Only `pipeline/ml/{runtime,estimators,families,models,metrics}.py` and `sandbox/` are copied in: nothing else of the app.
 """
+
 from __future__ import annotations
 
 import io
@@ -18,10 +19,25 @@ from typing import Any
 from pipeline.ml.models import model_members
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
-RUNTIME_MODULES = ("ml/__init__.py", "ml/runtime.py", "ml/estimators.py", "ml/families.py", "ml/models.py",
-                   "ml/metrics.py")
-BUNDLE_PACKAGES = ("pandas", "numpy", "scikit-learn", "scipy", "lightgbm", "joblib", "pyarrow", "RestrictedPython",
-                   "openpyxl")
+RUNTIME_MODULES = (
+    "ml/__init__.py",
+    "ml/runtime.py",
+    "ml/estimators.py",
+    "ml/families.py",
+    "ml/models.py",
+    "ml/metrics.py",
+)
+BUNDLE_PACKAGES = (
+    "pandas",
+    "numpy",
+    "scikit-learn",
+    "scipy",
+    "lightgbm",
+    "joblib",
+    "pyarrow",
+    "RestrictedPython",
+    "openpyxl",
+)
 # The bundle's own serving stack (not the app's); used when it is not installed here.
 SERVING_PINS = {"fastapi": "0.165.0", "uvicorn": "0.54.0"}
 
@@ -266,19 +282,37 @@ def pins() -> dict[str, str]:
 def training_spec(model: Any, state: Any, best: Any, delivery: dict[str, Any] | None = None) -> dict[str, Any]:
     """The recipe of `model` (the one the holdout scored) and how the delivered model was made from it."""
     classes = None if model.classes is None else [c.item() if hasattr(c, "item") else c for c in model.classes]
-    return {"target": model.target, "task": model.task, "metric": model.metric, "seed": state.config.seed,
-            "holdout_fraction": min(max(state.config.holdout_fraction, 0.05), 0.5),
-            "feature_code": model.feature_code, "raw_columns": list(model.raw_columns),
-            "required_columns": list(model.required_columns), "raw_dtypes": dict(model.raw_dtypes),
-            "classes": classes, "threshold": model.threshold, "positive_index": model.positive_index,
-            "members": model_members(model), "model": best.model, "cv_metrics": dict(best.cv_metrics),
-            "holdout_metrics": dict(best.holdout_metrics),
-            "refit_full": bool(delivery and delivery.get("refit_on_all_rows")),
-            "bags": int((delivery or {}).get("bags", 1))}
+    return {
+        "target": model.target,
+        "task": model.task,
+        "metric": model.metric,
+        "seed": state.config.seed,
+        "holdout_fraction": min(max(state.config.holdout_fraction, 0.05), 0.5),
+        "feature_code": model.feature_code,
+        "raw_columns": list(model.raw_columns),
+        "required_columns": list(model.required_columns),
+        "raw_dtypes": dict(model.raw_dtypes),
+        "classes": classes,
+        "threshold": model.threshold,
+        "positive_index": model.positive_index,
+        "members": model_members(model),
+        "model": best.model,
+        "cv_metrics": dict(best.cv_metrics),
+        "holdout_metrics": dict(best.holdout_metrics),
+        "refit_full": bool(delivery and delivery.get("refit_on_all_rows")),
+        "bags": int((delivery or {}).get("bags", 1)),
+    }
 
 
-def write_bundle(run_dir: Path, model_path: Path, predict_py: str, state: Any = None, best: Any = None,
-                 recipe: Any = None, delivery: dict[str, Any] | None = None) -> Path:
+def write_bundle(
+    run_dir: Path,
+    model_path: Path,
+    predict_py: str,
+    state: Any = None,
+    best: Any = None,
+    recipe: Any = None,
+    delivery: dict[str, Any] | None = None,
+) -> Path:
     """export/: model, runtime modules, sandbox, predict.py, serve.py, train.py, training.json, pins, README.
 
     `recipe` is the model the holdout scored (the delivered one at `model_path` may be it refit on every row)."""
@@ -298,24 +332,39 @@ def write_bundle(run_dir: Path, model_path: Path, predict_py: str, state: Any = 
     (export / "serve.py").write_text(SERVE_PY)
     (export / "train.py").write_text(TRAIN_PY)
     pinned = pins()
-    (export / "requirements.txt").write_text(f"# Python {sys.version.split()[0]}\n"
-                                             + "".join(f"{k}=={v}\n" for k, v in pinned.items()))
+    (export / "requirements.txt").write_text(
+        f"# Python {sys.version.split()[0]}\n" + "".join(f"{k}=={v}\n" for k, v in pinned.items())
+    )
     if state is not None and best is not None:
         spec = training_spec(recipe if recipe is not None else joblib.load(model_path), state, best, delivery)
         (export / "training.json").write_text(json.dumps(spec, indent=2, default=str))
         metric = spec["metric"]
         example = ", ".join(f'"{c}": ...' for c in spec["required_columns"][:3])
-        (export / "README.md").write_text(README_MD.format(
-            title=state.config.dataset_name or state.run_id, target=spec["target"], task=spec["task"], metric=metric,
-            cv=_fmt(best.cv_metrics.get(metric)), holdout=_fmt(best.holdout_metrics.get(metric)), model=best.model,
-            created=_when(state.created_at), python=sys.version.split()[0], example="{" + example + "}",
-            seed=spec["seed"], holdout_fraction=spec["holdout_fraction"],
-            delivered=("`model.joblib` was refit on all rows after the holdout was scored"
-                       + (f" ({spec['bags']} seed copies averaged)" if spec["bags"] > 1 else "")
-                       + "; the holdout figure above was measured before that refit, on the model trained without "
-                         "those rows." if spec["refit_full"] else
-                       "`model.joblib` is the model the holdout scored (trained on the training part)."),
-            required=", ".join(f"`{c}`" for c in spec["required_columns"]) or "(none)"))
+        (export / "README.md").write_text(
+            README_MD.format(
+                title=state.config.dataset_name or state.run_id,
+                target=spec["target"],
+                task=spec["task"],
+                metric=metric,
+                cv=_fmt(best.cv_metrics.get(metric)),
+                holdout=_fmt(best.holdout_metrics.get(metric)),
+                model=best.model,
+                created=_when(state.created_at),
+                python=sys.version.split()[0],
+                example="{" + example + "}",
+                seed=spec["seed"],
+                holdout_fraction=spec["holdout_fraction"],
+                delivered=(
+                    "`model.joblib` was refit on all rows after the holdout was scored"
+                    + (f" ({spec['bags']} seed copies averaged)" if spec["bags"] > 1 else "")
+                    + "; the holdout figure above was measured before that refit, on the model trained without "
+                    "those rows."
+                    if spec["refit_full"]
+                    else "`model.joblib` is the model the holdout scored (trained on the training part)."
+                ),
+                required=", ".join(f"`{c}`" for c in spec["required_columns"]) or "(none)",
+            )
+        )
     return export
 
 

@@ -1,4 +1,5 @@
 """Score new data with a finished run's model; the feature code runs in the sandbox, like in training."""
+
 from __future__ import annotations
 
 import tempfile
@@ -11,7 +12,7 @@ import sandbox
 from pipeline.ml.runtime import MissingColumnsError, TabularModel
 from pipeline.tables.reader import DataError, read_table
 
-PREDICT_HARNESS = '''
+PREDICT_HARNESS = """
 import pandas as pd
 frame = pd.read_parquet("input.parquet")
 out = user["transform"](frame.copy())
@@ -20,7 +21,7 @@ if not isinstance(out, pd.DataFrame) or len(out) != len(frame):
 out = out.reset_index(drop=True)
 out.columns = [str(c) for c in out.columns]
 out.to_parquet("features.parquet")
-'''
+"""
 
 
 def load_model(run_dir: str | Path) -> TabularModel:

@@ -4,6 +4,7 @@
 (`RunStore.register`) when the run's row is saved as finished. One model per dataset fingerprint can be
 marked "production".
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -36,8 +37,14 @@ def dataset_fingerprint(state: Any, n_rows: int, raw_columns: list[str]) -> dict
     return {"name": cfg.dataset_name or Path(cfg.data_path).name, **fingerprint(cfg.data_path, n_rows, columns)}
 
 
-def lineage(state: Any, best: Any, dataset: dict[str, Any], raw_columns: list[str], model: Any = None,
-            delivery: dict[str, Any] | None = None) -> dict[str, Any]:
+def lineage(
+    state: Any,
+    best: Any,
+    dataset: dict[str, Any],
+    raw_columns: list[str],
+    model: Any = None,
+    delivery: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """What a registered model is: data fingerprint (`dataset_fingerprint`), objective, recipe (`model`: the one the
     holdout scored) and how the delivered model was made from it."""
     from pipeline.artifacts.export import pins
@@ -46,19 +53,31 @@ def lineage(state: Any, best: Any, dataset: dict[str, Any], raw_columns: list[st
     cfg = state.config
     members = model_members(model) if model is not None else []
     return {
-        "run_id": state.run_id, "created_at": state.created_at, "registered_at": time.time(),
+        "run_id": state.run_id,
+        "created_at": state.created_at,
+        "registered_at": time.time(),
         "dataset": dataset,
-        "target": state.profile.target, "task": state.profile.task, "objective": cfg.objective,
-        "metric": state.objective.metric, "greater_is_better": state.objective.greater_is_better,
-        "brain": cfg.brain, "llm_model": cfg.model, "model": best.model,
+        "target": state.profile.target,
+        "task": state.profile.task,
+        "objective": cfg.objective,
+        "metric": state.objective.metric,
+        "greater_is_better": state.objective.greater_is_better,
+        "brain": cfg.brain,
+        "llm_model": cfg.model,
+        "model": best.model,
         "families": [m["family"] for m in members],
         "feature_code": getattr(model, "feature_code", None) or best.feature_code,
         "features": list(getattr(model, "required_columns", []) or []),
-        "hyperparameters": dict(state.training.best_params) if state.selected_iteration == state.iteration
-        else _params_of(state, best), "members": members,
-        "cv_metrics": dict(best.cv_metrics), "holdout_metrics": dict(best.holdout_metrics),
-        "cv_score": best.cv_score, "holdout_score": best.holdout_metrics.get(state.objective.metric),
-        "delivered": dict(delivery or {}), "versions": pins(),
+        "hyperparameters": dict(state.training.best_params)
+        if state.selected_iteration == state.iteration
+        else _params_of(state, best),
+        "members": members,
+        "cv_metrics": dict(best.cv_metrics),
+        "holdout_metrics": dict(best.holdout_metrics),
+        "cv_score": best.cv_score,
+        "holdout_score": best.holdout_metrics.get(state.objective.metric),
+        "delivered": dict(delivery or {}),
+        "versions": pins(),
     }
 
 
@@ -83,19 +102,27 @@ def compare_table(entries: list[dict[str, Any]]):
 
     put("dataset", lambda rec: rec["dataset"]["name"])
     put("dataset hash", lambda rec: rec["dataset"]["hash"][:12])
-    put("shape", lambda rec: f'{rec["dataset"]["n_rows"]} × {rec["dataset"]["n_cols"]}')
+    put("shape", lambda rec: f"{rec['dataset']['n_rows']} × {rec['dataset']['n_cols']}")
     put("target", lambda rec: rec["target"])
     put("objective", lambda rec: rec["objective"] or "—")
     put("metric", lambda rec: rec["metric"])
-    put("brain", lambda rec: rec["brain"] + (f' ({rec["llm_model"]})' if rec.get("llm_model") else ""))
+    put("brain", lambda rec: rec["brain"] + (f" ({rec['llm_model']})" if rec.get("llm_model") else ""))
     put("model", lambda rec: rec["model"])
     put("CV score", lambda rec: _num(rec["cv_score"]))
     put("holdout score", lambda rec: _num(rec["holdout_score"]))
     for m in metrics:
         put(f"holdout {m}", lambda rec, m=m: _num(rec["holdout_metrics"].get(m)))
     put("features", lambda rec: ", ".join(rec.get("features") or []) or "—")
-    put("hyperparameters", lambda rec: "; ".join(f"{m['family']}: " + ", ".join(
-        f"{k}={v}" for k, v in sorted(m["params"].items()) if v is not None) for m in rec.get("members") or []) or "—")
+    put(
+        "hyperparameters",
+        lambda rec: (
+            "; ".join(
+                f"{m['family']}: " + ", ".join(f"{k}={v}" for k, v in sorted(m["params"].items()) if v is not None)
+                for m in rec.get("members") or []
+            )
+            or "—"
+        ),
+    )
     put("created", lambda rec: time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(rec["created_at"])))
     put("versions", lambda rec: ", ".join(f"{k} {v}" for k, v in rec["versions"].items()))
     rows["production"] = ["★ production" if e.get("production") else "" for e in entries]

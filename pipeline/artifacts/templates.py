@@ -5,6 +5,7 @@ trials, holdout, seed, approval gates, the feature code in force, and the chosen
 hyperparameters and search space. Replay wraps the run's brain in `TemplateBrain`, which answers the feature
 and model-plan questions from the template (the code still goes through the sandbox and the validators).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -20,8 +21,20 @@ from pipeline.run.store import default_home, load_state
 from pipeline.state import RunConfig
 from pipeline.tables.reader import DataError
 
-CONFIG_FIELDS = ("objective", "task", "brain", "model", "time_budget_s", "max_loops", "max_trials",
-                 "holdout_fraction", "seed", "cv_folds", "keep_columns", "refit_full")
+CONFIG_FIELDS = (
+    "objective",
+    "task",
+    "brain",
+    "model",
+    "time_budget_s",
+    "max_loops",
+    "max_trials",
+    "holdout_fraction",
+    "seed",
+    "cv_folds",
+    "keep_columns",
+    "refit_full",
+)
 
 
 def templates_dir(home: Path | None = None) -> Path:
@@ -48,18 +61,33 @@ def build_template(run_dir: str | Path, name: str) -> dict[str, Any]:
     members = lineage.get("members") or []
     family = members[0]["family"] if members else ""
     params = {k: v for k, v in (members[0]["params"] if members else {}).items()}
-    request = ModelRequest(profile=state.profile, objective=state.objective, n_rows=lineage["dataset"]["n_rows"],
-                           n_features=len(lineage.get("features") or []), iteration=1)
+    request = ModelRequest(
+        profile=state.profile,
+        objective=state.objective,
+        n_rows=lineage["dataset"]["n_rows"],
+        n_features=len(lineage.get("features") or []),
+        iteration=1,
+    )
     space = next((c.search_space for c in OfflineBrain().model_plan(request).candidates if c.family == family), {})
     tuned = {k: params[k] for k in space if k in params}
     cfg = state.config
-    return {"name": _safe(name), "saved_at": time.time(), "from_run": state.run_id,
-            "config": {k: getattr(cfg, k) for k in CONFIG_FIELDS if hasattr(cfg, k)},
-            "gates": list(getattr(cfg, "gates", []) or []),
-            "target": state.profile.target, "columns": lineage["dataset"]["columns"],
-            "feature_code": lineage["feature_code"],
-            "model": {"family": family, "name": lineage["model"], "params": tuned, "search_space": space,
-                      "class_weight": members[0]["class_weight"] if members else None}}
+    return {
+        "name": _safe(name),
+        "saved_at": time.time(),
+        "from_run": state.run_id,
+        "config": {k: getattr(cfg, k) for k in CONFIG_FIELDS if hasattr(cfg, k)},
+        "gates": list(getattr(cfg, "gates", []) or []),
+        "target": state.profile.target,
+        "columns": lineage["dataset"]["columns"],
+        "feature_code": lineage["feature_code"],
+        "model": {
+            "family": family,
+            "name": lineage["model"],
+            "params": tuned,
+            "search_space": space,
+            "class_weight": members[0]["class_weight"] if members else None,
+        },
+    }
 
 
 def save_template(run_dir: str | Path, name: str, home: Path | None = None) -> Path:
@@ -102,8 +130,9 @@ def apply_template(config: RunConfig, template: dict[str, Any], keep: set[str] |
 def check_columns(template: dict[str, Any], columns: list[str]) -> None:
     missing = [c for c in template["columns"] if c not in columns]
     if missing:
-        raise DataError(f"The file lacks column(s) the template {template['name']!r} was made with: "
-                        + ", ".join(missing[:10]))
+        raise DataError(
+            f"The file lacks column(s) the template {template['name']!r} was made with: " + ", ".join(missing[:10])
+        )
 
 
 class TemplateBrain:
@@ -124,8 +153,12 @@ class TemplateBrain:
         m = self.template["model"]
         if not m.get("family"):
             return self._inner.model_plan(request)
-        spec = CandidateSpec(f"{m['name'] or m['family']} (template)", m["family"], dict(m["params"]),
-                             dict(m["search_space"]))
-        return ModelPlan(candidates=[spec], class_weight=m.get("class_weight"),
-                         reasoning=f"Replaying template {self.template['name']!r}: {m['family']} with its tuned "
-                                   "hyperparameters and search space.")
+        spec = CandidateSpec(
+            f"{m['name'] or m['family']} (template)", m["family"], dict(m["params"]), dict(m["search_space"])
+        )
+        return ModelPlan(
+            candidates=[spec],
+            class_weight=m.get("class_weight"),
+            reasoning=f"Replaying template {self.template['name']!r}: {m['family']} with its tuned "
+            "hyperparameters and search space.",
+        )

@@ -6,6 +6,7 @@ OPENAI_BASE_URL, LLM_MODEL, LLM_TIMEOUT_S, LLM_MAX_RETRIES, LLM_MAX_COST_USD, LL
 An explicit `config.brain` (the CLI's --brain, the app's choice) overrides LLM_PROVIDER; `config.model`
 (--model) overrides LLM_MODEL.
 """
+
 from __future__ import annotations
 
 import os
@@ -17,9 +18,21 @@ from pipeline.brains.offline import OfflineBrain
 from pipeline.brains.providers import DEFAULT_MODELS, scrub
 from pipeline.state import RunConfig
 
-SETTINGS = ("LLM_PROVIDER", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "OPENAI_API_KEY", "OPENAI_BASE_URL", "LLM_MODEL",
-            "LLM_TIMEOUT_S", "LLM_MAX_RETRIES", "LLM_MAX_COST_USD", "LLM_REPAIR_ATTEMPTS", "LLM_DOWN_AFTER",
-            "LLM_PRICE_IN_PER_MTOK", "LLM_PRICE_OUT_PER_MTOK")
+SETTINGS = (
+    "LLM_PROVIDER",
+    "ANTHROPIC_API_KEY",
+    "ANTHROPIC_BASE_URL",
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "LLM_MODEL",
+    "LLM_TIMEOUT_S",
+    "LLM_MAX_RETRIES",
+    "LLM_MAX_COST_USD",
+    "LLM_REPAIR_ATTEMPTS",
+    "LLM_DOWN_AFTER",
+    "LLM_PRICE_IN_PER_MTOK",
+    "LLM_PRICE_OUT_PER_MTOK",
+)
 CHOICES = ("auto", "offline", "anthropic", "openai")
 
 
@@ -28,11 +41,14 @@ class UnavailableOfflineBrain(OfflineBrain):
 
     def __init__(self, requested: str, reason: str) -> None:
         self.requested = requested
-        self.unavailable_reason = reason   # the run says so at its start (engine.prepare)
+        self.unavailable_reason = reason  # the run says so at its start (engine.prepare)
 
     def usage(self) -> dict[str, Any]:
-        return {"brain": "offline", "requested": self.requested,
-                "fallbacks": [{"phase": "setup", "method": "make_brain", "reason": self.unavailable_reason}]}
+        return {
+            "brain": "offline",
+            "requested": self.requested,
+            "fallbacks": [{"phase": "setup", "method": "make_brain", "reason": self.unavailable_reason}],
+        }
 
 
 def settings_from(secrets: Mapping[str, Any] | None, environ: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -72,7 +88,11 @@ def make_brain(config: RunConfig, secrets: Mapping[str, Any] | None = None) -> B
     provider_name = resolve_provider(config.brain, settings)
     if provider_name == "offline":
         return OfflineBrain()
-    model = config.model or settings.get("LLM_MODEL") or (DEFAULT_MODELS["anthropic"] if provider_name == "anthropic" else None)
+    model = (
+        config.model
+        or settings.get("LLM_MODEL")
+        or (DEFAULT_MODELS["anthropic"] if provider_name == "anthropic" else None)
+    )
     try:
         from pipeline.brains.fallback import FallbackBrain
         from pipeline.brains.llm import LLMBrain

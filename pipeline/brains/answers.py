@@ -43,7 +43,9 @@ def extract_code(text: str, function: str) -> str | None:
     if _defines(text, function):
         return text.strip() + "\n"
     lines = text.split("\n")
-    starts = [i for i, line in enumerate(lines) if re.match(r"(import |from \S+ import |def |[A-Z_][A-Z0-9_]* = )", line)]
+    starts = [
+        i for i, line in enumerate(lines) if re.match(r"(import |from \S+ import |def |[A-Z_][A-Z0-9_]* = )", line)
+    ]
     for start in starts:
         for end in range(len(lines), start, -1):
             chunk = "\n".join(lines[start:end]).strip()
@@ -71,7 +73,7 @@ def extract_json(text: str) -> Any:
         decoder = json.JSONDecoder()
         for match in re.finditer(r"\{", cand):
             try:
-                value, _ = decoder.raw_decode(cand[match.start():])
+                value, _ = decoder.raw_decode(cand[match.start() :])
                 if isinstance(value, dict):
                     return value
             except ValueError:
@@ -99,15 +101,20 @@ def plan_from(raw: dict[str, Any]) -> tuple[ModelPlan | None, str | None]:
         space = {}
         for key, spec in (item.get("search_space") or {}).items():
             if not spec or spec[0] not in ("int", "float", "cat"):
-                return None, f"search space of {key!r} must start with \"int\", \"float\" or \"cat\""
+                return None, f'search space of {key!r} must start with "int", "float" or "cat"'
             if spec[0] == "cat" and not (len(spec) > 1 and isinstance(spec[1], list) and spec[1]):
                 return None, f"categorical search space of {key!r} needs a list of choices"
-            if spec[0] in ("int", "float") and not (len(spec) >= 3 and all(
-                    isinstance(v, (int, float)) and not isinstance(v, bool) for v in spec[1:3])):
+            if spec[0] in ("int", "float") and not (
+                len(spec) >= 3 and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in spec[1:3])
+            ):
                 return None, f"numeric search space of {key!r} needs numeric low and high"
             space[str(key)] = list(spec)
-        params = {str(k): v for k, v in (item.get("params") or {}).items()
-                  if isinstance(v, (int, float, str, bool)) or v is None}
+        params = {
+            str(k): v
+            for k, v in (item.get("params") or {}).items()
+            if isinstance(v, (int, float, str, bool)) or v is None
+        }
         candidates.append(CandidateSpec(str(item["name"])[:60], item["family"], params, space))
-    return ModelPlan(candidates=candidates, class_weight=raw.get("class_weight"),
-                     reasoning=str(raw.get("reasoning") or "")[:800]), None
+    return ModelPlan(
+        candidates=candidates, class_weight=raw.get("class_weight"), reasoning=str(raw.get("reasoning") or "")[:800]
+    ), None

@@ -8,6 +8,7 @@ when it fails, asks `repair_code` for a fix before falling back to the offline b
 A language-model brain raises (BrainUnavailable or anything else) when it cannot answer; the one fallback layer
 is `pipeline.brains.fallback.FallbackBrain`, which answers with the offline brain instead and records why.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -59,7 +60,7 @@ class CandidateSpec:
     """
 
     name: str
-    family: str                      # lightgbm, linear, hist_gb, random_forest, extra_trees
+    family: str  # lightgbm, linear, hist_gb, random_forest, extra_trees
     params: dict[str, Any] = field(default_factory=dict)
     search_space: dict[str, list[Any]] = field(default_factory=dict)
 
@@ -99,9 +100,9 @@ class CriticRequest:
 class CodeFailure:
     """Why generated code was refused, for the repair prompt."""
 
-    kind: str                        # "features" or "plots"
+    kind: str  # "features" or "plots"
     code: str
-    stage: str                       # check, run, validate
+    stage: str  # check, run, validate
     error: str
 
 
@@ -111,11 +112,11 @@ class BrainUnavailable(RuntimeError):
 
 @runtime_checkable
 class Brain(Protocol):
-    name: str                        # who answered: "offline", "anthropic", "openai"
-    model: str | None                # the language model's name, None for the offline brain
-    repair_attempts: int             # how often codegen may ask `repair_code` to fix failed code
-    unavailable_reason: str          # why the brain asked for could not be used ("" when it could)
-    fallback: Brain | None           # whose code replaces this one's when it fails in the sandbox
+    name: str  # who answered: "offline", "anthropic", "openai"
+    model: str | None  # the language model's name, None for the offline brain
+    repair_attempts: int  # how often codegen may ask `repair_code` to fix failed code
+    unavailable_reason: str  # why the brain asked for could not be used ("" when it could)
+    fallback: Brain | None  # whose code replaces this one's when it fails in the sandbox
 
     def set_deadline(self, deadline: float | None) -> None:
         """The run's wall-clock deadline (time.monotonic()): calls must not outlive it."""

@@ -3,6 +3,7 @@
 It writes real code (a `transform(df)` and a `make_plots(...)`) that goes through the same sandbox
 gate as model-written code, and makes every decision from the profile and the CV history.
 """
+
 from __future__ import annotations
 
 import re
@@ -23,8 +24,8 @@ from pipeline.ml.metrics import METRICS
 from pipeline.ml.objective import parse_objective, wants_class_weights
 from pipeline.state import CriticDecision, EvalResult, Objective, ProfileResult, TrainResult
 
-OVERFIT_GAP = 0.05        # train-vs-CV gap (relative) that calls for stronger regularisation
-MIN_GAIN = 0.002          # relative CV gain a loop must bring to justify another one
+OVERFIT_GAP = 0.05  # train-vs-CV gap (relative) that calls for stronger regularisation
+MIN_GAIN = 0.002  # relative CV gain a loop must bring to justify another one
 
 
 def _numeric_columns(profile: ProfileResult, available: set[str]) -> list[str]:
@@ -60,13 +61,18 @@ class OfflineBrain:
         return parse_objective(text, columns)
 
     def profile_summary(self, profile: ProfileResult, objective: Objective) -> str:
-        lines = [f"- **{profile.n_rows:,} rows × {profile.n_cols} columns**; target **`{profile.target}`**, "
-                 f"task **{profile.task}**, optimising **{objective.metric}**."]
+        lines = [
+            f"- **{profile.n_rows:,} rows × {profile.n_cols} columns**; target **`{profile.target}`**, "
+            f"task **{profile.task}**, optimising **{objective.metric}**."
+        ]
         if profile.class_balance:
             total = sum(profile.class_balance.values()) or 1
             parts = ", ".join(f"`{k}` {v / total:.0%}" for k, v in list(profile.class_balance.items())[:6])
             minority = min(profile.class_balance.values()) / total
-            lines.append(f"- Class balance: {parts}" + (" — **imbalanced**, classes will be weighted." if minority < 0.2 else "."))
+            lines.append(
+                f"- Class balance: {parts}"
+                + (" — **imbalanced**, classes will be weighted." if minority < 0.2 else ".")
+            )
         missing = [c for c in profile.columns if c.missing_pct >= 5]
         if missing:
             worst = sorted(missing, key=lambda c: -c.missing_pct)[:5]
@@ -80,16 +86,23 @@ class OfflineBrain:
         if profile.id_like_columns:
             lines.append("- ID-like columns (dropped): " + ", ".join(f"`{c}`" for c in profile.id_like_columns) + ".")
         if profile.date_columns:
-            lines.append("- Date columns (expanded into parts): " + ", ".join(f"`{c}`" for c in profile.date_columns) + ".")
+            lines.append(
+                "- Date columns (expanded into parts): " + ", ".join(f"`{c}`" for c in profile.date_columns) + "."
+            )
         if profile.text_columns:
-            lines.append("- Free-text columns (length features): " + ", ".join(f"`{c}`" for c in profile.text_columns) + ".")
+            lines.append(
+                "- Free-text columns (length features): " + ", ".join(f"`{c}`" for c in profile.text_columns) + "."
+            )
         # leakage suspects: the profiler puts its warning (pipeline.ml.leak_notes.leakage_note) above these findings
         out = set(excluded(profile.leakage_suspects))
         top = [c for c in profile.columns if c.target_association is not None and c.name not in out]
         top.sort(key=lambda c: -abs(c.target_association or 0))
         if top:
-            lines.append("- Strongest single predictors: " + ", ".join(
-                f"`{c.name}` ({c.target_association:.2f})" for c in top[:4]) + ".")
+            lines.append(
+                "- Strongest single predictors: "
+                + ", ".join(f"`{c.name}` ({c.target_association:.2f})" for c in top[:4])
+                + "."
+            )
         if profile.sample_note:
             lines.append(f"- {profile.sample_note}")
         return "\n".join(lines)
@@ -106,17 +119,24 @@ class OfflineBrain:
         dates = [c for c in profile.date_columns if c in available and c not in drop]
         texts = [c for c in profile.text_columns if c in available and c not in drop]
         numeric = [c for c in _numeric_columns(profile, available) if c not in drop]
-        skewed = [c.name for c in profile.columns if c.name in numeric and c.stats.get("skew", 0) > 2
-                  and c.stats.get("min", -1) >= 0][:10]
-        heavy_missing = [c.name for c in profile.columns if c.name in available and c.name not in drop
-                         and 5 <= c.missing_pct < 95][:20]
+        skewed = [
+            c.name
+            for c in profile.columns
+            if c.name in numeric and c.stats.get("skew", 0) > 2 and c.stats.get("min", -1) >= 0
+        ][:10]
+        heavy_missing = [
+            c.name for c in profile.columns if c.name in available and c.name not in drop and 5 <= c.missing_pct < 95
+        ][:20]
         refine = max(0, request.iteration - 1) if request.critic_feedback or request.iteration > 1 else 0
-        top = numeric[:4 if refine < 2 else 6]
-        pairs = [(a, b) for i, a in enumerate(top) for b in top[i + 1:]] if refine else []
+        top = numeric[: 4 if refine < 2 else 6]
+        pairs = [(a, b) for i, a in enumerate(top) for b in top[i + 1 :]] if refine else []
         squares = top[:4] if refine >= 2 else []
         doc = "Offline brain, iteration {}: {}".format(
-            request.iteration, "basic cleaning and expansions" if not refine else
-            f"adds interactions between the {len(top)} strongest numeric features")
+            request.iteration,
+            "basic cleaning and expansions"
+            if not refine
+            else f"adds interactions between the {len(top)} strongest numeric features",
+        )
         return f'''"""{doc}."""
 import numpy as np
 import pandas as pd
@@ -171,28 +191,46 @@ def transform(df):
     def model_plan(self, request: ModelRequest) -> ModelPlan:
         profile, reg = request.profile, (request.previous.regularisation if request.previous else 0)
         strength = 1 + reg
-        candidates = [CandidateSpec(FAMILIES[name].title, name, FAMILIES[name].start(profile.task, strength, reg),
-                                    FAMILIES[name].space(profile.task, strength))
-                      for name in OFFLINE_PLAN if FAMILIES[name].max_rows is None or request.n_rows <= FAMILIES[name].max_rows]
-        reasoning = (f"{len(candidates)} families (boosting, linear, histogram boosting"
-                     + (", bagging" if len(candidates) > 3 else "") + ") screened by CV; the best is tuned with Optuna.")
+        candidates = [
+            CandidateSpec(
+                FAMILIES[name].title,
+                name,
+                FAMILIES[name].start(profile.task, strength, reg),
+                FAMILIES[name].space(profile.task, strength),
+            )
+            for name in OFFLINE_PLAN
+            if FAMILIES[name].max_rows is None or request.n_rows <= FAMILIES[name].max_rows
+        ]
+        reasoning = (
+            f"{len(candidates)} families (boosting, linear, histogram boosting"
+            + (", bagging" if len(candidates) > 3 else "")
+            + ") screened by CV; the best is tuned with Optuna."
+        )
         if reg:
             reasoning += f" Regularisation raised to level {reg} because the critic saw overfitting."
-        return ModelPlan(candidates=candidates, class_weight="balanced" if wants_class_weights(request.objective.metric, profile.class_balance) else None,
-                         reasoning=reasoning)
+        return ModelPlan(
+            candidates=candidates,
+            class_weight="balanced" if wants_class_weights(request.objective.metric, profile.class_balance) else None,
+            reasoning=reasoning,
+        )
 
     def evaluation_summary(self, training: TrainResult, evaluation: EvalResult, objective: Objective) -> str:
         metric = objective.metric
         cv = training.cv_metrics.get(metric)
         hold = evaluation.holdout_metrics.get(metric)
-        lines = [f"**{training.best}** scores **{metric} = {hold:.4f}** on the locked holdout"
-                 + (f" (CV {cv:.4f})." if cv is not None else ".") if hold is not None else
-                 f"**{training.best}** was evaluated on the locked holdout."]
+        lines = [
+            f"**{training.best}** scores **{metric} = {hold:.4f}** on the locked holdout"
+            + (f" (CV {cv:.4f})." if cv is not None else ".")
+            if hold is not None
+            else f"**{training.best}** was evaluated on the locked holdout."
+        ]
         others = [f"{k} {v:.3f}" for k, v in evaluation.holdout_metrics.items() if k != metric][:6]
         if others:
             lines.append("Other holdout metrics: " + ", ".join(others) + ".")
         if evaluation.overfit_risk:
-            lines.append(f"Overfitting risk: **{evaluation.overfit_risk}** (train vs CV gap {evaluation.overfit_gap:.1%}).")
+            lines.append(
+                f"Overfitting risk: **{evaluation.overfit_risk}** (train vs CV gap {evaluation.overfit_gap:.1%})."
+            )
         if training.threshold is not None:
             lines.append(f"Decision threshold tuned by CV to {training.threshold:.3f} for {metric}.")
         return "\n\n".join(lines)
@@ -203,24 +241,37 @@ def transform(df):
         current = request.training.cv_score
         loops_done = it - 1
         if loops_done >= request.max_loops:
-            return CriticDecision(it, "finalize", f"Loop bound reached ({request.max_loops} loops); keeping the best iteration by CV.")
+            return CriticDecision(
+                it, "finalize", f"Loop bound reached ({request.max_loops} loops); keeping the best iteration by CV."
+            )
         if len(history) >= 2:
             prev_best = max(history[:-1]) if gib else min(history[:-1])
             gain = (history[-1] - prev_best) * (1 if gib else -1)
             if gain <= MIN_GAIN * max(abs(prev_best), 1e-9):
-                return CriticDecision(it, "finalize",
-                                      f"The last loop did not improve CV {request.objective.metric} by at least "
-                                      f"{MIN_GAIN:.1%} ({history[-1]:.4f} vs best {prev_best:.4f} before); finalizing.")
+                return CriticDecision(
+                    it,
+                    "finalize",
+                    f"The last loop did not improve CV {request.objective.metric} by at least "
+                    f"{MIN_GAIN:.1%} ({history[-1]:.4f} vs best {prev_best:.4f} before); finalizing.",
+                )
         gap = request.evaluation.overfit_gap
         if gap is not None and gap > OVERFIT_GAP and request.training.regularisation < 2:
-            return CriticDecision(it, "retrain_model",
-                                  f"Training score exceeds CV by {gap:.1%}: overfitting. Retraining with stronger regularisation.")
+            return CriticDecision(
+                it,
+                "retrain_model",
+                f"Training score exceeds CV by {gap:.1%}: overfitting. Retraining with stronger regularisation.",
+            )
         tried_features = sum(1 for f in request.feature_history if f.get("kept") is not None)
         if current is not None and tried_features < 3 and _room_to_grow(request):
-            return CriticDecision(it, "refine_features",
-                                  f"CV {request.objective.metric} = {current:.4f} leaves room to grow; "
-                                  "trying interaction features between the strongest predictors.")
-        return CriticDecision(it, "finalize", f"CV {request.objective.metric} = {current:.4f} with no overfitting signal; finalizing.")
+            return CriticDecision(
+                it,
+                "refine_features",
+                f"CV {request.objective.metric} = {current:.4f} leaves room to grow; "
+                "trying interaction features between the strongest predictors.",
+            )
+        return CriticDecision(
+            it, "finalize", f"CV {request.objective.metric} = {current:.4f} with no overfitting signal; finalizing."
+        )
 
     def usage(self) -> dict[str, Any]:
         return {}
@@ -232,7 +283,7 @@ def _room_to_grow(request: CriticRequest) -> bool:
     metric = request.objective.metric
     if score is None:
         return False
-    if metric in METRICS and not METRICS[metric].greater_is_better:   # a loss has no ceiling to be near
+    if metric in METRICS and not METRICS[metric].greater_is_better:  # a loss has no ceiling to be near
         return True
     return score < 0.97
 

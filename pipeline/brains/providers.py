@@ -11,6 +11,7 @@ Configuration (secrets dict first, then the environment):
   LLM_TIMEOUT_S (per HTTP attempt, default 60), LLM_MAX_RETRIES (default 2),
   LLM_PRICE_IN_PER_MTOK / LLM_PRICE_OUT_PER_MTOK (override the price table, $ per million tokens).
 """
+
 from __future__ import annotations
 
 import json
@@ -118,20 +119,26 @@ class FunctionSpec:
 @dataclass
 class Completion:
     text: str = ""
-    data: Any = None                  # the forced tool call's arguments (already parsed), if any
+    data: Any = None  # the forced tool call's arguments (already parsed), if any
     tokens_in: int = 0
     tokens_out: int = 0
     http_requests: int = 0
     statuses: list[int] = field(default_factory=list)
     duration_s: float = 0.0
-    mode: str = "text"                # tools, json_object or text
+    mode: str = "text"  # tools, json_object or text
 
 
 class ProviderError(Exception):
     """A call that failed after the SDK's retries. `kind`: timeout, connection, rate_limit, server, client, config."""
 
-    def __init__(self, kind: str, message: str, http_requests: int = 0, statuses: list[int] | None = None,
-                 status: int | None = None) -> None:
+    def __init__(
+        self,
+        kind: str,
+        message: str,
+        http_requests: int = 0,
+        statuses: list[int] | None = None,
+        status: int | None = None,
+    ) -> None:
         super().__init__(message)
         self.kind = kind
         self.http_requests = http_requests
@@ -196,16 +203,27 @@ class Provider:
         self._request_timeout = self.timeout_s
 
     def describe(self) -> dict[str, Any]:
-        return {"provider": self.name, "model": self.model, "base_url": safe_url(self.base_url),
-                "timeout_s": self.timeout_s, "max_retries": self.max_retries,
-                "price_per_mtok": list(self.price) if self.price else None}
+        return {
+            "provider": self.name,
+            "model": self.model,
+            "base_url": safe_url(self.base_url),
+            "timeout_s": self.timeout_s,
+            "max_retries": self.max_retries,
+            "price_per_mtok": list(self.price) if self.price else None,
+        }
 
     def _http_client(self, sdk: Any) -> Any:
         hooks = {"request": [self._counter.on_request], "response": [self._counter.on_response]}
         return sdk.DefaultHttpxClient(event_hooks=hooks)
 
-    def complete(self, system: str, messages: list[dict[str, str]], spec: FunctionSpec | None = None,
-                 max_tokens: int = 4096, timeout_s: float | None = None) -> Completion:
+    def complete(
+        self,
+        system: str,
+        messages: list[dict[str, str]],
+        spec: FunctionSpec | None = None,
+        max_tokens: int = 4096,
+        timeout_s: float | None = None,
+    ) -> Completion:
         """One call; `timeout_s` (per HTTP attempt) may only shorten LLM_TIMEOUT_S, e.g. near the run's deadline."""
         self._request_timeout = min(self.timeout_s, timeout_s) if timeout_s else self.timeout_s
         self._counter.reset()
@@ -244,8 +262,9 @@ class Provider:
     def scrub(self, text: str) -> str:
         return scrub(text, self._secrets)
 
-    def _create(self, system: str, messages: list[dict[str, str]], spec: FunctionSpec | None,
-                max_tokens: int) -> Completion:
+    def _create(
+        self, system: str, messages: list[dict[str, str]], spec: FunctionSpec | None, max_tokens: int
+    ) -> Completion:
         raise NotImplementedError
 
 
@@ -257,14 +276,18 @@ class AnthropicProvider(Provider):
         import anthropic
 
         self._sdk = anthropic
-        self._client = anthropic.Anthropic(api_key=api_key or "none", base_url=base_url or None,
-                                           timeout=self.timeout_s, max_retries=self.max_retries,
-                                           http_client=self._http_client(anthropic))
+        self._client = anthropic.Anthropic(
+            api_key=api_key or "none",
+            base_url=base_url or None,
+            timeout=self.timeout_s,
+            max_retries=self.max_retries,
+            http_client=self._http_client(anthropic),
+        )
 
-    def _create(self, system: str, messages: list[dict[str, str]], spec: FunctionSpec | None,
-                max_tokens: int) -> Completion:
-        kwargs: dict[str, Any] = {"model": self.model, "max_tokens": max_tokens, "system": system,
-                                  "messages": messages}
+    def _create(
+        self, system: str, messages: list[dict[str, str]], spec: FunctionSpec | None, max_tokens: int
+    ) -> Completion:
+        kwargs: dict[str, Any] = {"model": self.model, "max_tokens": max_tokens, "system": system, "messages": messages}
         if spec is not None:
             kwargs["tools"] = [{"name": spec.name, "description": spec.description, "input_schema": spec.schema}]
             kwargs["tool_choice"] = {"type": "tool", "name": spec.name}
@@ -277,9 +300,13 @@ class AnthropicProvider(Provider):
             elif kind == "tool_use" and data is None:
                 data = block.input
         usage = response.usage
-        return Completion(text="\n".join(text_parts), data=data, tokens_in=int(getattr(usage, "input_tokens", 0) or 0),
-                          tokens_out=int(getattr(usage, "output_tokens", 0) or 0),
-                          mode="tools" if spec is not None else "text")
+        return Completion(
+            text="\n".join(text_parts),
+            data=data,
+            tokens_in=int(getattr(usage, "input_tokens", 0) or 0),
+            tokens_out=int(getattr(usage, "output_tokens", 0) or 0),
+            mode="tools" if spec is not None else "text",
+        )
 
 
 class OpenAIProvider(Provider):
@@ -293,14 +320,21 @@ class OpenAIProvider(Provider):
 
         self._sdk = openai
         super().__init__(api_key, model or "", base_url, env)
-        self._client = openai.OpenAI(api_key=api_key or "none", base_url=base_url or None, timeout=self.timeout_s,
-                                     max_retries=self.max_retries, http_client=self._http_client(openai))
+        self._client = openai.OpenAI(
+            api_key=api_key or "none",
+            base_url=base_url or None,
+            timeout=self.timeout_s,
+            max_retries=self.max_retries,
+            http_client=self._http_client(openai),
+        )
         self._mode_index = 0
         if not self.model:
             self.model = self._discover_model() or DEFAULT_MODELS["openai"]
             self.price = price_for(self.model, env)
         # OpenAI's reasoning models only take max_completion_tokens; older local servers only know max_tokens.
-        self._token_param = "max_completion_tokens" if re.match(r"(o\d|gpt-5)", self.model.split("/")[-1]) else "max_tokens"
+        self._token_param = (
+            "max_completion_tokens" if re.match(r"(o\d|gpt-5)", self.model.split("/")[-1]) else "max_tokens"
+        )
 
     def _discover_model(self) -> str | None:
         """A local server (Ollama, vLLM, llama.cpp, LM Studio) started without LLM_MODEL: use the model it serves."""
@@ -313,15 +347,20 @@ class OpenAIProvider(Provider):
         except Exception:
             return None
 
-    def _create(self, system: str, messages: list[dict[str, str]], spec: FunctionSpec | None,
-                max_tokens: int) -> Completion:
+    def _create(
+        self, system: str, messages: list[dict[str, str]], spec: FunctionSpec | None, max_tokens: int
+    ) -> Completion:
         msgs = [{"role": "system", "content": system}] + list(messages)
         while True:
             mode = self.MODES[self._mode_index] if spec is not None else "text"
             kwargs: dict[str, Any] = {"model": self.model, "messages": msgs, self._token_param: max_tokens}
             if mode == "tools":
-                kwargs["tools"] = [{"type": "function", "function": {"name": spec.name, "description": spec.description,
-                                                                    "parameters": spec.schema}}]
+                kwargs["tools"] = [
+                    {
+                        "type": "function",
+                        "function": {"name": spec.name, "description": spec.description, "parameters": spec.schema},
+                    }
+                ]
                 kwargs["tool_choice"] = {"type": "function", "function": {"name": spec.name}}
             elif mode == "json_object":
                 kwargs["response_format"] = {"type": "json_object"}
@@ -331,13 +370,17 @@ class OpenAIProvider(Provider):
                 text = str(getattr(exc, "message", "") or exc).lower()
                 if exc.status_code in (400, 422) and self._token_param in text and "max_" in text:
                     # "Unsupported parameter: 'max_tokens' ... use 'max_completion_tokens'" (or the reverse)
-                    self._token_param = ("max_completion_tokens" if self._token_param == "max_tokens"
-                                         else "max_tokens")
+                    self._token_param = "max_completion_tokens" if self._token_param == "max_tokens" else "max_tokens"
                     continue
                 # A server without tool or JSON-mode support (400/404/422, or llama.cpp's 500 "tools param
                 # requires --jinja flag") refuses the request: step down one mode and ask again.
-                if (spec is not None and mode != "text" and self._mode_index < len(self.MODES) - 1
-                        and exc.status_code in (400, 404, 422, 500, 501) and _mentions_feature(exc, mode)):
+                if (
+                    spec is not None
+                    and mode != "text"
+                    and self._mode_index < len(self.MODES) - 1
+                    and exc.status_code in (400, 404, 422, 500, 501)
+                    and _mentions_feature(exc, mode)
+                ):
                     self._mode_index += 1
                     continue
                 raise
@@ -346,7 +389,7 @@ class OpenAIProvider(Provider):
         message = choice.message if choice is not None else None
         text = (message.content or "") if message is not None else ""
         data = None
-        for call in (getattr(message, "tool_calls", None) or []):
+        for call in getattr(message, "tool_calls", None) or []:
             fn = getattr(call, "function", None)
             if fn is not None and (spec is None or fn.name == spec.name):
                 try:
@@ -355,8 +398,13 @@ class OpenAIProvider(Provider):
                     text = text or (fn.arguments or "")
                 break
         usage = response.usage
-        return Completion(text=text, data=data, tokens_in=int(getattr(usage, "prompt_tokens", 0) or 0),
-                          tokens_out=int(getattr(usage, "completion_tokens", 0) or 0), mode=mode)
+        return Completion(
+            text=text,
+            data=data,
+            tokens_in=int(getattr(usage, "prompt_tokens", 0) or 0),
+            tokens_out=int(getattr(usage, "completion_tokens", 0) or 0),
+            mode=mode,
+        )
 
 
 def _mentions_feature(exc: Exception, mode: str) -> bool:

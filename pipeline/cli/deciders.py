@@ -1,4 +1,5 @@
 """How `python -m pipeline run` answers approval gates: a decisions file, else the terminal, else approve."""
+
 from __future__ import annotations
 
 import json
@@ -21,7 +22,7 @@ def load_decisions(path: str | Path) -> dict[str, dict[str, Any]]:
     except json.JSONDecodeError as exc:
         raise ValueError(f"The decisions file {path} is not valid JSON ({exc.msg}, line {exc.lineno}).") from None
     if not isinstance(data, dict):
-        raise ValueError("The decisions file must hold a JSON object: gate name -> {\"approve\": ..., \"feedback\": ...}.")
+        raise ValueError('The decisions file must hold a JSON object: gate name -> {"approve": ..., "feedback": ...}.')
     out = {}
     for name, entry in data.items():
         if name not in GATES:
@@ -29,7 +30,7 @@ def load_decisions(path: str | Path) -> dict[str, dict[str, Any]]:
         if isinstance(entry, bool):
             entry = {"approve": entry}
         if not isinstance(entry, dict) or not isinstance(entry.get("approve", True), bool):
-            raise ValueError(f"Decision for {name!r} must be an object like {{\"approve\": false, \"feedback\": \"...\"}}.")
+            raise ValueError(f'Decision for {name!r} must be an object like {{"approve": false, "feedback": "..."}}.')
         out[name] = {"approve": entry.get("approve", True), "feedback": str(entry.get("feedback") or "")}
     return out
 
@@ -39,16 +40,22 @@ def gate_text(gate: Gate) -> str:
     d = gate.details
     lines = [f"=== Approval gate: {gate.title} (iteration {gate.iteration}) ===", re.sub(r"\*\*", "", gate.summary)]
     if gate.name == "features":
-        lines += [f"shape {d.get('shape_before')} -> {d.get('shape_after')}",
-                  f"new columns: {', '.join(d.get('new_columns') or []) or '-'}",
-                  f"dropped columns: {', '.join(d.get('dropped_columns') or []) or '-'}",
-                  f"quick CV {d.get('metric')}: {d.get('cv_before')} -> {d.get('cv_after')}",
-                  "--- code ---", (d.get("code") or "").rstrip(), "--- first rows after ---"]
+        lines += [
+            f"shape {d.get('shape_before')} -> {d.get('shape_after')}",
+            f"new columns: {', '.join(d.get('new_columns') or []) or '-'}",
+            f"dropped columns: {', '.join(d.get('dropped_columns') or []) or '-'}",
+            f"quick CV {d.get('metric')}: {d.get('cv_before')} -> {d.get('cv_after')}",
+            "--- code ---",
+            (d.get("code") or "").rstrip(),
+            "--- first rows after ---",
+        ]
         lines += [json.dumps(r)[:300] for r in (d.get("sample_after") or [])[:3]]
     elif gate.name == "training":
         for c in d.get("candidates") or []:
-            lines.append(f"- {c['name']} ({c['family']}): params {json.dumps(c['params'])}; "
-                         f"search space {json.dumps(c['search_space'])}")
+            lines.append(
+                f"- {c['name']} ({c['family']}): params {json.dumps(c['params'])}; "
+                f"search space {json.dumps(c['search_space'])}"
+            )
     else:
         lines.append(f"critic: {d.get('action')} — {d.get('reason')}")
     return "\n".join(lines)
@@ -57,8 +64,13 @@ def gate_text(gate: Gate) -> str:
 class CliDecider:
     """Answers gates for `python -m pipeline run`: a decisions file, else the terminal, else approve."""
 
-    def __init__(self, decisions: dict[str, dict[str, Any]] | None, interactive: bool,
-                 stream: TextIO | None = None, read: Callable[[str], str] | None = None) -> None:
+    def __init__(
+        self,
+        decisions: dict[str, dict[str, Any]] | None,
+        interactive: bool,
+        stream: TextIO | None = None,
+        read: Callable[[str], str] | None = None,
+    ) -> None:
         self.decisions = dict(decisions) if decisions is not None else None
         self.interactive = interactive
         self.stream = stream or sys.stderr
@@ -66,7 +78,7 @@ class CliDecider:
 
     def __call__(self, gate: Gate) -> tuple[bool, str, str]:
         if self.decisions is not None:
-            entry = self.decisions.pop(gate.name, None)   # a file's decision applies once, then approve
+            entry = self.decisions.pop(gate.name, None)  # a file's decision applies once, then approve
             if entry is None:
                 return True, "", "decisions file"
             return bool(entry["approve"]), entry["feedback"], "decisions file"

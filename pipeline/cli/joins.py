@@ -1,4 +1,5 @@
 """`python -m pipeline joins` (propose join keys) and `run --join FILE [--on KEY]` (join before the run)."""
+
 from __future__ import annotations
 
 import argparse
@@ -14,12 +15,27 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     joins.add_argument("--limit", type=int, default=5, help="proposals per table")
     run = sub.choices.get("run")
     if run is not None:
-        run.add_argument("--join", action=_JoinAction, dest="joins", metavar="FILE", default=[],
-                         help="left-join another table onto DATA before the run (repeatable; see --on)")
-        run.add_argument("--on", action=_OnAction, dest="joins", metavar="KEY[=OTHER_KEY]",
-                         help="the key for the preceding --join (omitted: the top proposal is used)")
-        run.add_argument("--allow-duplicates", choices=["first", "mean"], default=None,
-                         help="resolve keys that repeat in a joined table: keep the first match or average numbers")
+        run.add_argument(
+            "--join",
+            action=_JoinAction,
+            dest="joins",
+            metavar="FILE",
+            default=[],
+            help="left-join another table onto DATA before the run (repeatable; see --on)",
+        )
+        run.add_argument(
+            "--on",
+            action=_OnAction,
+            dest="joins",
+            metavar="KEY[=OTHER_KEY]",
+            help="the key for the preceding --join (omitted: the top proposal is used)",
+        )
+        run.add_argument(
+            "--allow-duplicates",
+            choices=["first", "mean"],
+            default=None,
+            help="resolve keys that repeat in a joined table: keep the first match or average numbers",
+        )
 
 
 class _JoinAction(argparse.Action):
@@ -56,10 +72,12 @@ def run(args: argparse.Namespace) -> int:
             print("  no key proposed: no column pair shares enough values")
         for i, p in enumerate(proposals, 1):
             flag = f"  DUPLICATES +{p.growth:,} rows" if p.growth > 0 else ""
-            print(f"  {i}. --on {p.main_key if p.main_key == p.other_key else p.main_key + '=' + p.other_key:<30} "
-                  f"score {p.score:.2f}  name {'yes' if p.name_match else 'no '}  overlap {p.overlap:6.1%}  "
-                  f"rows matched {p.matched_rows:6.1%}  unique {'yes' if p.other_unique else 'no '} "
-                  f"({p.uniqueness:.1%} distinct){flag}")
+            print(
+                f"  {i}. --on {p.main_key if p.main_key == p.other_key else p.main_key + '=' + p.other_key:<30} "
+                f"score {p.score:.2f}  name {'yes' if p.name_match else 'no '}  overlap {p.overlap:6.1%}  "
+                f"rows matched {p.matched_rows:6.1%}  unique {'yes' if p.other_unique else 'no '} "
+                f"({p.uniqueness:.1%} distinct){flag}"
+            )
     return 0
 
 
@@ -78,7 +96,7 @@ def apply_joins(args: argparse.Namespace):
     if target is not None and target not in main.columns:
         target = infer_target(main, target)
     if target is not None and not args.target and not getattr(args, "template", None):
-        args.target = target     # inferred on the main table, where the target must live
+        args.target = target  # inferred on the main table, where the target must live
     specs = []
     for j in args.joins:
         other = read_table(j["path"])
@@ -90,17 +108,28 @@ def apply_joins(args: argparse.Namespace):
         else:
             proposals = propose_keys(main, other, limit=1, exclude=(target,) if target else ())
             if not proposals:
-                raise DataError(f"No join key found between {_name(args.data)} and {name}: no column pair shares "
-                                "enough values. Name one with --on KEY or --on MAIN_KEY=OTHER_KEY.")
+                raise DataError(
+                    f"No join key found between {_name(args.data)} and {name}: no column pair shares "
+                    "enough values. Name one with --on KEY or --on MAIN_KEY=OTHER_KEY."
+                )
             p = proposals[0]
             print(f"Join {name}: using the top proposal {p.describe()}", file=sys.stderr)
-        specs.append({"name": name, "frame": other, "main_key": p.main_key, "other_key": p.other_key,
-                      "dedup": args.allow_duplicates})
+        specs.append(
+            {
+                "name": name,
+                "frame": other,
+                "main_key": p.main_key,
+                "other_key": p.other_key,
+                "dedup": args.allow_duplicates,
+            }
+        )
     try:
         result = join_tables(main, specs, main_name=_name(args.data), target=target)
     except DuplicateJoinError as exc:
-        raise DataError(f"{exc} Pass --allow-duplicates first (keep the first match) or --allow-duplicates mean "
-                        f"(average numeric columns), or choose a unique key with --on.") from None
+        raise DataError(
+            f"{exc} Pass --allow-duplicates first (keep the first match) or --allow-duplicates mean "
+            f"(average numeric columns), or choose a unique key with --on."
+        ) from None
     for note in result.notes:
         print(note, file=sys.stderr)
     names = [_name(args.data)] + [s["name"] for s in specs]

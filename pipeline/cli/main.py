@@ -2,6 +2,7 @@
 
 Exit codes: 0 done, 1 the run failed or was cancelled, 2 bad input (one clear message, no traceback).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,7 +18,7 @@ from pipeline.cli import joins, models, templates
 from pipeline.state import PHASE_TITLES, PHASES, Event, RunConfig, RunState
 from pipeline.tables.reader import DataError
 
-EXTRA_VERBS = {"models": models, "templates": templates, "joins": joins}   # each: add_parser(sub), run(args)
+EXTRA_VERBS = {"models": models, "templates": templates, "joins": joins}  # each: add_parser(sub), run(args)
 ARTEFACTS = ("run.json", "metrics.json", "model.joblib", "report.md", "holdout_predictions.csv")
 
 
@@ -36,11 +37,22 @@ class Progress:
         bar = "█" * filled + "·" * (20 - filled)
         step = f"{PHASES.index(event.phase) + 1}/6 " if event.phase in PHASES else ""
         title = PHASE_TITLES.get(event.phase, "")
-        labels = {"phase_started": "▶", "phase_finished": "✓", "phase_failed": "✗", "candidate": "•", "decision": "⟲",
-                  "run_started": "◆", "run_finished": "◆", "run_failed": "✗", "run_cancelled": "■"}
+        labels = {
+            "phase_started": "▶",
+            "phase_finished": "✓",
+            "phase_failed": "✗",
+            "candidate": "•",
+            "decision": "⟲",
+            "run_started": "◆",
+            "run_finished": "◆",
+            "run_failed": "✗",
+            "run_cancelled": "■",
+        }
         text = event.message if event.kind not in ("phase_started",) else f"{title}"
-        line = (f"[{bar}] {elapsed:6.1f}s/{self.budget:.0f}s  it{event.iteration} {step}"
-                f"{labels.get(event.kind, '·')} {text}")
+        line = (
+            f"[{bar}] {elapsed:6.1f}s/{self.budget:.0f}s  it{event.iteration} {step}"
+            f"{labels.get(event.kind, '·')} {text}"
+        )
         if self.tty and event.kind == "phase_started":
             self.stream.write("\r\033[K" + line)
         else:
@@ -56,29 +68,49 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--target", help="target column (inferred from the objective or the table when omitted)")
     run.add_argument("--objective", default="", help='plain-English goal, e.g. "predict churn; recall matters most"')
     run.add_argument("--task", default="auto", choices=["auto", "binary", "multiclass", "regression"])
-    run.add_argument("--brain", default="auto", choices=["auto", "offline", "anthropic", "openai"],
-                     help="auto (default): Anthropic if ANTHROPIC_API_KEY is set, else OpenAI if OPENAI_API_KEY or "
-                          "OPENAI_BASE_URL is set, else the offline brain; LLM_PROVIDER can pin one")
+    run.add_argument(
+        "--brain",
+        default="auto",
+        choices=["auto", "offline", "anthropic", "openai"],
+        help="auto (default): Anthropic if ANTHROPIC_API_KEY is set, else OpenAI if OPENAI_API_KEY or "
+        "OPENAI_BASE_URL is set, else the offline brain; LLM_PROVIDER can pin one",
+    )
     run.add_argument("--model", default=None, help="LLM model name (LLM brains only)")
     run.add_argument("--time-budget", type=float, default=120.0, help="wall-clock budget for the whole run, seconds")
     run.add_argument("--max-loops", type=int, default=3, help="how often the critic may send work back")
     run.add_argument("--max-trials", type=int, default=None, help="cap on Optuna trials per tuning round")
     run.add_argument("--holdout", type=float, default=0.2, help="fraction locked away as holdout")
     run.add_argument("--seed", type=int, default=42)
-    run.add_argument("--no-refit-full", dest="refit_full", action="store_false",
-                     help="deliver the model the holdout scored, trained on the training part only (default: once the "
-                          "holdout is scored, refit the chosen recipe on every row)")
+    run.add_argument(
+        "--no-refit-full",
+        dest="refit_full",
+        action="store_false",
+        help="deliver the model the holdout scored, trained on the training part only (default: once the "
+        "holdout is scored, refit the chosen recipe on every row)",
+    )
     run.add_argument("--out", default=None, help="run directory (default: runs/runs/<run id>)")
     run.add_argument("--store", default=None, help="SQLite run store (default: runs/store.sqlite)")
     run.add_argument("--template", default=None, help="replay a saved template (python -m pipeline templates list)")
-    run.add_argument("--keep-columns", default=None, metavar="C1,C2",
-                     help="use these columns as features even if the profile flags them as possible target leakage "
-                          "(flagged columns are excluded by default)")
-    run.add_argument("--approve", default=None, metavar="GATES",
-                     help="pause for approval at these gates: features,training,finalize (or all)")
-    run.add_argument("--decisions", default=None, metavar="FILE",
-                     help='JSON answers for the gates: {"features": {"approve": false, "feedback": "drop column x"}}; '
-                          "a gate missing from the file is approved, a file's answer applies once")
+    run.add_argument(
+        "--keep-columns",
+        default=None,
+        metavar="C1,C2",
+        help="use these columns as features even if the profile flags them as possible target leakage "
+        "(flagged columns are excluded by default)",
+    )
+    run.add_argument(
+        "--approve",
+        default=None,
+        metavar="GATES",
+        help="pause for approval at these gates: features,training,finalize (or all)",
+    )
+    run.add_argument(
+        "--decisions",
+        default=None,
+        metavar="FILE",
+        help='JSON answers for the gates: {"features": {"approve": false, "feedback": "drop column x"}}; '
+        "a gate missing from the file is approved, a file's answer applies once",
+    )
     pred = sub.add_parser("predict", help="score new data with a finished run")
     pred.add_argument("--run", required=True, help="run directory")
     pred.add_argument("--data", required=True, help="file with new rows")
@@ -119,14 +151,26 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.max_loops < 0:
         raise DataError("--max-loops must be 0 or more.")
     joined = None
-    if getattr(args, "joins", None):   # several files: join first (pipeline/tables/joins.py), then run on the joined table
+    if getattr(
+        args, "joins", None
+    ):  # several files: join first (pipeline/tables/joins.py), then run on the joined table
         from pipeline.cli.joins import apply_joins
 
         args.data, dataset_name, joined = apply_joins(args)
-    config = RunConfig(data_path=str(args.data), target=args.target, objective=args.objective, task=args.task,
-                       brain=args.brain, model=args.model, time_budget_s=args.time_budget, max_loops=args.max_loops,
-                       holdout_fraction=args.holdout, seed=args.seed, max_trials=args.max_trials,
-                       refit_full=args.refit_full)
+    config = RunConfig(
+        data_path=str(args.data),
+        target=args.target,
+        objective=args.objective,
+        task=args.task,
+        brain=args.brain,
+        model=args.model,
+        time_budget_s=args.time_budget,
+        max_loops=args.max_loops,
+        holdout_fraction=args.holdout,
+        seed=args.seed,
+        max_trials=args.max_trials,
+        refit_full=args.refit_full,
+    )
     if joined is not None:
         config.dataset_name = dataset_name
     if args.keep_columns:
@@ -149,8 +193,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     prepared.started_at = STARTED_AT
     interactive = decisions is None and sys.stdin.isatty()
     if config.gates and decisions is None and not interactive:
-        prepared.state.notes.append(f"Approval gates ({', '.join(config.gates)}) were approved automatically: "
-                                    "no terminal to ask and no --decisions file.")
+        prepared.state.notes.append(
+            f"Approval gates ({', '.join(config.gates)}) were approved automatically: "
+            "no terminal to ask and no --decisions file."
+        )
     decide = CliDecider(decisions, interactive)
     if joined is not None:
         from pipeline.tables.joins import check_target
@@ -180,8 +226,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     if state.status == "finished":
         best = next(s for s in state.iterations if s.iteration == state.selected_iteration)
         metric = state.objective.metric
-        print(f"Finished: {best.model}, CV {metric} {best.cv_score:.4f}, holdout {metric} "
-              f"{best.holdout_metrics.get(metric, float('nan')):.4f}", file=sys.stderr)
+        print(
+            f"Finished: {best.model}, CV {metric} {best.cv_score:.4f}, holdout {metric} "
+            f"{best.holdout_metrics.get(metric, float('nan')):.4f}",
+            file=sys.stderr,
+        )
         print(str(run_dir))
         return 0
     print(f"{state.status.capitalize()}: {state.error}", file=sys.stderr)
@@ -228,8 +277,10 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
     for row in RunStore(args.store).list():
         score = f"{row['holdout_score']:.4f}" if row["holdout_score"] is not None else "—"
-        print(f"{row['run_id']}  {row['status']:<11} {row['dataset'] or '':<24} {row['target'] or '':<16} "
-              f"{row['metric'] or '':<10} {score}  {row['run_dir']}")
+        print(
+            f"{row['run_id']}  {row['status']:<11} {row['dataset'] or '':<24} {row['target'] or '':<16} "
+            f"{row['metric'] or '':<10} {score}  {row['run_dir']}"
+        )
     return 0
 
 

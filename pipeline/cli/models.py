@@ -1,4 +1,5 @@
 """`python -m pipeline models`: list the model registry, compare runs, mark the production model."""
+
 from __future__ import annotations
 
 import argparse
@@ -45,6 +46,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     for e in entries:
         score = f"{e['holdout_score']:.4f}" if e["holdout_score"] is not None else "—"
-        print(f"{e['run_id']}  {'*' if e['production'] else ' '} {e['dataset']:<24} {e['dataset_hash'][:12]}  "
-              f"{e['target']:<16} {e['metric']:<10} {score}  {e['model']}")
+        print(
+            f"{e['run_id']}  {'*' if e['production'] else ' '} {e['dataset']:<24} {e['dataset_hash'][:12]}  "
+            f"{e['target']:<16} {e['metric']:<10} {score}  {e['model']}"
+        )
     return 0

@@ -1,4 +1,5 @@
 """`python -m pipeline templates` (save a finished run as a template, list them) and `run --template`."""
+
 from __future__ import annotations
 
 import argparse
@@ -14,10 +15,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     tsub.add_parser("list", help="list saved templates")
 
 
-RUN_DEFAULTS = {"objective": ("objective", ""), "task": ("task", "auto"), "brain": ("brain", "auto"),
-                "model": ("model", None), "time_budget": ("time_budget_s", 120.0), "max_loops": ("max_loops", 3),
-                "max_trials": ("max_trials", None), "holdout": ("holdout_fraction", 0.2), "seed": ("seed", 42),
-                "target": ("target", None), "approve": ("gates", None), "keep_columns": ("keep_columns", None)}
+RUN_DEFAULTS = {
+    "objective": ("objective", ""),
+    "task": ("task", "auto"),
+    "brain": ("brain", "auto"),
+    "model": ("model", None),
+    "time_budget": ("time_budget_s", 120.0),
+    "max_loops": ("max_loops", 3),
+    "max_trials": ("max_trials", None),
+    "holdout": ("holdout_fraction", 0.2),
+    "seed": ("seed", 42),
+    "target": ("target", None),
+    "approve": ("gates", None),
+    "keep_columns": ("keep_columns", None),
+}
 
 
 def template_config(args: argparse.Namespace, config):
@@ -41,6 +52,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     for t in list_templates():
         cfg = t["config"]
-        print(f"{t['name']:<20} target {t['target']:<16} {t['model']['family'] or '-':<14} brain {cfg.get('brain')}  "
-              f"budget {cfg.get('time_budget_s'):.0f}s  loops {cfg.get('max_loops')}  from {t['from_run']}")
+        print(
+            f"{t['name']:<20} target {t['target']:<16} {t['model']['family'] or '-':<14} brain {cfg.get('brain')}  "
+            f"budget {cfg.get('time_budget_s'):.0f}s  loops {cfg.get('max_loops')}  from {t['from_run']}"
+        )
     return 0

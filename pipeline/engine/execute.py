@@ -1,5 +1,6 @@
 """One run, start to finish: walk the graph and finalize, checkpointing after every phase (the CLI calls it
 directly; the app through `pipeline.engine.service`)."""
+
 from __future__ import annotations
 
 import errno
@@ -35,9 +36,15 @@ def checkpoint(state: RunState, run_dir: Path, store: RunStore | None) -> None:
         store.upsert(state, run_dir)
 
 
-def execute(prepared: PreparedRun, run_dir: Path, store: RunStore | None = None, listener: Listener | None = None,
-            cancel_event: threading.Event | None = None, publish: Callable[[RunState], None] | None = None,
-            decide: Callable[..., Any] | None = None) -> RunState:
+def execute(
+    prepared: PreparedRun,
+    run_dir: Path,
+    store: RunStore | None = None,
+    listener: Listener | None = None,
+    cancel_event: threading.Event | None = None,
+    publish: Callable[[RunState], None] | None = None,
+    decide: Callable[..., Any] | None = None,
+) -> RunState:
     """Run the whole graph and finalize. Never raises for a failed or cancelled run: the state says so.
 
     `decide(gate) -> (approve, feedback, by)` answers the approval gates in `state.config.gates` (blocking);
@@ -49,9 +56,9 @@ def execute(prepared: PreparedRun, run_dir: Path, store: RunStore | None = None,
     split.X_train.to_parquet(run_dir / "data" / "train_X.parquet")
     split.X_holdout.to_parquet(run_dir / "data" / "holdout_X.parquet")
     state.status = "running"
-    state.pending_gate = None        # a gate left open by a dead process is asked again when its phase re-runs
+    state.pending_gate = None  # a gate left open by a dead process is asked again when its phase re-runs
     budget = Budget(prepared.budget_s or state.config.time_budget_s, prepared.started_at)
-    prepared.brain.set_deadline(budget.deadline)   # LLM calls must not outlive the run's budget
+    prepared.brain.set_deadline(budget.deadline)  # LLM calls must not outlive the run's budget
     threading.Thread(target=sandbox.prewarm, daemon=True).start()  # zygote start-up overlaps profiling
 
     def emit(kind: str, phase: str = "", message: str = "", duration_s: float | None = None) -> None:
@@ -70,14 +77,26 @@ def execute(prepared: PreparedRun, run_dir: Path, store: RunStore | None = None,
     finished = threading.Event()
     watcher = threading.Thread(target=_cancel_watch, args=(cancel_event, finished, code_runner), daemon=True)
     watcher.start()
-    ctx = PhaseContext(run_dir=run_dir, brain=prepared.brain, code=code_runner, split=split,
-                       budget=budget, emit=emit, publish=lambda: (ctx.data.persist(),
-                                                                  _checkpoint_quietly(state, run_dir, store), publish_state()),
-                       cancel_event=cancel_event, data=RunData(run_dir), decide=decide)
+    ctx = PhaseContext(
+        run_dir=run_dir,
+        brain=prepared.brain,
+        code=code_runner,
+        split=split,
+        budget=budget,
+        emit=emit,
+        publish=lambda: (ctx.data.persist(), _checkpoint_quietly(state, run_dir, store), publish_state()),
+        cancel_event=cancel_event,
+        data=RunData(run_dir),
+        decide=decide,
+    )
     if prepared.start != "profiler":
         restore_context(ctx, state)
-    emit("run_started", "", f"Run {state.run_id}: target {state.profile.target} ({state.profile.task}), "
-                            f"metric {state.objective.metric}, budget {state.config.time_budget_s:.0f} s")
+    emit(
+        "run_started",
+        "",
+        f"Run {state.run_id}: target {state.profile.target} ({state.profile.task}), "
+        f"metric {state.objective.metric}, budget {state.config.time_budget_s:.0f} s",
+    )
     try:
         checkpoint(state, run_dir, store)
         if prepared.start != graph.END:
@@ -141,10 +160,10 @@ def _plain_reason(exc: Exception) -> str:
     if isinstance(exc, MemoryError):
         return "The run ran out of memory; try a smaller file or a shorter time budget."
     if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
-        return ("The disk is full (or a file-size quota was reached) while writing the run's files; "
-                "free some space and start the run again.")
+        return (
+            "The disk is full (or a file-size quota was reached) while writing the run's files; "
+            "free some space and start the run again."
+        )
     if isinstance(exc, OSError) and exc.errno in (errno.EACCES, errno.EROFS, errno.EPERM):
         return f"The run's files cannot be written ({exc.strerror}); check the runs folder's permissions."
     return f"{type(exc).__name__}: {exc}"[:300]
-
-

@@ -2,6 +2,7 @@
 
 The holdout scores written here were computed for display; the choice is made on CV only.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -82,30 +83,52 @@ def report_markdown(state: RunState, best: IterationSummary, delivery: dict | No
     obj, prof, tr = state.objective, state.profile, state.training
     hold = best.holdout_metrics
     findings = prof.findings_md
-    if prof.leakage_note and findings.startswith(prof.leakage_note):   # shown once, at the top
-        findings = findings[len(prof.leakage_note):].lstrip()
-    lines = [f"# Run {state.run_id}", ""] + ([prof.leakage_note, ""] if prof.leakage_note else []) + [
-             f"- Dataset: `{state.config.dataset_name or Path(state.config.data_path).name}`",
-             f"- Target: `{prof.target}` ({prof.task}); objective: {state.config.objective or '(none given)'}",
-             f"- Metric optimised: **{obj.metric}** — {obj.explanation}",
-             f"- Brain: {state.config.brain}; selected iteration **{best.iteration}** of {len(state.iterations)} "
-             f"(best CV), model **{best.model}**",
-             f"- CV {obj.metric}: **{best.cv_score:.4f}**; holdout {obj.metric}: **{hold.get(obj.metric, float('nan')):.4f}**",
-             f"- Delivered model: {_delivered_line(delivery)}",
-             "", "## Data profile", "", prof.summary, "", findings, ""]
+    if prof.leakage_note and findings.startswith(prof.leakage_note):  # shown once, at the top
+        findings = findings[len(prof.leakage_note) :].lstrip()
+    lines = (
+        [f"# Run {state.run_id}", ""]
+        + ([prof.leakage_note, ""] if prof.leakage_note else [])
+        + [
+            f"- Dataset: `{state.config.dataset_name or Path(state.config.data_path).name}`",
+            f"- Target: `{prof.target}` ({prof.task}); objective: {state.config.objective or '(none given)'}",
+            f"- Metric optimised: **{obj.metric}** — {obj.explanation}",
+            f"- Brain: {state.config.brain}; selected iteration **{best.iteration}** of {len(state.iterations)} "
+            f"(best CV), model **{best.model}**",
+            f"- CV {obj.metric}: **{best.cv_score:.4f}**; holdout {obj.metric}: **{hold.get(obj.metric, float('nan')):.4f}**",
+            f"- Delivered model: {_delivered_line(delivery)}",
+            "",
+            "## Data profile",
+            "",
+            prof.summary,
+            "",
+            findings,
+            "",
+        ]
+    )
     if prof.sample_note:
         lines += [f"_Sampling: {prof.sample_note}_", ""]
     lines += ["## Features", ""]
     for a in state.features.attempts:
         lines.append(f"- Iteration {a.iteration} ({a.source}): {a.reason}")
-    lines += ["", "## Models (cross-validation on the training part)", "",
-              f"| candidate | CV {obj.metric} | fit s | note |", "|---|---|---|---|"]
+    lines += [
+        "",
+        "## Models (cross-validation on the training part)",
+        "",
+        f"| candidate | CV {obj.metric} | fit s | note |",
+        "|---|---|---|---|",
+    ]
     for c in tr.candidates:
         score = f"{c.cv_score:.4f}" if c.cv_score is not None else "—"
         lines.append(f"| {c.name} (it {c.iteration}) | {score} | {c.fit_seconds:.1f} | {c.error} |")
-    lines += ["", f"Tuned parameters of the final model: `{tr.best_params}`", "",
-              "## Holdout evaluation (locked before any feature work; used for this report only)", "",
-              "| metric | holdout |", "|---|---|"]
+    lines += [
+        "",
+        f"Tuned parameters of the final model: `{tr.best_params}`",
+        "",
+        "## Holdout evaluation (locked before any feature work; used for this report only)",
+        "",
+        "| metric | holdout |",
+        "|---|---|",
+    ]
     lines += [f"| {k} | {v:.4f} |" for k, v in hold.items()]
     lines += ["", state.evaluation.summary_md, "", "## Critic", ""]
     for d in state.decisions:
@@ -124,8 +147,10 @@ def _delivered_line(delivery: dict | None) -> str:
     if not delivery or not delivery.get("refit_on_all_rows"):
         return "the model the holdout scored (trained on the training part)."
     bags = f", averaged over {delivery['bags']} seeds" if delivery.get("bags", 1) > 1 else ""
-    return (f"the same recipe refit on all {delivery['rows']:,} rows{bags} after the holdout was scored; the holdout "
-            "figures above are the honest estimate for it (measured before the refit).")
+    return (
+        f"the same recipe refit on all {delivery['rows']:,} rows{bags} after the holdout was scored; the holdout "
+        "figures above are the honest estimate for it (measured before the refit)."
+    )
 
 
 def finalize(state: RunState, ctx: PhaseContext) -> None:
@@ -148,14 +173,21 @@ def finalize(state: RunState, ctx: PhaseContext) -> None:
         state.notes.append(delivered.note)
     dump_atomic(run_dir / "model.joblib", delivered.model)
     delivery = delivered.summary()
-    metrics = {"task": state.profile.task, "metric": state.objective.metric,
-               "greater_is_better": state.objective.greater_is_better,
-               "selected_iteration": best.iteration, "model": best.model,
-               "cv": best.cv_metrics, "holdout": best.holdout_metrics,
-               "holdout_scored_model_rows": best.refit_rows or n_train,
-               "threshold": recipe.threshold, "n_train": n_train, "n_holdout": n_holdout, "delivered": delivery,
-               "leakage_suspects": [{k: s.get(k) for k in ("column", "rule", "kept")}
-                                    for s in state.profile.leakage_suspects]}
+    metrics = {
+        "task": state.profile.task,
+        "metric": state.objective.metric,
+        "greater_is_better": state.objective.greater_is_better,
+        "selected_iteration": best.iteration,
+        "model": best.model,
+        "cv": best.cv_metrics,
+        "holdout": best.holdout_metrics,
+        "holdout_scored_model_rows": best.refit_rows or n_train,
+        "threshold": recipe.threshold,
+        "n_train": n_train,
+        "n_holdout": n_holdout,
+        "delivered": delivery,
+        "leakage_suspects": [{k: s.get(k) for k in ("column", "rule", "kept")} for s in state.profile.leakage_suspects],
+    }
     write_json(run_dir / "metrics.json", metrics)
     write_bundle(run_dir, run_dir / "model.joblib", PREDICT_PY, state, best, recipe, delivery)
     write_json(run_dir / "lineage.json", lineage(state, best, dataset, columns, recipe, delivery))

@@ -3,6 +3,7 @@
 `walk` runs the graph over a state and a context, records every phase in the history and
 reports transitions through `ctx.emit`, so any listener (CLI progress, the app) can follow.
 """
+
 from __future__ import annotations
 
 import time
@@ -15,8 +16,13 @@ from pipeline.run.context import Cancelled, PhaseContext
 from pipeline.state import PHASE_TITLES, PHASES, IterationSummary, PhaseRecord, RunState
 
 END = "end"
-EDGES: list[tuple[str, str]] = [("profiler", "features"), ("features", "visualizer"), ("visualizer", "trainer"),
-                                ("trainer", "evaluator"), ("evaluator", "critic")]
+EDGES: list[tuple[str, str]] = [
+    ("profiler", "features"),
+    ("features", "visualizer"),
+    ("visualizer", "trainer"),
+    ("trainer", "evaluator"),
+    ("evaluator", "critic"),
+]
 ROUTES: dict[str, str] = {"finalize": END, "refine_features": "features", "retrain_model": "trainer"}
 
 
@@ -39,13 +45,19 @@ def _apply_training(state: RunState, value) -> None:
 def _apply_evaluation(state: RunState, value) -> None:
     state.evaluation = value
     state.iterations = [s for s in state.iterations if s.iteration != state.iteration]
-    state.iterations.append(IterationSummary(iteration=state.iteration, cv_score=state.training.cv_score,
-                                             model=state.training.best, feature_code=state.features.code,
-                                             model_path=state.training.model_path,
-                                             cv_metrics=dict(state.training.cv_metrics),
-                                             holdout_metrics=dict(value.holdout_metrics),
-                                             refit_seconds=state.training.refit_seconds,
-                                             refit_rows=state.training.refit_rows))
+    state.iterations.append(
+        IterationSummary(
+            iteration=state.iteration,
+            cv_score=state.training.cv_score,
+            model=state.training.best,
+            feature_code=state.features.code,
+            model_path=state.training.model_path,
+            cv_metrics=dict(state.training.cv_metrics),
+            holdout_metrics=dict(value.holdout_metrics),
+            refit_seconds=state.training.refit_seconds,
+            refit_rows=state.training.refit_rows,
+        )
+    )
 
 
 def _apply_decision(state: RunState, value) -> None:
@@ -72,7 +84,7 @@ def next_phase(phase: str, state: RunState) -> str:
 def will_rerun(action: str) -> list[str]:
     """Phases a critic decision sends the work back through."""
     start = ROUTES.get(action, END)
-    return [] if start == END else list(PHASES[PHASES.index(start):])
+    return [] if start == END else list(PHASES[PHASES.index(start) :])
 
 
 def walk(state: RunState, ctx: PhaseContext, start: str = "profiler") -> None:
@@ -110,7 +122,7 @@ def walk(state: RunState, ctx: PhaseContext, start: str = "profiler") -> None:
             message = f"Critic: {decision.action} — {decision.reason}"
             ctx.emit("decision", phase, message, duration_s=record.duration_s)
         ctx.emit("phase_finished", phase, message, duration_s=record.duration_s)
-        heap.give_back_free_memory()   # a phase's frames are gone; their pages should be too
+        heap.give_back_free_memory()  # a phase's frames are gone; their pages should be too
         nxt = next_phase(phase, state)
         if phase == "critic" and nxt != END:
             state.iteration += 1
@@ -131,17 +143,27 @@ def to_mermaid() -> str:
     return "\n".join(lines)
 
 
-def to_dot(status: dict[str, str] | None = None, current: str = "", colors: dict[str, str] | None = None,
-           dark: bool = True) -> str:
+def to_dot(
+    status: dict[str, str] | None = None, current: str = "", colors: dict[str, str] | None = None, dark: bool = True
+) -> str:
     """Graphviz DOT with nodes coloured by status (waiting, running, done, failed, rerun)."""
     status = status or {}
-    fills = {"waiting": "#1b2340" if dark else "#eef0f7", "running": "#7c5cff", "done": "#1f6f5c",
-             "failed": "#b4233c", "rerun": "#8a5a12", "cancelled": "#4b5168"}
+    fills = {
+        "waiting": "#1b2340" if dark else "#eef0f7",
+        "running": "#7c5cff",
+        "done": "#1f6f5c",
+        "failed": "#b4233c",
+        "rerun": "#8a5a12",
+        "cancelled": "#4b5168",
+    }
     ink = "#e6e9f5" if dark else "#1f2340"
-    lines = ["digraph pipeline {", '  bgcolor="transparent"; rankdir=LR; nodesep=0.35; ranksep=0.45;',
-             f'  node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=11, fontcolor="{ink}", '
-             f'color="#3a4470", penwidth=1.4];',
-             '  edge [color="#6b7499", fontcolor="#9aa3c7", fontname="Helvetica", fontsize=9];']
+    lines = [
+        "digraph pipeline {",
+        '  bgcolor="transparent"; rankdir=LR; nodesep=0.35; ranksep=0.45;',
+        f'  node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=11, fontcolor="{ink}", '
+        f'color="#3a4470", penwidth=1.4];',
+        '  edge [color="#6b7499", fontcolor="#9aa3c7", fontname="Helvetica", fontsize=9];',
+    ]
     for name in PHASES:
         st = status.get(name, "waiting")
         border = (colors or {}).get(name, "#3a4470")

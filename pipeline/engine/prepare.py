@@ -1,4 +1,5 @@
 """Before the first phase: read the table, check the target can be learned, lock the holdout, pick the brain."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -34,8 +35,8 @@ class PreparedRun:
     state: RunState
     split: DataSplit
     brain: Any
-    start: str = "profiler"          # where the graph walk begins ("end": straight to finalize, on resume)
-    budget_s: float | None = None    # a resumed run gets what is left of its budget
+    start: str = "profiler"  # where the graph walk begins ("end": straight to finalize, on resume)
+    budget_s: float | None = None  # a resumed run gets what is left of its budget
     started_at: float | None = None  # time.monotonic() the budget counts from (the CLI: process start)
 
 
@@ -97,21 +98,33 @@ def prepare(config: RunConfig, secrets: dict[str, str] | None = None, run_id: st
     else:
         from sklearn.model_selection import train_test_split
 
-        train_idx, hold_idx = train_test_split(np.arange(len(df)), test_size=holdout, random_state=config.seed,
-                                               stratify=y.astype(str))
+        train_idx, hold_idx = train_test_split(
+            np.arange(len(df)), test_size=holdout, random_state=config.seed, stratify=y.astype(str)
+        )
         train_idx, hold_idx = np.sort(train_idx), np.sort(hold_idx)
     X_train, y_train = X.iloc[train_idx].reset_index(drop=True), y.iloc[train_idx].reset_index(drop=True)
     X_hold, y_hold = X.iloc[hold_idx].reset_index(drop=True), y.iloc[hold_idx].reset_index(drop=True)
     classes = None if task == "regression" else sorted(pd.unique(y), key=lambda v: (str(type(v)), v))
     classes = [c.item() if isinstance(c, np.generic) else c for c in classes] if classes is not None else None
-    split = DataSplit(X_train=X_train, y_train=y_train, X_holdout=X_hold, y_holdout=y_hold,
-                      folds=make_folds(y_train, task, config.cv_folds, config.seed), classes=classes,
-                      positive_index=_positive_index(classes, y_train, objective.positive_class) if classes else 1,
-                      raw_dtypes={c: str(t) for c, t in X.dtypes.items()})
+    split = DataSplit(
+        X_train=X_train,
+        y_train=y_train,
+        X_holdout=X_hold,
+        y_holdout=y_hold,
+        folds=make_folds(y_train, task, config.cv_folds, config.seed),
+        classes=classes,
+        positive_index=_positive_index(classes, y_train, objective.positive_class) if classes else 1,
+        raw_dtypes={c: str(t) for c, t in X.dtypes.items()},
+    )
     requested = config.brain
-    config = dataclasses.replace(config, target=target, task=task,
-                                 dataset_name=config.dataset_name or Path(config.data_path).name,
-                                 brain=brain.name, model=brain.model)
+    config = dataclasses.replace(
+        config,
+        target=target,
+        task=task,
+        dataset_name=config.dataset_name or Path(config.data_path).name,
+        brain=brain.name,
+        model=brain.model,
+    )
     state = RunState(run_id=run_id or new_run_id(), config=config, objective=objective)
     state.profile.target, state.profile.task = target, task
     if before != len(df):
@@ -120,5 +133,5 @@ def prepare(config: RunConfig, secrets: dict[str, str] | None = None, run_id: st
         why = brain.unavailable_reason
         state.notes.append(f"Brain: {brain.name}" + (f" ({requested} requested: {why})." if why else "."))
     del df, X, y
-    heap.give_back_free_memory()   # parsing a 228 MB CSV leaves ~580 MB of free heap pages behind until a trim
+    heap.give_back_free_memory()  # parsing a 228 MB CSV leaves ~580 MB of free heap pages behind until a trim
     return PreparedRun(state=state, split=split, brain=brain)

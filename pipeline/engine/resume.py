@@ -1,5 +1,6 @@
 """Pick an interrupted run up where it stopped: what a resume needs beyond run.json is saved after every phase
 and read back here, and the data is split again exactly as before."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -21,7 +22,7 @@ def restore_context(ctx: PhaseContext, state: RunState) -> None:
     ctx.data.restore(state)
     n_all = len(ctx.split.X_train) + len(ctx.split.X_holdout)
     estimates = [refit_estimate(s.refit_seconds, s.refit_rows, n_all) for s in state.iterations if s.refit_rows]
-    if state.config.refit_full and estimates:   # the delivered model's refit keeps its time after a resume too
+    if state.config.refit_full and estimates:  # the delivered model's refit keeps its time after a resume too
         ctx.budget.final_refit_s = max(estimates)
 
 
@@ -38,7 +39,9 @@ def prepare_resume(run_dir: str | Path, secrets: dict[str, str] | None = None) -
     except (OSError, ValueError, KeyError):
         raise DataError(f"{run_dir} is not a run directory (no readable run.json).") from None
     if saved.status not in RESUMABLE:
-        raise DataError(f"Run {saved.run_id} is {saved.status}; only interrupted, cancelled or failed runs can be resumed.")
+        raise DataError(
+            f"Run {saved.run_id} is {saved.status}; only interrupted, cancelled or failed runs can be resumed."
+        )
     if not Path(saved.config.data_path).is_file():
         raise DataError(f"The run's data file {saved.config.data_path} is gone, so the run cannot be resumed.")
     fresh = prepare(saved.config, secrets, run_id=saved.run_id)
@@ -58,7 +61,7 @@ def prepare_resume(run_dir: str | Path, secrets: dict[str, str] | None = None) -
         if last.status == "done":
             start = graph.next_phase(last.phase, state)
             if last.phase == "critic" and start != graph.END and state.iteration == last.iteration:
-                state.iteration += 1      # the process died between the decision and its checkpoint
+                state.iteration += 1  # the process died between the decision and its checkpoint
         else:
             start = last.phase
             state.iteration = last.iteration

@@ -3,6 +3,7 @@ Stop) and a `Runner` that starts them in order with a limit on how many run at o
 
 The worker thread owns the live `RunState`; readers only ever get deep copies published under a lock
 (`RunHandle.snapshot`), so a UI can poll from its own thread without seeing torn state."""
+
 from __future__ import annotations
 
 import copy
@@ -25,7 +26,7 @@ class RunHandle:
         self.run_dir = run_dir
         self._lock = threading.Lock()
         self._state = copy.deepcopy(state) if state is not None else None
-        self._version = 0                  # how many snapshots were published: pages redraw details on change
+        self._version = 0  # how many snapshots were published: pages redraw details on change
         self._events: list[Event] = []
         self.cancel_event = threading.Event()
         self.thread: threading.Thread | None = None
@@ -99,10 +100,10 @@ class Runner:
         self.store.mark_interrupted()
         self._max = max(1, int(max_concurrent))
         self._lock = threading.Lock()
-        self._turn = threading.Condition(self._lock)   # FIFO queue: only the head may take a free slot
+        self._turn = threading.Condition(self._lock)  # FIFO queue: only the head may take a free slot
         self._active = 0
         self._handles: dict[str, RunHandle] = {}
-        self._queue: list[str] = []                    # waiting run ids in arrival (ticket) order
+        self._queue: list[str] = []  # waiting run ids in arrival (ticket) order
 
     def start(self, prepared: PreparedRun, run_dir: Path | None = None) -> RunHandle:
         """Queue a run (a resumed one keeps its own directory)."""
@@ -113,8 +114,9 @@ class Runner:
             self._handles[state.run_id] = handle
             self._queue.append(state.run_id)
             self._update_positions()
-        handle.thread = threading.Thread(target=self._work, args=(handle, prepared), name=f"run-{state.run_id}",
-                                         daemon=True)
+        handle.thread = threading.Thread(
+            target=self._work, args=(handle, prepared), name=f"run-{state.run_id}", daemon=True
+        )
         handle.thread.start()
         return handle
 
@@ -129,10 +131,19 @@ class Runner:
             handle.publish(prepared.state)
             return
         try:
+
             def listener(event: Event, state: RunState) -> None:
                 handle.add_event(event)
-            execute(prepared, handle.run_dir, self.store, listener, handle.cancel_event, handle.publish,
-                    decide=handle.wait_gate)
+
+            execute(
+                prepared,
+                handle.run_dir,
+                self.store,
+                listener,
+                handle.cancel_event,
+                handle.publish,
+                decide=handle.wait_gate,
+            )
         finally:
             with self._turn:
                 self._active -= 1
@@ -151,9 +162,9 @@ class Runner:
                 if self._queue and self._queue[0] == handle.run_id and self._active < self._max:
                     self._active += 1
                     self._dequeue_locked(handle)
-                    self._turn.notify_all()      # the next in line may take a second free slot
+                    self._turn.notify_all()  # the next in line may take a second free slot
                     return True
-                self._turn.wait(0.2)             # Stop sets only the handle's event: look again soon
+                self._turn.wait(0.2)  # Stop sets only the handle's event: look again soon
 
     def _dequeue_locked(self, handle: RunHandle) -> None:
         if handle.run_id in self._queue:

@@ -1,4 +1,5 @@
 """Cross-validation on the training part: out-of-fold predictions, scores, and a quick comparison model."""
+
 from __future__ import annotations
 
 import time
@@ -28,9 +29,17 @@ def make_folds(y: pd.Series, task: str, k: int, seed: int) -> list[tuple[np.ndar
     return list(KFold(k, shuffle=True, random_state=seed).split(index))
 
 
-def oof_predictions(build: Callable[[pd.DataFrame], Any], X: pd.DataFrame, y: pd.Series, folds, task: str,
-                    classes: list[Any] | None, on_fold: Callable[[int, np.ndarray, np.ndarray], None] | None = None,
-                    deadline: float | None = None, fit_deadline: float | None = None) -> np.ndarray:
+def oof_predictions(
+    build: Callable[[pd.DataFrame], Any],
+    X: pd.DataFrame,
+    y: pd.Series,
+    folds,
+    task: str,
+    classes: list[Any] | None,
+    on_fold: Callable[[int, np.ndarray, np.ndarray], None] | None = None,
+    deadline: float | None = None,
+    fit_deadline: float | None = None,
+) -> np.ndarray:
     """Out-of-fold predictions (probabilities with one column per class for classification).
 
     Past `deadline` (time.monotonic), OutOfTime is raised: between folds, or inside a LightGBM fit. `fit_deadline` instead
@@ -48,7 +57,7 @@ def oof_predictions(build: Callable[[pd.DataFrame], Any], X: pd.DataFrame, y: pd
             model = build(X.iloc[tr])
             try:
                 model.fit(X.iloc[tr], y.iloc[tr])
-            except OutOfTime as stopped:   # given up inside the fit: the share of the whole CV done by then
+            except OutOfTime as stopped:  # given up inside the fit: the share of the whole CV done by then
                 raise OutOfTime(progress=(i + (stopped.progress or 0.0)) / len(folds)) from None
             if task == "regression":
                 out[va] = model.predict(X.iloc[va])
@@ -61,9 +70,15 @@ def oof_predictions(build: Callable[[pd.DataFrame], Any], X: pd.DataFrame, y: pd
     return out
 
 
-def metrics_from_oof(y: pd.Series, oof: np.ndarray, task: str, classes: list[Any] | None,
-                     threshold: float | None = None, positive_index: int = 1,
-                     rows: np.ndarray | None = None) -> dict[str, float]:
+def metrics_from_oof(
+    y: pd.Series,
+    oof: np.ndarray,
+    task: str,
+    classes: list[Any] | None,
+    threshold: float | None = None,
+    positive_index: int = 1,
+    rows: np.ndarray | None = None,
+) -> dict[str, float]:
     yy = y.to_numpy() if rows is None else y.to_numpy()[rows]
     pp = oof if rows is None else oof[rows]
     if task == "regression":
@@ -77,8 +92,15 @@ def quick_rows(time_budget_s: float) -> int:
     return int(min(QUICK_SAMPLE, max(QUICK_MIN_SAMPLE, QUICK_SAMPLE * time_budget_s / 120.0)))
 
 
-def quick_score(X: pd.DataFrame, y: pd.Series, task: str, classes: list[Any] | None, seed: int,
-                sample: int = QUICK_SAMPLE, deadline: float | None = None) -> tuple[float, str, float]:
+def quick_score(
+    X: pd.DataFrame,
+    y: pd.Series,
+    task: str,
+    classes: list[Any] | None,
+    seed: int,
+    sample: int = QUICK_SAMPLE,
+    deadline: float | None = None,
+) -> tuple[float, str, float]:
     """A fast, fixed LightGBM CV score used to decide whether a feature set is kept.
 
     Returns (score, metric, seconds). The metric is threshold-free (ROC AUC, log loss or RMSE) so
@@ -93,8 +115,15 @@ def quick_score(X: pd.DataFrame, y: pd.Series, task: str, classes: list[Any] | N
         X, y = X.iloc[rows].reset_index(drop=True), y.iloc[rows].reset_index(drop=True)
     folds = make_folds(y, task, 3, seed)
     params = {"n_estimators": 150, "learning_rate": 0.08, "num_leaves": 31}
-    oof = oof_predictions(lambda Xt: make_pipeline("lightgbm", task, params, Xt, None, seed), X, y, folds, task, classes,
-                          deadline=deadline)
+    oof = oof_predictions(
+        lambda Xt: make_pipeline("lightgbm", task, params, Xt, None, seed),
+        X,
+        y,
+        folds,
+        task,
+        classes,
+        deadline=deadline,
+    )
     metrics = metrics_from_oof(y, oof, task, classes)
     metric = {"binary": "roc_auc", "multiclass": "log_loss", "regression": "rmse"}[task]
     return metrics[metric], metric, time.monotonic() - t0

@@ -19,9 +19,9 @@ import numpy as np
 from sklearn.base import is_classifier
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
-STOP_FRACTION = 0.1     # as scikit-learn's HistGradientBoosting: a tenth of the fit's rows decides when to stop
-STOP_ROUNDS = 30        # boosting rounds without a better validation loss before stopping
-STOP_MIN_ROWS = 2_000   # below this a tenth is too few rows to judge by; all n_estimators are fitted
+STOP_FRACTION = 0.1  # as scikit-learn's HistGradientBoosting: a tenth of the fit's rows decides when to stop
+STOP_ROUNDS = 30  # boosting rounds without a better validation loss before stopping
+STOP_MIN_ROWS = 2_000  # below this a tenth is too few rows to judge by; all n_estimators are fitted
 BOOST_MIN_ROUNDS = 10  # a boosting deadline never leaves a model with fewer trees than this
 
 
@@ -36,8 +36,9 @@ def _stopping_rows(y: Any, seed: int, classify: bool) -> np.ndarray | None:
         return None
     rows = np.arange(n)
     try:
-        fit_rows, val_rows = train_test_split(rows, test_size=STOP_FRACTION, random_state=seed,
-                                              stratify=labels if classify else None)
+        fit_rows, val_rows = train_test_split(
+            rows, test_size=STOP_FRACTION, random_state=seed, stratify=labels if classify else None
+        )
     except ValueError:  # a class with a single row cannot be stratified
         fit_rows, val_rows = train_test_split(rows, test_size=STOP_FRACTION, random_state=seed)
     if classify and len(np.unique(labels[fit_rows])) < len(np.unique(labels)):
@@ -99,13 +100,16 @@ def _deadline_callback() -> list[Any]:
     at, abort_at = getattr(_boosting, "at", None), getattr(_boosting, "abort_at", None)
     callbacks = []
     if abort_at is not None:
+
         def give_up_at_deadline(env: Any) -> None:
             if time.monotonic() > abort_at:
-                raise OutOfTime(progress=(env.iteration + 1 - env.begin_iteration)
-                                / max(env.end_iteration - env.begin_iteration, 1))
+                raise OutOfTime(
+                    progress=(env.iteration + 1 - env.begin_iteration) / max(env.end_iteration - env.begin_iteration, 1)
+                )
 
         callbacks.append(give_up_at_deadline)
     if at is not None:
+
         def stop_at_deadline(env: Any) -> None:
             if env.iteration + 1 >= BOOST_MIN_ROUNDS and time.monotonic() > at:
                 _boosting.stops = boosting_stops() + 1
@@ -138,8 +142,14 @@ class _StopsEarly:
             # LightGBM 4.7 deprecates eval_set for eval_X/eval_y, but its classifier label-encodes only eval_set's
             # labels: string classes in eval_y fail to convert.
             warnings.filterwarnings("ignore", message=".*'eval_set' is deprecated")
-            return super().fit(X, labels, sample_weight=weights, eval_set=[(take_rows(X, val_rows), labels[val_rows])],
-                               callbacks=callbacks, **kwargs)
+            return super().fit(
+                X,
+                labels,
+                sample_weight=weights,
+                eval_set=[(take_rows(X, val_rows), labels[val_rows])],
+                callbacks=callbacks,
+                **kwargs,
+            )
 
 
 class StoppingLGBMClassifier(_StopsEarly, lightgbm.LGBMClassifier):
@@ -174,14 +184,14 @@ class _BoostsInRounds:
                 began = time.monotonic()
                 self.set_params(max_iter=upto, warm_start=True)
                 super().fit(X, y, sample_weight=sample_weight)
-                if self.n_iter_ < upto:   # early stopping ended it
+                if self.n_iter_ < upto:  # early stopping ended it
                     break
                 now = time.monotonic()
                 if now > abort_at and self.n_iter_ < ceiling:
                     raise OutOfTime(progress=self.n_iter_ / ceiling)
                 per_iteration = (now - began) / max(self.n_iter_ - done, 1)
                 done = self.n_iter_
-                if (ceiling - done) * per_iteration < 0.8 * (abort_at - now):   # the rest fits: one more call
+                if (ceiling - done) * per_iteration < 0.8 * (abort_at - now):  # the rest fits: one more call
                     step = ceiling - done
                 else:
                     step = max(self.ROUND_ITERATIONS, min(2 * step, int((abort_at - now) / max(per_iteration, 1e-6))))
@@ -196,5 +206,3 @@ class RoundsHGBClassifier(_BoostsInRounds, HistGradientBoostingClassifier):
 
 class RoundsHGBRegressor(_BoostsInRounds, HistGradientBoostingRegressor):
     """HistGradientBoostingRegressor that honours boosting deadlines (see _BoostsInRounds)."""
-
-

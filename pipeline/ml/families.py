@@ -6,6 +6,7 @@ search space and relative cost).
 `pipeline.ml.models` wraps the estimators built here into pipelines; the trainer, the offline brain, the prompts,
 gate feedback, the UI and the export read the facts here. The export bundle ships this file.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -30,45 +31,52 @@ from pipeline.ml.estimators import (
     StoppingLGBMRegressor,
 )
 
-Space = dict[str, list[Any]]   # {"param": ["int", lo, hi] | ["float", lo, hi, "log" | "linear"]}
-Build = Callable[[str, dict[str, Any], "str | None", int], Any]   # (task, params, class_weight, seed) -> estimator
+Space = dict[str, list[Any]]  # {"param": ["int", lo, hi] | ["float", lo, hi, "log" | "linear"]}
+Build = Callable[[str, dict[str, Any], "str | None", int], Any]  # (task, params, class_weight, seed) -> estimator
 N_JOBS = 2
-LINEAR_MAX_ROWS = 100_000   # a linear model's few hundred coefficients are settled long before this, and its
-                            # dense one-hot matrix for 800,000 rows would take ~1.9 GB
+LINEAR_MAX_ROWS = 100_000  # a linear model's few hundred coefficients are settled long before this, and its
+# dense one-hot matrix for 800,000 rows would take ~1.9 GB
 
 
 @dataclass(frozen=True)
 class Family:
     name: str
-    title: str                       # as shown in plans, leaderboards and reports
-    words: tuple[str, ...]           # how people name it in feedback ("do not use lightgbm")
-    relative_cost: float             # screening seconds per row, LightGBM = 1
-    bagged: bool                     # the delivered model may be several seed copies averaged
-    forest: bool                     # a bagged forest already: a median-imputed matrix, and no seed bag (twelve
-                                     # copies of a 300-tree forest are one 3,600-tree forest, hardly better and a
-                                     # gigabyte on disk for 20,000 rows)
-    start: Callable[[str, int, int], dict[str, Any]]   # (task, strength, regularisation level) -> first params
-    space: Callable[[str, int], Space]                 # (task, strength) -> Optuna search space
-    build: Build                     # the estimator: these params on top of the family's defaults
-    classes: tuple[type, ...]        # the library classes `build` makes: a fitted model's family is read off them
-    matrix: str                      # what it reads: "one-hot" (scaled numbers, one-hot categories) or a tree
-                                     # matrix of "float32" / "float64" (HistGradientBoosting would copy float32)
-    one_core: bool                   # fits on small tables keep to one core (HistGradientBoosting uses all, OpenMP)
-    max_rows: int | None = None      # the offline plan leaves it out above this many rows
-    fit_row_cap: int | None = None   # a final fit on more rows uses a uniform sample of this size
+    title: str  # as shown in plans, leaderboards and reports
+    words: tuple[str, ...]  # how people name it in feedback ("do not use lightgbm")
+    relative_cost: float  # screening seconds per row, LightGBM = 1
+    bagged: bool  # the delivered model may be several seed copies averaged
+    forest: bool  # a bagged forest already: a median-imputed matrix, and no seed bag (twelve
+    # copies of a 300-tree forest are one 3,600-tree forest, hardly better and a
+    # gigabyte on disk for 20,000 rows)
+    start: Callable[[str, int, int], dict[str, Any]]  # (task, strength, regularisation level) -> first params
+    space: Callable[[str, int], Space]  # (task, strength) -> Optuna search space
+    build: Build  # the estimator: these params on top of the family's defaults
+    classes: tuple[type, ...]  # the library classes `build` makes: a fitted model's family is read off them
+    matrix: str  # what it reads: "one-hot" (scaled numbers, one-hot categories) or a tree
+    # matrix of "float32" / "float64" (HistGradientBoosting would copy float32)
+    one_core: bool  # fits on small tables keep to one core (HistGradientBoosting uses all, OpenMP)
+    max_rows: int | None = None  # the offline plan leaves it out above this many rows
+    fit_row_cap: int | None = None  # a final fit on more rows uses a uniform sample of this size
 
 
 def _lightgbm_start(task: str, strength: int, reg: int) -> dict[str, Any]:
-    return {"num_leaves": max(7, 31 // strength), "min_child_samples": 20 * strength,
-            "reg_lambda": 0.0 if not reg else float(strength)}
+    return {
+        "num_leaves": max(7, 31 // strength),
+        "min_child_samples": 20 * strength,
+        "reg_lambda": 0.0 if not reg else float(strength),
+    }
 
 
 def _lightgbm_space(task: str, strength: int) -> Space:
-    return {"n_estimators": ["int", 100, 1200], "learning_rate": ["float", 0.01, 0.2, "log"],
-            "num_leaves": ["int", 7, max(8, 127 // strength)],
-            "min_child_samples": ["int", 5 * strength, 100 * strength],
-            "colsample_bytree": ["float", 0.4, 1.0, "linear"], "subsample": ["float", 0.5, 1.0, "linear"],
-            "reg_lambda": ["float", 1e-3 * strength, 10.0 * strength, "log"]}
+    return {
+        "n_estimators": ["int", 100, 1200],
+        "learning_rate": ["float", 0.01, 0.2, "log"],
+        "num_leaves": ["int", 7, max(8, 127 // strength)],
+        "min_child_samples": ["int", 5 * strength, 100 * strength],
+        "colsample_bytree": ["float", 0.4, 1.0, "linear"],
+        "subsample": ["float", 0.5, 1.0, "linear"],
+        "reg_lambda": ["float", 1e-3 * strength, 10.0 * strength, "log"],
+    }
 
 
 def _linear_start(task: str, strength: int, reg: int) -> dict[str, Any]:
@@ -84,8 +92,12 @@ def _hist_gb_start(task: str, strength: int, reg: int) -> dict[str, Any]:
 
 
 def _hist_gb_space(task: str, strength: int) -> Space:
-    return {"learning_rate": ["float", 0.02, 0.3, "log"], "max_leaf_nodes": ["int", 8, 64],
-            "min_samples_leaf": ["int", 5, 100], "l2_regularization": ["float", 1e-4, 10.0, "log"]}
+    return {
+        "learning_rate": ["float", 0.02, 0.3, "log"],
+        "max_leaf_nodes": ["int", 8, 64],
+        "min_samples_leaf": ["int", 5, 100],
+        "l2_regularization": ["float", 1e-4, 10.0, "log"],
+    }
 
 
 def _forest_start(task: str, strength: int, reg: int) -> dict[str, Any]:
@@ -97,10 +109,20 @@ def _forest_space(task: str, strength: int) -> Space:
 
 
 def _lightgbm(task: str, params: dict[str, Any], class_weight: str | None, seed: int) -> Any:
-    base = {"n_estimators": 300, "learning_rate": 0.05, "num_leaves": 31, "min_child_samples": 20,
-            "subsample": 1.0, "subsample_freq": 1, "colsample_bytree": 0.9, "reg_lambda": 0.0,
-            "random_state": seed, "n_jobs": N_JOBS, "verbose": -1,
-            "importance_type": "gain"}   # split counts rank noise columns high; gain is what users expect
+    base = {
+        "n_estimators": 300,
+        "learning_rate": 0.05,
+        "num_leaves": 31,
+        "min_child_samples": 20,
+        "subsample": 1.0,
+        "subsample_freq": 1,
+        "colsample_bytree": 0.9,
+        "reg_lambda": 0.0,
+        "random_state": seed,
+        "n_jobs": N_JOBS,
+        "verbose": -1,
+        "importance_type": "gain",
+    }  # split counts rank noise columns high; gain is what users expect
     base.update(params)
     if task != "regression":
         return StoppingLGBMClassifier(class_weight=class_weight, **base)
@@ -122,8 +144,14 @@ def _hist_gb(task: str, params: dict[str, Any], class_weight: str | None, seed: 
 
 def _forest_base(task: str, params: dict[str, Any], seed: int) -> dict[str, Any]:
     max_features = "sqrt" if task != "regression" else 0.5
-    return {"n_estimators": 300, "min_samples_leaf": 1, "max_features": max_features, "n_jobs": N_JOBS,
-            "random_state": seed, **params}
+    return {
+        "n_estimators": 300,
+        "min_samples_leaf": 1,
+        "max_features": max_features,
+        "n_jobs": N_JOBS,
+        "random_state": seed,
+        **params,
+    }
 
 
 def _random_forest(task: str, params: dict[str, Any], class_weight: str | None, seed: int) -> Any:
@@ -138,28 +166,87 @@ def _extra_trees(task: str, params: dict[str, Any], class_weight: str | None, se
     return ExtraTreesRegressor(**_forest_base(task, params, seed))
 
 
-FAMILIES: dict[str, Family] = {f.name: f for f in (
-    Family("lightgbm", "LightGBM", ("lightgbm", "lgbm", "light gbm"), 1.0, True, False,
-           _lightgbm_start, _lightgbm_space, _lightgbm, (lightgbm.LGBMModel,),
-           "float32", True),
-    Family("linear", "Linear (scaled, one-hot)", ("linear", "logistic", "ridge"), 1.7, False, False,
-           _linear_start, _linear_space, _linear, (LogisticRegression, Ridge), "one-hot", True,
-           fit_row_cap=LINEAR_MAX_ROWS),
-    Family("hist_gb", "HistGradientBoosting", ("hist_gb", "histgradientboosting", "hist gradient boosting", "histogram"),
-           1.4, True, False, _hist_gb_start, _hist_gb_space, _hist_gb,
-           (HistGradientBoostingClassifier, HistGradientBoostingRegressor),
-           "float64", False),
-    Family("random_forest", "Random Forest", ("random forest", "random_forest"), 2.0, False, True,
-           _forest_start, _forest_space, _random_forest, (RandomForestClassifier, RandomForestRegressor),
-           "float32", True),
-    Family("extra_trees", "Extra Trees (bagging)", ("extra trees", "extra_trees", "extratrees", "bagging"), 1.5,
-           False, True, _forest_start, _forest_space, _extra_trees, (ExtraTreesClassifier, ExtraTreesRegressor),
-           "float32", True, max_rows=200_000),
-)}
+FAMILIES: dict[str, Family] = {
+    f.name: f
+    for f in (
+        Family(
+            "lightgbm",
+            "LightGBM",
+            ("lightgbm", "lgbm", "light gbm"),
+            1.0,
+            True,
+            False,
+            _lightgbm_start,
+            _lightgbm_space,
+            _lightgbm,
+            (lightgbm.LGBMModel,),
+            "float32",
+            True,
+        ),
+        Family(
+            "linear",
+            "Linear (scaled, one-hot)",
+            ("linear", "logistic", "ridge"),
+            1.7,
+            False,
+            False,
+            _linear_start,
+            _linear_space,
+            _linear,
+            (LogisticRegression, Ridge),
+            "one-hot",
+            True,
+            fit_row_cap=LINEAR_MAX_ROWS,
+        ),
+        Family(
+            "hist_gb",
+            "HistGradientBoosting",
+            ("hist_gb", "histgradientboosting", "hist gradient boosting", "histogram"),
+            1.4,
+            True,
+            False,
+            _hist_gb_start,
+            _hist_gb_space,
+            _hist_gb,
+            (HistGradientBoostingClassifier, HistGradientBoostingRegressor),
+            "float64",
+            False,
+        ),
+        Family(
+            "random_forest",
+            "Random Forest",
+            ("random forest", "random_forest"),
+            2.0,
+            False,
+            True,
+            _forest_start,
+            _forest_space,
+            _random_forest,
+            (RandomForestClassifier, RandomForestRegressor),
+            "float32",
+            True,
+        ),
+        Family(
+            "extra_trees",
+            "Extra Trees (bagging)",
+            ("extra trees", "extra_trees", "extratrees", "bagging"),
+            1.5,
+            False,
+            True,
+            _forest_start,
+            _forest_space,
+            _extra_trees,
+            (ExtraTreesClassifier, ExtraTreesRegressor),
+            "float32",
+            True,
+            max_rows=200_000,
+        ),
+    )
+}
 NAMES: tuple[str, ...] = tuple(FAMILIES)
-OFFLINE_PLAN: tuple[str, ...] = ("lightgbm", "linear", "hist_gb", "extra_trees")   # what the offline brain screens
-REQUIRED: tuple[str, ...] = ("lightgbm", "linear", "hist_gb")   # a brain's plan is completed with these
-GROUPS: dict[str, tuple[str, ...]] = {   # words for several families at once ("no trees")
+OFFLINE_PLAN: tuple[str, ...] = ("lightgbm", "linear", "hist_gb", "extra_trees")  # what the offline brain screens
+REQUIRED: tuple[str, ...] = ("lightgbm", "linear", "hist_gb")  # a brain's plan is completed with these
+GROUPS: dict[str, tuple[str, ...]] = {  # words for several families at once ("no trees")
     "boosting": ("lightgbm", "hist_gb"),
     "trees": ("lightgbm", "hist_gb", "random_forest", "extra_trees"),
     "tree": ("lightgbm", "hist_gb", "random_forest", "extra_trees"),

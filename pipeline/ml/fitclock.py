@@ -4,6 +4,7 @@ Each run executes in its own thread, so a thread-local counter tells a run's mod
 its overhead (loading, profiling, sandboxed code, plots, state handling) without mixing runs.
 The phase walker stores the difference per phase; the scale benchmark prints the split.
 """
+
 from __future__ import annotations
 
 import threading

@@ -1,5 +1,6 @@
 """How strongly one column, or all the other columns together, predict the target: cross-validated scores for
 the leakage rules in `pipeline.ml.leakage` (small, fast models: a binned lookup, a few-tree LightGBM)."""
+
 from __future__ import annotations
 
 import math
@@ -12,7 +13,7 @@ from scipy.stats import rankdata
 from sklearn.model_selection import KFold, StratifiedKFold
 
 REST_TREES = 40
-BINS = 32                      # quantile bins of a numeric column for its one-column model
+BINS = 32  # quantile bins of a numeric column for its one-column model
 
 
 class LeakCheckOutOfTime(Exception):
@@ -21,13 +22,16 @@ class LeakCheckOutOfTime(Exception):
 
 # --------------------------------------------------------------------------- the one-column lookup (rule a)
 
+
 def lookup(train_x: np.ndarray, train_t: np.ndarray, valid_x: np.ndarray, n_labels: int, ordered: bool) -> np.ndarray:
     """Predict each validation value from the training rows with the same value (majority class, or mean
     for regression when `n_labels` is 0); unseen values take the nearest seen value if `ordered`, else
     the overall majority or mean. NaN is a value of its own (encoded by the caller)."""
     values, inverse = np.unique(train_x, return_inverse=True)
     if n_labels:
-        table = np.bincount(inverse * n_labels + train_t, minlength=len(values) * n_labels).reshape(len(values), n_labels)
+        table = np.bincount(inverse * n_labels + train_t, minlength=len(values) * n_labels).reshape(
+            len(values), n_labels
+        )
         per_value, default = table.argmax(1), np.bincount(train_t, minlength=n_labels).argmax()
     else:
         per_value = np.bincount(inverse, weights=train_t) / np.bincount(inverse)
@@ -41,8 +45,9 @@ def lookup(train_x: np.ndarray, train_t: np.ndarray, valid_x: np.ndarray, n_labe
     return np.where(exact, per_value[pos], default)
 
 
-def single_column_score(x: pd.Series, y: pd.Series, kind: str, task: str, seed: int,
-                         folds: list | None = None) -> float | None:
+def single_column_score(
+    x: pd.Series, y: pd.Series, kind: str, task: str, seed: int, folds: list | None = None
+) -> float | None:
     """Cross-validated score of a one-column lookup model (the majority class or mean target of the training
     rows with the same or, for numbers, the nearest value): near-perfect means the column leaks the target.
 
@@ -79,7 +84,9 @@ def lookup_folds(target: np.ndarray, n_labels: int, seed: int) -> list[tuple[np.
     if n_labels == 0:
         return list(KFold(3, shuffle=True, random_state=seed).split(target))
     enough = np.bincount(target).min() >= 3
-    splitter = StratifiedKFold(3, shuffle=True, random_state=seed) if enough else KFold(3, shuffle=True, random_state=seed)
+    splitter = (
+        StratifiedKFold(3, shuffle=True, random_state=seed) if enough else KFold(3, shuffle=True, random_state=seed)
+    )
     return list(splitter.split(target, target))
 
 
@@ -101,6 +108,7 @@ def numbers(x: pd.Series, kind: str) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- one column, binned (rules b-f)
+
 
 def binned(x: pd.Series, kind: str, bins: int = 0) -> np.ndarray | None:
     """Integer codes 0..k-1 of a column for a one-column model: quantile bins of numbers and dates, the frequent
@@ -136,11 +144,11 @@ def one_column_oof(codes: np.ndarray, target: np.ndarray, n_labels: int, folds) 
         for tr, va in folds:
             table = np.bincount(codes[tr] * n_labels + target[tr], minlength=k * n_labels).reshape(k, n_labels)
             prior = np.bincount(target[tr], minlength=n_labels) / len(tr)
-            proba = (table + prior) / (table.sum(1, keepdims=True) + 1.0)   # one pseudo-row of the prior
+            proba = (table + prior) / (table.sum(1, keepdims=True) + 1.0)  # one pseudo-row of the prior
             out[va] = proba[codes[va]]
         return out
     out = np.zeros(len(codes))
-    for tr, va in folds:   # the median per code: a few wrong values in a code must not move what it predicts
+    for tr, va in folds:  # the median per code: a few wrong values in a code must not move what it predicts
         order = np.lexsort((target[tr], codes[tr]))
         counts = np.bincount(codes[tr], minlength=k)
         middle = np.cumsum(counts) - counts + (counts - 1) // 2
@@ -191,6 +199,7 @@ def right(target: np.ndarray, pred: np.ndarray, task: str, within: float = 0.25)
 
 # --------------------------------------------------------------------------- the other columns together
 
+
 def rest_matrix(X: pd.DataFrame, kinds: dict[str, str]) -> np.ndarray:
     cols = []
     for col in X.columns:
@@ -206,12 +215,13 @@ def rest_matrix(X: pd.DataFrame, kinds: dict[str, str]) -> np.ndarray:
     return np.column_stack(cols)
 
 
-def rest_oof(matrix: np.ndarray, target: np.ndarray, task: str, n_labels: int, folds, seed: int,
-              deadline: float | None) -> np.ndarray:
+def rest_oof(
+    matrix: np.ndarray, target: np.ndarray, task: str, n_labels: int, folds, seed: int, deadline: float | None
+) -> np.ndarray:
     """Out-of-fold predictions of a small LightGBM on the other columns (raises LeakCheckOutOfTime past the deadline)."""
     import lightgbm
 
-    if matrix.shape[1] == 0:   # nothing else in the table: the rest knows only the base rate
+    if matrix.shape[1] == 0:  # nothing else in the table: the rest knows only the base rate
         out = np.zeros((len(target), n_labels)) if n_labels else np.zeros(len(target))
         for tr, va in folds:
             out[va] = (np.bincount(target[tr], minlength=n_labels) / len(tr)) if n_labels else target[tr].mean()
@@ -223,8 +233,19 @@ def rest_oof(matrix: np.ndarray, target: np.ndarray, task: str, n_labels: int, f
 
     # one thread: on a few thousand rows LightGBM's threads cost more than they bring (10x slower on a busy machine)
     rounds = REST_TREES if n_labels <= 2 else max(15, REST_TREES // 2)
-    params = dict(n_estimators=rounds, learning_rate=0.2, num_leaves=15, min_child_samples=10, max_bin=63,
-                  subsample=0.8, subsample_freq=1, colsample_bytree=0.8, random_state=seed, n_jobs=1, verbose=-1)
+    params = dict(
+        n_estimators=rounds,
+        learning_rate=0.2,
+        num_leaves=15,
+        min_child_samples=10,
+        max_bin=63,
+        subsample=0.8,
+        subsample_freq=1,
+        colsample_bytree=0.8,
+        random_state=seed,
+        n_jobs=1,
+        verbose=-1,
+    )
     out = np.zeros((len(target), n_labels)) if n_labels else np.zeros(len(target))
     for tr, va in folds:
         if deadline is not None and time.monotonic() > deadline:

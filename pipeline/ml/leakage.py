@@ -22,6 +22,7 @@ on at most REST_ROWS rows, with a small single-threaded LightGBM, so most honest
 targets are compared on their ranks. Everything stops at the profiler's deadline, and the one-column checks leave
 part of the time to the comparisons.
 """
+
 from __future__ import annotations
 
 import time
@@ -35,35 +36,35 @@ from sklearn.model_selection import KFold, StratifiedKFold
 
 from pipeline.ml import leak_scores as scores
 
-LEAK_SCORE = 0.99              # (a): a one-column lookup this good is a leak whatever the rest of the table does
-LEAK_SAMPLE = 20_000           # rows the one-column checks use
-REST_ROWS = 5_000              # rows the model of the other columns is fitted on
-FOLDS = 5                      # for the one-column models
-REST_FOLDS = 3                 # for the model of the other columns (its cost, on a busy machine, decides)
-MAX_CANDIDATES = 60            # columns (by association with the target) that get the one-column checks
-MAX_REST_FITS = 5              # columns that get compared with a model of the other columns
-REST_COLUMNS = 300             # other columns (by association) in that model
-NEAR_DUPLICATE = 0.98          # (c) regression: |correlation| with the target
-RECODING = 0.97                # (c) classification: balanced accuracy of a few-valued recoding of the target
-MISSING_SCORE = 0.97           # (d) balanced accuracy / R² of the missingness indicator alone
-DATE_SCORE = 0.97              # (e) a date alone
+LEAK_SCORE = 0.99  # (a): a one-column lookup this good is a leak whatever the rest of the table does
+LEAK_SAMPLE = 20_000  # rows the one-column checks use
+REST_ROWS = 5_000  # rows the model of the other columns is fitted on
+FOLDS = 5  # for the one-column models
+REST_FOLDS = 3  # for the model of the other columns (its cost, on a busy machine, decides)
+MAX_CANDIDATES = 60  # columns (by association with the target) that get the one-column checks
+MAX_REST_FITS = 5  # columns that get compared with a model of the other columns
+REST_COLUMNS = 300  # other columns (by association) in that model
+NEAR_DUPLICATE = 0.98  # (c) regression: |correlation| with the target
+RECODING = 0.97  # (c) classification: balanced accuracy of a few-valued recoding of the target
+MISSING_SCORE = 0.97  # (d) balanced accuracy / R² of the missingness indicator alone
+DATE_SCORE = 0.97  # (e) a date alone
 # (b) and (f): the column alone must be at least this good to be compared with the rest at all
-ALONE_BAR = {"binary": 0.90, "multiclass": 0.90, "regression": 0.80}   # balanced accuracy; share of rows right
-BEATS_BAR = {"binary": 0.93, "multiclass": 0.93, "regression": 0.85}   # (b) the bar, higher: nothing else vouches
-BEATS_MARGIN = 0.10            # (b) material margin over the rest, in the same metric
-BEATS_SE = 3.0                 # (b) and the margin must be this many standard errors
-ANSWERS_MIN_ROWS = 25          # (f) rows the rest gets wrong, at least: on small tables many of its mistakes are
-                               # the noise of a model fitted on few rows, which an honest column need not share
-ANSWERS_SHARE = 0.8            # (f) the column alone is right on this share of them (lower 95 % bound: 0.6)
+ALONE_BAR = {"binary": 0.90, "multiclass": 0.90, "regression": 0.80}  # balanced accuracy; share of rows right
+BEATS_BAR = {"binary": 0.93, "multiclass": 0.93, "regression": 0.85}  # (b) the bar, higher: nothing else vouches
+BEATS_MARGIN = 0.10  # (b) material margin over the rest, in the same metric
+BEATS_SE = 3.0  # (b) and the margin must be this many standard errors
+ANSWERS_MIN_ROWS = 25  # (f) rows the rest gets wrong, at least: on small tables many of its mistakes are
+# the noise of a model fitted on few rows, which an honest column need not share
+ANSWERS_SHARE = 0.8  # (f) the column alone is right on this share of them (lower 95 % bound: 0.6)
 ANSWERS_LOWER = 0.6
-RECODING_MIN_ROWS, RECODING_LOWER = 4, 0.45   # (f) for a few-valued recoding of the classes (4 of 4 is enough)
-PILED_P = 0.01                 # (f) and its mistakes do not pile up on those rows (binomial test against its error
-                               # rate on the other rows, at this level)
-ONE_COLUMN_SHARE = 0.7         # of the time to the deadline, for the one-column checks (the rest: comparisons)
-TWIN_AGREEMENT = 0.98          # strong columns whose one-column predictions agree this often are left out together
-MISSING_MIN = 0.01             # (d) columns with between 1 % and 99 % missing values get a missingness check
-RIGHT_WITHIN = 0.1             # regression: a prediction within 0.1 standard deviations of the target is right,
-WRONG_BEYOND = 0.25            # and the rest is wrong beyond 0.25 (both on the target's ranks)
+RECODING_MIN_ROWS, RECODING_LOWER = 4, 0.45  # (f) for a few-valued recoding of the classes (4 of 4 is enough)
+PILED_P = 0.01  # (f) and its mistakes do not pile up on those rows (binomial test against its error
+# rate on the other rows, at this level)
+ONE_COLUMN_SHARE = 0.7  # of the time to the deadline, for the one-column checks (the rest: comparisons)
+TWIN_AGREEMENT = 0.98  # strong columns whose one-column predictions agree this often are left out together
+MISSING_MIN = 0.01  # (d) columns with between 1 % and 99 % missing values get a missingness check
+RIGHT_WITHIN = 0.1  # regression: a prediction within 0.1 standard deviations of the target is right,
+WRONG_BEYOND = 0.25  # and the rest is wrong beyond 0.25 (both on the target's ranks)
 METRIC_NAME = {"binary": "ROC AUC", "multiclass": "balanced accuracy", "regression": "R² (of the target's ranks)"}
 
 
@@ -73,19 +74,27 @@ class LeakReport:
     checked: int = 0
     total: int = 0
     seconds: float = 0.0
-    compared: int = 0                  # columns compared with a model of the other columns (rules b and f)
-    not_compared: int = 0              # strong columns the time budget left uncompared
-    details: dict[str, dict[str, Any]] = field(default_factory=dict)   # per column: the figures behind the verdict
+    compared: int = 0  # columns compared with a model of the other columns (rules b and f)
+    not_compared: int = 0  # strong columns the time budget left uncompared
+    details: dict[str, dict[str, Any]] = field(default_factory=dict)  # per column: the figures behind the verdict
 
 
 # --------------------------------------------------------------------------- the check
+
 
 def _past(deadline: float | None) -> bool:
     return deadline is not None and time.monotonic() > deadline
 
 
-def find_leaks(X: pd.DataFrame, y: pd.Series, columns: list[Any], task: str, seed: int = 0,
-               deadline: float | None = None, keep: list[str] | None = None) -> LeakReport:
+def find_leaks(
+    X: pd.DataFrame,
+    y: pd.Series,
+    columns: list[Any],
+    task: str,
+    seed: int = 0,
+    deadline: float | None = None,
+    keep: list[str] | None = None,
+) -> LeakReport:
     """Leakage suspects among `columns` (the profile's ColumnProfile list) of X, and for how many candidates the
     checks ran before `deadline`. Columns in `keep` are checked and reported like the others, marked as kept."""
     started = time.monotonic()
@@ -101,7 +110,7 @@ def find_leaks(X: pd.DataFrame, y: pd.Series, columns: list[Any], task: str, see
         X, y = X[present].reset_index(drop=True), y[present].reset_index(drop=True)
     kinds = {c.name: c.kind for c in columns if c.name in X.columns}
     dates = [c for c, k in kinds.items() if k == "datetime"]
-    if dates:   # parsed once, as days since 1970 (parsing text dates is the slow part)
+    if dates:  # parsed once, as days since 1970 (parsing text dates is the slow part)
         X = X.assign(**{c: scores.numbers(X[c], "datetime") for c in dates})
     if task == "regression":
         target, n_labels = pd.to_numeric(y, errors="coerce").to_numpy(dtype=float), 0
@@ -121,10 +130,14 @@ def find_leaks(X: pd.DataFrame, y: pd.Series, columns: list[Any], task: str, see
 
     ranked = sorted((c for c in columns if c.name in kinds), key=lambda c: -(c.target_association or 0))
     missing_share = X.isna().mean()
-    candidates = [(c.name, "boolean", "missing") for c in columns if c.name in kinds and c.kind != "constant"
-                  and MISSING_MIN <= missing_share.get(c.name, 0) <= 1 - MISSING_MIN]
-    candidates += [(c.name, c.kind, "value") for c in ranked
-                   if c.kind in ("numeric", "boolean", "categorical")][:MAX_CANDIDATES]
+    candidates = [
+        (c.name, "boolean", "missing")
+        for c in columns
+        if c.name in kinds and c.kind != "constant" and MISSING_MIN <= missing_share.get(c.name, 0) <= 1 - MISSING_MIN
+    ]
+    candidates += [(c.name, c.kind, "value") for c in ranked if c.kind in ("numeric", "boolean", "categorical")][
+        :MAX_CANDIDATES
+    ]
     candidates += [(c.name, "datetime", "value") for c in columns if kinds.get(c.name) == "datetime"]
     candidates += [(c.name, "id", "value") for c in columns if kinds.get(c.name) == "id"]
     report.total = len(candidates)
@@ -149,16 +162,27 @@ def find_leaks(X: pd.DataFrame, y: pd.Series, columns: list[Any], task: str, see
         if lookup is not None:
             rule = reason = None
             if what == "missing" and lookup >= MISSING_SCORE:
-                rule, reason = "missingness", (
-                    f"whether it is empty alone predicts the target (CV {lookup_label} {lookup:.3f}): it is "
-                    "probably filled in only once the outcome is known.")
+                rule, reason = (
+                    "missingness",
+                    (
+                        f"whether it is empty alone predicts the target (CV {lookup_label} {lookup:.3f}): it is "
+                        "probably filled in only once the outcome is known."
+                    ),
+                )
             elif kind == "datetime" and lookup >= DATE_SCORE:
-                rule, reason = "date after the outcome", (
-                    f"a date that alone predicts the target (CV {lookup_label} {lookup:.3f}): probably recorded "
-                    "after the outcome.")
+                rule, reason = (
+                    "date after the outcome",
+                    (
+                        f"a date that alone predicts the target (CV {lookup_label} {lookup:.3f}): probably recorded "
+                        "after the outcome."
+                    ),
+                )
             elif what == "value" and lookup >= LEAK_SCORE:
                 who = "an ID that" if kind == "id" else "a single column that"
-                rule, reason = "near-perfect alone", f"{who} alone predicts the target with CV {lookup_label} {lookup:.3f}."
+                rule, reason = (
+                    "near-perfect alone",
+                    f"{who} alone predicts the target with CV {lookup_label} {lookup:.3f}.",
+                )
             if reason:
                 flagged[name] = {"column": name, "score": round(lookup, 4), "rule": rule, "reason": reason}
                 continue
@@ -168,8 +192,12 @@ def find_leaks(X: pd.DataFrame, y: pd.Series, columns: list[Any], task: str, see
         if dup is not None:
             detail["near_duplicate"] = round(dup[0], 4)
             if dup[1]:
-                flagged[name] = {"column": name, "score": round(dup[0], 4), "rule": "near-duplicate of the target",
-                                 "reason": dup[1]}
+                flagged[name] = {
+                    "column": name,
+                    "score": round(dup[0], 4),
+                    "rule": "near-duplicate of the target",
+                    "reason": dup[1],
+                }
                 continue
         codes = scores.binned(x, "boolean" if what == "missing" else kind, regression_bins if n_labels == 0 else 0)
         if codes is None:
@@ -179,12 +207,16 @@ def find_leaks(X: pd.DataFrame, y: pd.Series, columns: list[Any], task: str, see
         # the bar: balanced accuracy for classes (an honest graded predictor reaches a high AUC with overlapping
         # classes; a noisy copy of the target has an AUC no higher than its accuracy); for numbers the share of
         # rows predicted within RIGHT_WITHIN (an R² is decided by the few rows of a noisy copy that are far off)
-        bar = (float(scores.right(ranks, oof, task, RIGHT_WITHIN).mean()) if n_labels == 0
-               else float(scores.fold_scores(ranks, oof, "multiclass", folds).mean()))
+        bar = (
+            float(scores.right(ranks, oof, task, RIGHT_WITHIN).mean())
+            if n_labels == 0
+            else float(scores.fold_scores(ranks, oof, "multiclass", folds).mean())
+        )
         detail.update(alone=round(float(alone.mean()), 4), bar=round(bar, 4))
         if bar >= ALONE_BAR[task]:
-            strong.append({"bar": bar, "name": name, "what": what, "oof": oof,
-                           "recoding": bool(dup is not None and dup[2])})
+            strong.append(
+                {"bar": bar, "name": name, "what": what, "oof": oof, "recoding": bool(dup is not None and dup[2])}
+            )
 
     # (b) and (f): the strongest few against a model of every other column
     strong.sort(key=lambda s: (-round(s["bar"], 2), s["what"] != "missing"))
@@ -209,12 +241,17 @@ def find_leaks(X: pd.DataFrame, y: pd.Series, columns: list[Any], task: str, see
         alone_right = scores.right(ranks, oof, task, RIGHT_WITHIN)
         # left out of the rest with the column: flagged columns, and strong ones that say the same thing row by row
         # (two copies of one post-outcome field would each hide the other)
-        twins = {s["name"] for s in strong if s["name"] != name
-                 and (scores.right(ranks, s["oof"], task, RIGHT_WITHIN) == alone_right).mean() >= TWIN_AGREEMENT}
+        twins = {
+            s["name"]
+            for s in strong
+            if s["name"] != name
+            and (scores.right(ranks, s["oof"], task, RIGHT_WITHIN) == alone_right).mean() >= TWIN_AGREEMENT
+        }
         others = [c for c in rest_order if c != name and c not in flagged and c not in twins][:REST_COLUMNS]
         try:
-            rest = scores.rest_oof(scores.rest_matrix(X.iloc[rest_rows][others], kinds), sub_t, task, n_labels, sub_folds, seed,
-                             deadline)
+            rest = scores.rest_oof(
+                scores.rest_matrix(X.iloc[rest_rows][others], kinds), sub_t, task, n_labels, sub_folds, seed, deadline
+            )
         except scores.LeakCheckOutOfTime:
             report.not_compared = sum(c["name"] not in flagged for c in queue[i:])
             break
@@ -224,25 +261,40 @@ def find_leaks(X: pd.DataFrame, y: pd.Series, columns: list[Any], task: str, see
         subject = "whether it is empty" if what == "missing" else "alone it"
         rest_score, alone_score = verdict["rest"], verdict["alone_sub"]
         if verdict["beats"]:
-            figures = (f"CV {label} {alone_score:.3f} against {rest_score:.3f}" if task != "regression" else
-                       f"in CV it is within a tenth of a standard deviation of the target on {alone_score:.0%} of "
-                       f"the rows, the other columns on {rest_score:.0%}; {label} {verdict['alone_r2']:.2f} against "
-                       f"{verdict['rest_r2']:.2f}")
-            flagged[name] = {"column": name, "score": round(alone_score, 4), "rest_score": round(rest_score, 4),
-                             "rule": "beats all other columns",
-                             "reason": (f"{subject} predicts the target far better than all the other columns "
-                                        f"together ({figures}; {verdict['apart']:.0f} standard errors apart): most "
-                                        "likely a field recorded after the outcome.")}
+            figures = (
+                f"CV {label} {alone_score:.3f} against {rest_score:.3f}"
+                if task != "regression"
+                else f"in CV it is within a tenth of a standard deviation of the target on {alone_score:.0%} of "
+                f"the rows, the other columns on {rest_score:.0%}; {label} {verdict['alone_r2']:.2f} against "
+                f"{verdict['rest_r2']:.2f}"
+            )
+            flagged[name] = {
+                "column": name,
+                "score": round(alone_score, 4),
+                "rest_score": round(rest_score, 4),
+                "rule": "beats all other columns",
+                "reason": (
+                    f"{subject} predicts the target far better than all the other columns "
+                    f"together ({figures}; {verdict['apart']:.0f} standard errors apart): most "
+                    "likely a field recorded after the outcome."
+                ),
+            }
         elif verdict["answers"]:
             wrong, fixed = verdict["rest_wrong"], verdict["fixed"]
             missed, hit = ("are far off", "close") if task == "regression" else ("get wrong", "right")
-            flagged[name] = {"column": name, "score": round(alone_score, 4), "rest_score": round(rest_score, 4),
-                             "rule": "knows what the other columns cannot",
-                             "reason": (f"{subject} predicts the target with CV {label} {alone_score:.3f}, and on the "
-                                        f"{wrong} rows where all the other columns together {missed} it is {hit} "
-                                        f"{fixed} times ({fixed / wrong:.0%}). Honest measurements of a row fail "
-                                        "together on the hard rows; a copy of the outcome does not, so this is most "
-                                        "likely a field recorded after the outcome.")}
+            flagged[name] = {
+                "column": name,
+                "score": round(alone_score, 4),
+                "rest_score": round(rest_score, 4),
+                "rule": "knows what the other columns cannot",
+                "reason": (
+                    f"{subject} predicts the target with CV {label} {alone_score:.3f}, and on the "
+                    f"{wrong} rows where all the other columns together {missed} it is {hit} "
+                    f"{fixed} times ({fixed / wrong:.0%}). Honest measurements of a row fail "
+                    "together on the hard rows; a copy of the outcome does not, so this is most "
+                    "likely a field recorded after the outcome."
+                ),
+            }
     keep = set(keep or [])
     for name, suspect in flagged.items():
         suspect["kept"] = name in keep
@@ -255,8 +307,9 @@ def _key(name: str, what: str) -> str:
     return f"{name} (missingness)" if what == "missing" else name
 
 
-def _compare(alone: np.ndarray, rest: np.ndarray, target: np.ndarray, task: str, folds, bar: float,
-             recoding: bool = False) -> dict[str, Any]:
+def _compare(
+    alone: np.ndarray, rest: np.ndarray, target: np.ndarray, task: str, folds, bar: float, recoding: bool = False
+) -> dict[str, Any]:
     """Rules (b) and (f) for one column: its one-column out-of-fold predictions against the rest's. A few-valued
     recoding of the classes needs less evidence for (f): on a small table the rest may get only a handful of rows
     wrong, and a discrete column that maps onto the classes and fixes them is the usual shape of an outcome field."""
@@ -283,16 +336,28 @@ def _compare(alone: np.ndarray, rest: np.ndarray, target: np.ndarray, task: str,
     # honest column is independent of weak, unrelated other columns too, and would "fix" their mistakes)
     close = diff.mean() < BEATS_MARGIN
     min_rows, min_lower = (RECODING_MIN_ROWS, RECODING_LOWER) if recoding else (ANSWERS_MIN_ROWS, ANSWERS_LOWER)
-    answers = bool(close and wrong >= min_rows and fixed / wrong >= ANSWERS_SHARE and lower >= min_lower
-                   and piled >= PILED_P)
-    out = {"rest": float(rest_scores.mean()), "alone_sub": float(alone_scores.mean()), "se": round(se, 4),
-           "apart": float(diff.mean() / se) if se > 0 else float("inf"), "rest_wrong": wrong, "fixed": fixed,
-           "fixed_lower": round(lower, 4), "err_easy": round(err_easy, 4),
-           "err_hard": round(1.0 - fixed / wrong, 4) if wrong else None, "errors_piled_p": round(piled, 4),
-           "beats": beats, "answers": answers}
+    answers = bool(
+        close and wrong >= min_rows and fixed / wrong >= ANSWERS_SHARE and lower >= min_lower and piled >= PILED_P
+    )
+    out = {
+        "rest": float(rest_scores.mean()),
+        "alone_sub": float(alone_scores.mean()),
+        "se": round(se, 4),
+        "apart": float(diff.mean() / se) if se > 0 else float("inf"),
+        "rest_wrong": wrong,
+        "fixed": fixed,
+        "fixed_lower": round(lower, 4),
+        "err_easy": round(err_easy, 4),
+        "err_hard": round(1.0 - fixed / wrong, 4) if wrong else None,
+        "errors_piled_p": round(piled, 4),
+        "beats": beats,
+        "answers": answers,
+    }
     if task == "regression":
-        out.update(rest_r2=float(scores.fold_scores(target, rest, task, folds).mean()),
-                   alone_r2=float(scores.fold_scores(target, alone, task, folds).mean()))
+        out.update(
+            rest_r2=float(scores.fold_scores(target, rest, task, folds).mean()),
+            alone_r2=float(scores.fold_scores(target, alone, task, folds).mean()),
+        )
     return out
 
 
@@ -301,13 +366,17 @@ def _folds(target: np.ndarray, task: str, seed: int, folds: int = FOLDS) -> list
         return list(KFold(folds, shuffle=True, random_state=seed).split(target))
     smallest = int(np.bincount(target).min())
     k = max(2, min(folds, smallest))
-    splitter = StratifiedKFold(k, shuffle=True, random_state=seed) if smallest >= 2 else KFold(k, shuffle=True,
-                                                                                              random_state=seed)
+    splitter = (
+        StratifiedKFold(k, shuffle=True, random_state=seed)
+        if smallest >= 2
+        else KFold(k, shuffle=True, random_state=seed)
+    )
     return list(splitter.split(target, target))
 
 
-def _near_duplicate(x: pd.Series, target: np.ndarray, task: str, n_labels: int,
-                    kind: str) -> tuple[float, str, bool] | None:
+def _near_duplicate(
+    x: pd.Series, target: np.ndarray, task: str, n_labels: int, kind: str
+) -> tuple[float, str, bool] | None:
     """(c): how close the column is to a copy of the target, a reason when it is a near-duplicate, and whether it is
     a few-valued column whose values map onto the classes (a recoding, if a noisy one)."""
     if task == "regression":
@@ -322,8 +391,14 @@ def _near_duplicate(x: pd.Series, target: np.ndarray, task: str, n_labels: int,
         spearman = float(abs(pd.Series(a).rank().corr(pd.Series(b).rank())))
         r = max(pearson, spearman)
         if mask.mean() >= 0.5 and r >= NEAR_DUPLICATE:
-            return r, (f"a near-duplicate of the target (correlation {r:.3f} with it): probably the outcome itself "
-                       "under another name, or computed from it."), False
+            return (
+                r,
+                (
+                    f"a near-duplicate of the target (correlation {r:.3f} with it): probably the outcome itself "
+                    "under another name, or computed from it."
+                ),
+                False,
+            )
         return r, "", False
     if kind not in ("numeric", "boolean", "categorical"):
         return None
@@ -333,8 +408,14 @@ def _near_duplicate(x: pd.Series, target: np.ndarray, task: str, n_labels: int,
     table = np.bincount(codes * n_labels + target, minlength=len(distinct) * n_labels).reshape(len(distinct), n_labels)
     guess = table.argmax(1)[codes]
     score = scores.balanced_accuracy(target, guess, n_labels)
-    covers = len(set(table.argmax(1))) == n_labels    # every class has a value of its own
+    covers = len(set(table.argmax(1))) == n_labels  # every class has a value of its own
     if covers and score >= RECODING:
-        return score, (f"a recoding of the target: its {len(distinct)} values map onto the classes with balanced "
-                       f"accuracy {score:.3f}; probably the outcome itself under another name."), True
+        return (
+            score,
+            (
+                f"a recoding of the target: its {len(distinct)} values map onto the classes with balanced "
+                f"accuracy {score:.3f}; probably the outcome itself under another name."
+            ),
+            True,
+        )
     return score, "", covers

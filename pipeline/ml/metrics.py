@@ -1,4 +1,5 @@
 """Score predictions: the full metric dict for a panel, the one number an objective optimises, thresholds."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -13,24 +14,27 @@ BETA = {"f1": 1.0, "f2": 2.0, "f0.5": 0.5}
 @dataclass(frozen=True)
 class Metric:
     name: str
-    title: str                       # as people read it
+    title: str  # as people read it
     greater_is_better: bool
-    tasks: tuple[str, ...]           # the tasks it applies to
+    tasks: tuple[str, ...]  # the tasks it applies to
 
 
-METRICS: dict[str, Metric] = {m.name: m for m in (
-    Metric("roc_auc", "ROC AUC", True, ("binary", "multiclass")),
-    Metric("accuracy", "accuracy", True, ("binary", "multiclass")),
-    Metric("balanced_accuracy", "balanced accuracy", True, ("binary", "multiclass")),
-    Metric("f1", "F1", True, ("binary",)),
-    Metric("f2", "F2", True, ("binary",)),
-    Metric("f0.5", "F0.5", True, ("binary",)),
-    Metric("f1_macro", "macro F1", True, ("multiclass",)),
-    Metric("log_loss", "log loss", False, ("binary", "multiclass")),
-    Metric("rmse", "RMSE", False, ("regression",)),
-    Metric("mae", "MAE", False, ("regression",)),
-    Metric("r2", "R²", True, ("regression",)),
-)}
+METRICS: dict[str, Metric] = {
+    m.name: m
+    for m in (
+        Metric("roc_auc", "ROC AUC", True, ("binary", "multiclass")),
+        Metric("accuracy", "accuracy", True, ("binary", "multiclass")),
+        Metric("balanced_accuracy", "balanced accuracy", True, ("binary", "multiclass")),
+        Metric("f1", "F1", True, ("binary",)),
+        Metric("f2", "F2", True, ("binary",)),
+        Metric("f0.5", "F0.5", True, ("binary",)),
+        Metric("f1_macro", "macro F1", True, ("multiclass",)),
+        Metric("log_loss", "log loss", False, ("binary", "multiclass")),
+        Metric("rmse", "RMSE", False, ("regression",)),
+        Metric("mae", "MAE", False, ("regression",)),
+        Metric("r2", "R²", True, ("regression",)),
+    )
+}
 DEFAULT_METRIC = {"binary": "roc_auc", "multiclass": "accuracy", "regression": "rmse"}
 THRESHOLD_METRICS = {"f1", "f2", "f0.5"}
 # Metrics that count every class equally: only these are served by class weights. Weighting trades accuracy, ranking
@@ -53,8 +57,9 @@ def _fbeta(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray, beta: float) -> np.nd
     return _ratio((1 + b2) * tp, (1 + b2) * tp + b2 * fn + fp)
 
 
-def classification_metrics(y: np.ndarray, proba: np.ndarray, classes: np.ndarray, threshold: float | None = None,
-                           positive_index: int = 1) -> dict[str, float]:
+def classification_metrics(
+    y: np.ndarray, proba: np.ndarray, classes: np.ndarray, threshold: float | None = None, positive_index: int = 1
+) -> dict[str, float]:
     """Accuracy, precision, recall, F1, ROC AUC, log loss... from class probabilities (columns = classes).
 
     Labels are compared as integer codes (their position in `classes`), so mixed or object labels work.
@@ -63,7 +68,7 @@ def classification_metrics(y: np.ndarray, proba: np.ndarray, classes: np.ndarray
     """
     k = len(classes)
     yc = pd.Index(list(classes), dtype=object).get_indexer(pd.Index(np.asarray(y), dtype=object))
-    yc = np.where(yc < 0, k, yc)                      # labels never seen in training: a class of their own
+    yc = np.where(yc < 0, k, yc)  # labels never seen in training: a class of their own
     if threshold is not None and k == 2:
         pc = np.where(proba[:, positive_index] >= threshold, positive_index, 1 - positive_index)
     else:
@@ -71,8 +76,10 @@ def classification_metrics(y: np.ndarray, proba: np.ndarray, classes: np.ndarray
     cm = np.bincount(yc * (k + 1) + pc, minlength=(k + 1) ** 2).reshape(k + 1, k + 1)
     tp, true, predicted = np.diag(cm), cm.sum(axis=1), cm.sum(axis=0)
     present = true > 0
-    out: dict[str, float] = {"accuracy": tp.sum() / max(len(yc), 1),
-                             "balanced_accuracy": float(np.mean(tp[present] / true[present])) if present.any() else 0.0}
+    out: dict[str, float] = {
+        "accuracy": tp.sum() / max(len(yc), 1),
+        "balanced_accuracy": float(np.mean(tp[present] / true[present])) if present.any() else 0.0,
+    }
     proba = np.clip(proba, 1e-15, 1 - 1e-15)
     if k == 2:
         i = positive_index
@@ -92,8 +99,11 @@ def classification_metrics(y: np.ndarray, proba: np.ndarray, classes: np.ndarray
         out["f1_macro"] = float(_fbeta(tpk, predk - tpk, truek - tpk, 1.0).mean())
         norm = proba / proba.sum(axis=1, keepdims=True)
         try:
-            out["roc_auc"] = skm.roc_auc_score(yc, norm, multi_class="ovr", labels=list(range(k))) \
-                if present[:k].all() and not present[k] else float("nan")
+            out["roc_auc"] = (
+                skm.roc_auc_score(yc, norm, multi_class="ovr", labels=list(range(k)))
+                if present[:k].all() and not present[k]
+                else float("nan")
+            )
         except ValueError:
             out["roc_auc"] = float("nan")
         out["log_loss"] = skm.log_loss(yc, norm, labels=list(range(k))) if not present[k] else float("nan")

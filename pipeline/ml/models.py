@@ -5,6 +5,7 @@ Each candidate is a preparation step then the estimator (`TreeMatrix -> trees`, 
 ColumnTransformer -> linear model`), fitted per CV fold so that imputation, scaling and encoding never
 see validation rows.
 """
+
 from __future__ import annotations
 
 import json
@@ -34,13 +35,28 @@ SMALL_ROWS = 20_000
 def _linear_columns(prep: TablePrep, X: pd.DataFrame) -> ColumnTransformer:
     """Median-imputed, scaled numbers with missing-value flags, and one-hot categories (at most 30 per column)."""
     prep.fit(X)
-    num = Pipeline([("impute", SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)),
-                    ("scale", StandardScaler())])
-    cat = Pipeline([("impute", SimpleImputer(strategy="constant", fill_value="(missing)")),
-                    ("onehot", OneHotEncoder(handle_unknown="infrequent_if_exist", max_categories=30,
-                                             min_frequency=5, sparse_output=False))])
-    return ColumnTransformer([("num", num, prep.numeric_ + prep.datetime_), ("cat", cat, prep.categorical_)],
-                             remainder="drop", verbose_feature_names_out=False)
+    num = Pipeline(
+        [
+            ("impute", SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)),
+            ("scale", StandardScaler()),
+        ]
+    )
+    cat = Pipeline(
+        [
+            ("impute", SimpleImputer(strategy="constant", fill_value="(missing)")),
+            (
+                "onehot",
+                OneHotEncoder(
+                    handle_unknown="infrequent_if_exist", max_categories=30, min_frequency=5, sparse_output=False
+                ),
+            ),
+        ]
+    )
+    return ColumnTransformer(
+        [("num", num, prep.numeric_ + prep.datetime_), ("cat", cat, prep.categorical_)],
+        remainder="drop",
+        verbose_feature_names_out=False,
+    )
 
 
 def make_estimator(family: str, task: str, params: dict[str, Any], class_weight: str | None, seed: int) -> Any:
@@ -56,8 +72,9 @@ def single_threaded(family: str, rows: int) -> bool:
     return FAMILIES[family].one_core and rows < SMALL_ROWS
 
 
-def make_pipeline(family: str, task: str, params: dict[str, Any], X: pd.DataFrame, class_weight: str | None,
-                  seed: int) -> Pipeline:
+def make_pipeline(
+    family: str, task: str, params: dict[str, Any], X: pd.DataFrame, class_weight: str | None, seed: int
+) -> Pipeline:
     """`prep -> model` for the tree families (TreeMatrix), `prep -> columns -> model` for the linear one."""
     estimator = make_estimator(family, task, params, class_weight, seed)
     matrix = FAMILIES[family].matrix
@@ -99,14 +116,15 @@ def fit_rows(family: str, y: Any, seed: int, classify: bool) -> np.ndarray | Non
     if cap is None or len(labels) <= cap:
         return None
     rows = np.random.default_rng(seed).choice(len(labels), cap, replace=False)
-    if classify:   # every class keeps at least one row
+    if classify:  # every class keeps at least one row
         missing = set(pd.unique(labels)) - set(pd.unique(labels[rows]))
         rows = np.concatenate([rows, [int(np.flatnonzero(labels == c)[0]) for c in missing]]).astype(int)
     return np.sort(rows)
 
 
-def fit_pipeline(family: str, task: str, params: dict[str, Any], X: pd.DataFrame, y: Any, class_weight: str | None,
-                 seed: int) -> Pipeline:
+def fit_pipeline(
+    family: str, task: str, params: dict[str, Any], X: pd.DataFrame, y: Any, class_weight: str | None, seed: int
+) -> Pipeline:
     """`make_pipeline(...).fit(X, y)` on the rows `fit_rows` picks."""
     rows = fit_rows(family, y, seed, classify=task != "regression")
     if rows is not None:
@@ -144,9 +162,15 @@ def model_members(model: Any) -> list[dict[str, Any]]:
         est = member.named_steps["model"]
         params = {k: v for k, v in est.get_params(deep=False).items() if _jsonable(v)}
         class_weight = params.pop("class_weight", None)
-        out.append({"family": family_of(est), "estimator": type(est).__name__,
-                    "params": params, "class_weight": class_weight if isinstance(class_weight, (str, type(None))) else None,
-                    "weight": float(weight)})
+        out.append(
+            {
+                "family": family_of(est),
+                "estimator": type(est).__name__,
+                "params": params,
+                "class_weight": class_weight if isinstance(class_weight, (str, type(None))) else None,
+                "weight": float(weight),
+            }
+        )
     return out
 
 

@@ -1,4 +1,5 @@
 """Rules that read a plain-English objective into one of the metrics `pipeline.ml.metrics` knows."""
+
 from __future__ import annotations
 
 import re
@@ -14,6 +15,7 @@ def wants_class_weights(metric: str, class_balance: dict[str, int]) -> bool:
         return False
     return min(class_balance.values()) / max(sum(class_balance.values()), 1) < 0.2
 
+
 # (pattern, metric, explanation); first match wins, so specific phrases come first.
 _RULES: list[tuple[str, str, str]] = [
     (r"balanced accuracy|balanced", "balanced_accuracy", "balanced accuracy, so every class counts equally"),
@@ -21,10 +23,16 @@ _RULES: list[tuple[str, str, str]] = [
     (r"\bmae\b|mean absolute|absolute error", "mae", "mean absolute error (lower is better)"),
     (r"\br2\b|r²|r-squared|variance explained", "r2", "R² (share of variance explained)"),
     (r"log ?loss|calibrat|probabilit", "log_loss", "log loss, so predicted probabilities are well calibrated"),
-    (r"false positives?|precision|false alarm|wrongly flag", "f0.5",
-     "F0.5 with a tuned decision threshold: precision weighs twice as much as recall, to avoid false positives"),
-    (r"recall|sensitivity|false negatives?|miss(ing|ed)? (any|few)|catch (all|as many|every)|don'?t miss", "f2",
-     "F2 with a tuned decision threshold: recall weighs twice as much as precision, without flagging everyone"),
+    (
+        r"false positives?|precision|false alarm|wrongly flag",
+        "f0.5",
+        "F0.5 with a tuned decision threshold: precision weighs twice as much as recall, to avoid false positives",
+    ),
+    (
+        r"recall|sensitivity|false negatives?|miss(ing|ed)? (any|few)|catch (all|as many|every)|don'?t miss",
+        "f2",
+        "F2 with a tuned decision threshold: recall weighs twice as much as precision, without flagging everyone",
+    ),
     (r"\bf1\b|f-score|f score", "f1", "F1 with a tuned decision threshold"),
     (r"\bauc\b|roc|rank", "roc_auc", "ROC AUC (ranking quality)"),
     (r"accura", "accuracy", "accuracy"),
@@ -49,8 +57,11 @@ def named_target(lowered: str, columns: list[str]) -> str | None:
     if not lowered:
         return None
     by_lower = {c.lower(): c for c in columns}
-    for match in re.finditer(r"(?:predict(?:ing)?|target(?: is| column)?|forecast(?:ing)?|estimate|classify|label)\s+"
-                             r"(?:the\s+|whether\s+|which\s+|if\s+)?[`'\"]?([\w .-]+?)[`'\"]?(?:[;,.!?]|\s|$)", lowered):
+    for match in re.finditer(
+        r"(?:predict(?:ing)?|target(?: is| column)?|forecast(?:ing)?|estimate|classify|label)\s+"
+        r"(?:the\s+|whether\s+|which\s+|if\s+)?[`'\"]?([\w .-]+?)[`'\"]?(?:[;,.!?]|\s|$)",
+        lowered,
+    ):
         word = match.group(1).strip()
         for cand in (word, word.rstrip("s"), word + "ed", word.replace(" ", "_")):
             if cand in by_lower:
@@ -69,10 +80,13 @@ def finalise_objective(objective: Objective, task: str) -> Objective:
         metric = "f1_macro"
     if not metric or not applies_to(metric, task):
         if metric:
-            objective.explanation = (f"The objective's metric does not apply to a {task} task; "
-                                     f"optimising {DEFAULT_METRIC[task]} instead.")
+            objective.explanation = (
+                f"The objective's metric does not apply to a {task} task; optimising {DEFAULT_METRIC[task]} instead."
+            )
         else:
-            objective.explanation = f"No metric named; optimising {DEFAULT_METRIC[task]}, the usual choice for {task} tasks."
+            objective.explanation = (
+                f"No metric named; optimising {DEFAULT_METRIC[task]}, the usual choice for {task} tasks."
+            )
         metric = DEFAULT_METRIC[task]
     objective.metric = metric
     objective.greater_is_better = METRICS[metric].greater_is_better

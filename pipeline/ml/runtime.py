@@ -4,6 +4,7 @@ This module is copied into every export bundle, so it depends only on numpy, pan
 and the standalone `sandbox` package (whose policy runs the feature code with RestrictedPython's
 guards when no sandbox process is wanted, e.g. inside `predict.py` of an export).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -30,7 +31,7 @@ class TablePrep(BaseEstimator, TransformerMixin):
         self.numeric_: list[str] = []
         self.categorical_: list[str] = []
         self.datetime_: list[str] = []
-        empty = X.isna().all()   # one pass over the frame's blocks, not a call per column
+        empty = X.isna().all()  # one pass over the frame's blocks, not a call per column
         for j, (col, dtype) in enumerate(X.dtypes.items()):
             if empty.iloc[j]:
                 continue
@@ -66,7 +67,7 @@ def compact_floats(frame: pd.DataFrame) -> pd.DataFrame:
     that is the difference between fitting in a small machine or not). Models see the same numbers whether
     or not a frame was compacted, because `number_column` rounds through float32 too."""
     wide = {c: np.float32 for c, t in frame.dtypes.items() if t == np.float64}
-    with np.errstate(over="ignore"):   # beyond float32's 3.4e38: infinite, i.e. missing to the models
+    with np.errstate(over="ignore"):  # beyond float32's 3.4e38: infinite, i.e. missing to the models
         return frame.astype(wide) if wide else frame
 
 
@@ -110,7 +111,7 @@ class TreeMatrix(BaseEstimator, TransformerMixin):
     min_frequency : categories rarer than this at fit are grouped.
     """
 
-    BLOCK_CELLS = 1_000_000   # at a million rows one column at a time, as before: the refit peaks near the limit
+    BLOCK_CELLS = 1_000_000  # at a million rows one column at a time, as before: the refit peaks near the limit
 
     def __init__(self, dtype: Any = np.float32, impute_median: bool = False, min_frequency: int = 3) -> None:
         self.dtype = dtype
@@ -125,8 +126,10 @@ class TreeMatrix(BaseEstimator, TransformerMixin):
         self.categories_: dict[str, tuple[list[str], list[str]]] = {}
         for col in self.categorical_:
             counts = X[col].astype(str).value_counts()
-            self.categories_[col] = (sorted(counts.index[counts >= self.min_frequency]),
-                                     sorted(counts.index[counts < self.min_frequency]))
+            self.categories_[col] = (
+                sorted(counts.index[counts >= self.min_frequency]),
+                sorted(counts.index[counts < self.min_frequency]),
+            )
         self.medians_: dict[str, float] = {}
         if self.impute_median:
             for col in self.numeric_ + self.datetime_:
@@ -139,13 +142,16 @@ class TreeMatrix(BaseEstimator, TransformerMixin):
         out = np.empty((len(X), len(self.columns_)), dtype=self.dtype, order="F")
         position = {col: j for j, col in enumerate(self.columns_)}
         dtypes = dict(X.dtypes.items())
-        plain = [c for c in self.numeric_ if c in dtypes and (pd.api.types.is_numeric_dtype(dtypes[c])
-                                                              or pd.api.types.is_bool_dtype(dtypes[c]))]
+        plain = [
+            c
+            for c in self.numeric_
+            if c in dtypes and (pd.api.types.is_numeric_dtype(dtypes[c]) or pd.api.types.is_bool_dtype(dtypes[c]))
+        ]
         # numbers already typed as numbers are converted a block of columns at a time: a call per column cost
         # ~0.4 s a transform on a 2,000-column table; blocks of at most BLOCK_CELLS keep the copy small
         step = max(1, self.BLOCK_CELLS // max(len(X), 1))
         for start in range(0, len(plain), step):
-            chunk = plain[start:start + step]
+            chunk = plain[start : start + step]
             with np.errstate(over="ignore", invalid="ignore"):
                 block = X[chunk].to_numpy(dtype=np.float64, na_value=np.nan).astype(np.float32)
             block[~np.isfinite(block)] = np.nan
@@ -170,7 +176,7 @@ class TreeMatrix(BaseEstimator, TransformerMixin):
         # factorize in the column's own (Arrow) strings, then look up only its distinct values: no Python string
         # per row
         positions, distinct = pd.factorize(X[col].astype(str))
-        if not len(distinct):   # every value missing
+        if not len(distinct):  # every value missing
             return np.full(len(X), -1.0)
         lookup = pd.Index(frequent + rare, dtype=object).get_indexer(np.asarray(distinct, dtype=object))
         # the rare ones share one code, and so do values never seen at fit: an unseen value is a rare one the
@@ -211,9 +217,20 @@ def run_feature_code(code: str, X: pd.DataFrame) -> pd.DataFrame:
 class TabularModel(BaseEstimator):
     """Raw columns in, predictions out: validates columns, runs the feature code, then the fitted pipeline."""
 
-    def __init__(self, feature_code: str, pipeline: Any, task: str, target: str, raw_columns: list[str],
-                 required_columns: list[str], raw_dtypes: dict[str, str], classes: list[Any] | None = None,
-                 threshold: float | None = None, positive_index: int = 1, metric: str = "") -> None:
+    def __init__(
+        self,
+        feature_code: str,
+        pipeline: Any,
+        task: str,
+        target: str,
+        raw_columns: list[str],
+        required_columns: list[str],
+        raw_dtypes: dict[str, str],
+        classes: list[Any] | None = None,
+        threshold: float | None = None,
+        positive_index: int = 1,
+        metric: str = "",
+    ) -> None:
         self.feature_code = feature_code
         self.pipeline = pipeline
         self.task = task
@@ -242,16 +259,24 @@ class TabularModel(BaseEstimator):
         for col in self.raw_columns:
             s = X[col] if col in X.columns else pd.Series([np.nan] * len(X))
             kind = self.raw_dtypes.get(col, "")
-            if kind.startswith(("int", "float", "Int", "Float", "uint", "UInt")) and not pd.api.types.is_numeric_dtype(s):
+            if kind.startswith(("int", "float", "Int", "Float", "uint", "UInt")) and not pd.api.types.is_numeric_dtype(
+                s
+            ):
                 s = to_number(s)
             elif kind == "bool" and not pd.api.types.is_bool_dtype(s):
-                s = s.map(lambda v: {"true": True, "false": False, "1": True, "0": False}.get(str(v).strip().lower(), np.nan))
-            elif kind.startswith(("object", "str", "string")) and pd.api.types.is_numeric_dtype(s) and not s.isna().all():
+                s = s.map(
+                    lambda v: {"true": True, "false": False, "1": True, "0": False}.get(str(v).strip().lower(), np.nan)
+                )
+            elif (
+                kind.startswith(("object", "str", "string")) and pd.api.types.is_numeric_dtype(s) and not s.isna().all()
+            ):
                 s = s.astype(object).where(s.notna(), None).map(lambda v: v if v is None else _plain(v))
             out[col] = s.reset_index(drop=True)
         return pd.DataFrame(out, columns=self.raw_columns)
 
-    def features(self, X: pd.DataFrame, feature_runner: Callable[[str, pd.DataFrame], pd.DataFrame] | None = None) -> pd.DataFrame:
+    def features(
+        self, X: pd.DataFrame, feature_runner: Callable[[str, pd.DataFrame], pd.DataFrame] | None = None
+    ) -> pd.DataFrame:
         aligned = self.align(X)
         return (feature_runner or run_feature_code)(self.feature_code, aligned)
 

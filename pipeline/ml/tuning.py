@@ -5,6 +5,7 @@ PostgreSQL for several machines), the study lives in that database and the job's
 to `<run dir>/tuning/`; `python -m pipeline tune-worker --run DIR` processes then add trials to the
 same study until the job's deadline, and the trainer picks the best trial whoever ran it.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -49,12 +50,13 @@ class TuningJob:
     classes: list[Any] | None
     positive_index: int
     deadline_unix: float
-    max_trials: int | None = None   # study-wide: every process's trials count (None: until the deadline)
+    max_trials: int | None = None  # study-wide: every process's trials count (None: until the deadline)
     done: bool = False
 
 
-def score_oof(job: TuningJob, y: pd.Series, oof: np.ndarray, rows: np.ndarray | None = None
-              ) -> tuple[dict[str, float], float | None]:
+def score_oof(
+    job: TuningJob, y: pd.Series, oof: np.ndarray, rows: np.ndarray | None = None
+) -> tuple[dict[str, float], float | None]:
     """Metrics at the CV-tuned threshold (threshold metrics) or at argmax / identity otherwise."""
     threshold = None
     if job.tune_threshold:
@@ -83,16 +85,35 @@ def suggest(trial: optuna.Trial, space: dict[str, list[Any]]) -> dict[str, Any]:
     return params
 
 
-def cv_params(job: TuningJob, params: dict[str, Any], X: pd.DataFrame, y: pd.Series, folds,
-              on_fold: Callable[[int, np.ndarray, np.ndarray], None] | None = None,
-              deadline: float | None = None) -> np.ndarray:
-    return oof_predictions(lambda Xf: make_pipeline(job.family, job.task, params, Xf, job.class_weight, job.seed),
-                           X, y, folds, job.task, job.classes, on_fold, deadline=deadline)
+def cv_params(
+    job: TuningJob,
+    params: dict[str, Any],
+    X: pd.DataFrame,
+    y: pd.Series,
+    folds,
+    on_fold: Callable[[int, np.ndarray, np.ndarray], None] | None = None,
+    deadline: float | None = None,
+) -> np.ndarray:
+    return oof_predictions(
+        lambda Xf: make_pipeline(job.family, job.task, params, Xf, job.class_weight, job.seed),
+        X,
+        y,
+        folds,
+        job.task,
+        job.classes,
+        on_fold,
+        deadline=deadline,
+    )
 
 
-def make_objective(job: TuningJob, X: pd.DataFrame, y: pd.Series, folds, stop: Callable[[], bool],
-                   on_result: Callable[[dict[str, Any], float, np.ndarray, float], None] | None = None
-                   ) -> Callable[[optuna.Trial], float]:
+def make_objective(
+    job: TuningJob,
+    X: pd.DataFrame,
+    y: pd.Series,
+    folds,
+    stop: Callable[[], bool],
+    on_result: Callable[[dict[str, Any], float, np.ndarray, float], None] | None = None,
+) -> Callable[[optuna.Trial], float]:
     """The CV objective with per-fold pruning; `stop()` ends the study before a trial or between folds
     (cancel, deadline, the run finished the job)."""
     deadline = time.monotonic() + max(0.0, job.deadline_unix - time.time())
@@ -107,7 +128,7 @@ def make_objective(job: TuningJob, X: pd.DataFrame, y: pd.Series, folds, stop: C
         seen: list[np.ndarray] = []
 
         def on_fold(i: int, va: np.ndarray, oof: np.ndarray) -> None:
-            if stop():   # a worker's trial must not keep the CPU busy once the run has moved on
+            if stop():  # a worker's trial must not keep the CPU busy once the run has moved on
                 trial.study.stop()
                 raise optuna.TrialPruned()
             seen.append(va)
@@ -132,10 +153,14 @@ def create_study(job: TuningJob, storage: str | None, seed: int | None = None) -
     """The job's study (created or joined). Each process needs its own sampler `seed`: samplers seeded alike
     propose the same parameters, so workers would repeat the run's trials instead of adding new ones."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    return optuna.create_study(study_name=job.study_name, storage=storage, load_if_exists=True,
-                               direction="maximize" if job.greater_is_better else "minimize",
-                               sampler=_sampler(job.seed if seed is None else seed),
-                               pruner=optuna.pruners.MedianPruner(n_startup_trials=4, n_warmup_steps=1))
+    return optuna.create_study(
+        study_name=job.study_name,
+        storage=storage,
+        load_if_exists=True,
+        direction="maximize" if job.greater_is_better else "minimize",
+        sampler=_sampler(job.seed if seed is None else seed),
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=4, n_warmup_steps=1),
+    )
 
 
 def _sampler(seed: int) -> optuna.samplers.TPESampler:
@@ -223,8 +248,12 @@ def worker(run_dir: str | Path, storage: str | None = None, wait_s: float = 600.
         before = len(study.trials)
         if job.max_trials and len(study.trials) >= job.max_trials:
             continue
-        study.optimize(make_objective(job, X, y, folds, stop), timeout=max(0.0, job.deadline_unix - time.time()),
-                       catch=(ValueError, np.linalg.LinAlgError), callbacks=trial_cap(job))
+        study.optimize(
+            make_objective(job, X, y, folds, stop),
+            timeout=max(0.0, job.deadline_unix - time.time()),
+            catch=(ValueError, np.linalg.LinAlgError),
+            callbacks=trial_cap(job),
+        )
         mine = [t for t in study.get_trials(deepcopy=False)[before:] if t.user_attrs.get("worker") == worker_id()]
         ran += len(mine)
         print(f"tune-worker: {len(mine)} trials for {job.study_name}", file=sys.stderr)

@@ -3,6 +3,7 @@
 Nothing computed here chooses anything: the critic sees the train-vs-CV gap, not holdout scores.
 Plots are drawn in this process with matplotlib's object API (no pyplot state, thread-safe).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -44,7 +45,9 @@ def _thin(x: np.ndarray, y: np.ndarray) -> tuple[list[float], list[float]]:
     return [round(float(v), 5) for v in x], [round(float(v), 5) for v in y]
 
 
-def overfit(train: dict[str, float], cv: dict[str, float], metric: str, greater_is_better: bool) -> tuple[float | None, str]:
+def overfit(
+    train: dict[str, float], cv: dict[str, float], metric: str, greater_is_better: bool
+) -> tuple[float | None, str]:
     """Relative gap between the in-sample score and the CV score, and a plain-word risk level."""
     a, b = train.get(metric), cv.get(metric)
     if a is None or b is None or not np.isfinite(a) or not np.isfinite(b):
@@ -69,18 +72,34 @@ def run(state: RunState, ctx: PhaseContext) -> EvalResult:
         lo, hi = float(min(y.min(), pred.min())), float(max(y.max(), pred.max()))
         ax.plot([lo, hi], [lo, hi], ls="--", color=PALETTE[2])
         ax.set(title="Predicted vs actual (holdout)", xlabel="actual", ylabel="predicted")
-        result.plots.append(PlotInfo("pred_vs_actual", "Predicted vs actual", _save(fig, ctx, "pred_vs_actual", it),
-                                     f"R² {result.holdout_metrics['r2']:.3f} on {len(y):,} holdout rows."))
+        result.plots.append(
+            PlotInfo(
+                "pred_vs_actual",
+                "Predicted vs actual",
+                _save(fig, ctx, "pred_vs_actual", it),
+                f"R² {result.holdout_metrics['r2']:.3f} on {len(y):,} holdout rows.",
+            )
+        )
         resid = y.to_numpy(dtype=float) - pred
         fig, ax = _figure()
         ax.scatter(pred, resid, s=8, alpha=0.5, color=PALETTE[0])
         ax.axhline(0, ls="--", color=PALETTE[2])
         ax.set(title="Residuals (holdout)", xlabel="predicted", ylabel="actual − predicted")
-        result.plots.append(PlotInfo("residuals", "Residuals", _save(fig, ctx, "residuals", it),
-                                     f"Mean residual {resid.mean():.3g}; spread (std) {resid.std():.3g}."))
+        result.plots.append(
+            PlotInfo(
+                "residuals",
+                "Residuals",
+                _save(fig, ctx, "residuals", it),
+                f"Mean residual {resid.mean():.3g}; spread (std) {resid.std():.3g}.",
+            )
+        )
         sample = np.linspace(0, len(y) - 1, min(len(y), 500)).astype(int)
-        result.curves = {"pred_vs_actual": {"actual": [float(v) for v in y.to_numpy()[sample]],
-                                            "predicted": [float(v) for v in pred[sample]]}}
+        result.curves = {
+            "pred_vs_actual": {
+                "actual": [float(v) for v in y.to_numpy()[sample]],
+                "predicted": [float(v) for v in pred[sample]],
+            }
+        }
     else:
         classes = split.classes
         proba = model.predict_proba_features(F)
@@ -101,8 +120,14 @@ def run(state: RunState, ctx: PhaseContext) -> EvalResult:
             ax.text(j, i, str(v), ha="center", va="center", color="white" if v < cm.max() / 2 else "black")
         ax.set(title="Confusion matrix (holdout)", xlabel="predicted", ylabel="actual")
         ax.grid(False)
-        result.plots.append(PlotInfo("confusion", "Confusion matrix", _save(fig, ctx, "confusion", it),
-                                     f"{np.trace(cm) / max(cm.sum(), 1):.1%} of holdout rows on the diagonal."))
+        result.plots.append(
+            PlotInfo(
+                "confusion",
+                "Confusion matrix",
+                _save(fig, ctx, "confusion", it),
+                f"{np.trace(cm) / max(cm.sum(), 1):.1%} of holdout rows on the diagonal.",
+            )
+        )
         pos = classes[split.positive_index] if len(classes) == 2 else None
         targets = [(pos, split.positive_index)] if pos is not None else list(zip(classes, range(len(classes))))[:8]
         roc, pr = {}, {}
@@ -127,11 +152,20 @@ def run(state: RunState, ctx: PhaseContext) -> EvalResult:
                 ax.legend(fontsize=8)
         result.curves = {"roc": roc, "pr": pr}
         auc = result.holdout_metrics.get("roc_auc", float("nan"))
-        result.plots.append(PlotInfo("roc", "ROC curve", _save(fig_roc, ctx, "roc", it), f"ROC AUC {auc:.3f} on the holdout."))
-        result.plots.append(PlotInfo("pr", "Precision–recall curve", _save(fig_pr, ctx, "pr", it),
-                                     f"Recall {result.holdout_metrics.get('recall', float('nan')):.3f} at precision "
-                                     f"{result.holdout_metrics.get('precision', float('nan')):.3f} with the chosen threshold."))
-    result.overfit_gap, result.overfit_risk = overfit(state.training.train_metrics, state.training.cv_metrics, obj.metric,
-                                                      obj.greater_is_better)
+        result.plots.append(
+            PlotInfo("roc", "ROC curve", _save(fig_roc, ctx, "roc", it), f"ROC AUC {auc:.3f} on the holdout.")
+        )
+        result.plots.append(
+            PlotInfo(
+                "pr",
+                "Precision–recall curve",
+                _save(fig_pr, ctx, "pr", it),
+                f"Recall {result.holdout_metrics.get('recall', float('nan')):.3f} at precision "
+                f"{result.holdout_metrics.get('precision', float('nan')):.3f} with the chosen threshold.",
+            )
+        )
+    result.overfit_gap, result.overfit_risk = overfit(
+        state.training.train_metrics, state.training.cv_metrics, obj.metric, obj.greater_is_better
+    )
     result.summary_md = ctx.brain.evaluation_summary(state.training, result, obj)
     return result

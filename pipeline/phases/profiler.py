@@ -3,6 +3,7 @@
 It reads only the training part (the holdout stays locked) and samples large tables for the
 expensive checks, saying so in `sample_note`.
 """
+
 from __future__ import annotations
 
 import re
@@ -19,9 +20,9 @@ from pipeline.run.context import PhaseContext
 from pipeline.state import ColumnProfile, ProfileResult, RunState
 
 PROFILE_SAMPLE = 100_000
-PROFILE_SHARE = 0.08          # the per-column checks may use this much of the run's budget
+PROFILE_SHARE = 0.08  # the per-column checks may use this much of the run's budget
 PROFILE_MIN_SECONDS = 2.0
-RARE_LEVEL_ROWS = 5            # categories with fewer rows are one group when measuring association
+RARE_LEVEL_ROWS = 5  # categories with fewer rows are one group when measuring association
 ID_NAME = re.compile(r"(^|_|\b)(id|uuid|guid|key|index|row|record)(_|\b|$)|Id$|ID$", re.I)
 
 
@@ -38,8 +39,10 @@ def _kind(s: pd.Series, unique: int, non_null: int) -> str:
             return "id"
         return "numeric"
     sample = s.dropna().head(500).astype(str)
-    if sample.str.match(r"^\s*\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}").mean() > 0.8 or \
-            sample.str.match(r"^\s*\d{4}-\d{2}-\d{2}[T ]").mean() > 0.8:
+    if (
+        sample.str.match(r"^\s*\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}").mean() > 0.8
+        or sample.str.match(r"^\s*\d{4}-\d{2}-\d{2}[T ]").mean() > 0.8
+    ):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             parsed = pd.to_datetime(sample, errors="coerce", format="mixed")
@@ -52,8 +55,7 @@ def _kind(s: pd.Series, unique: int, non_null: int) -> str:
     return "categorical"
 
 
-def _association(x: pd.Series, y: pd.Series, kind: str, task: str,
-                 y_order: np.ndarray | None = None) -> float | None:
+def _association(x: pd.Series, y: pd.Series, kind: str, task: str, y_order: np.ndarray | None = None) -> float | None:
     """|Spearman| for numeric pairs, correlation ratio (eta) or Cramér's V otherwise; 0..1.
 
     `y_order`: what a numeric column is correlated with, computed once for the whole target (its ranks for
@@ -130,8 +132,15 @@ def _eta(groups: np.ndarray, values: np.ndarray) -> float:
     return float(np.sqrt(((means - overall) ** 2 * counts[present]).sum() / total))
 
 
-def profile_frame(X: pd.DataFrame, y: pd.Series, target: str, task: str, seed: int = 0,
-                  deadline: float | None = None, keep: list[str] | None = None) -> ProfileResult:
+def profile_frame(
+    X: pd.DataFrame,
+    y: pd.Series,
+    target: str,
+    task: str,
+    seed: int = 0,
+    deadline: float | None = None,
+    keep: list[str] | None = None,
+) -> ProfileResult:
     """Profile the training features and target (pure function; the phase wraps it).
 
     Past `deadline` (time.monotonic), the per-column association and leakage checks stop and the
@@ -143,27 +152,42 @@ def profile_frame(X: pd.DataFrame, y: pd.Series, target: str, task: str, seed: i
     if n > PROFILE_SAMPLE:
         idx = np.random.default_rng(seed).choice(n, PROFILE_SAMPLE, replace=False)
         sample_X, sample_y = X.iloc[np.sort(idx)], y.iloc[np.sort(idx)]
-        result.sample_note = (f"Associations, duplicates and leakage checks use a uniform random sample of "
-                              f"{PROFILE_SAMPLE:,} of the {n:,} training rows (seed {seed}).")
+        result.sample_note = (
+            f"Associations, duplicates and leakage checks use a uniform random sample of "
+            f"{PROFILE_SAMPLE:,} of the {n:,} training rows (seed {seed})."
+        )
     try:
         result.duplicates = int(sample_X.assign(__y=sample_y.to_numpy()).duplicated().sum())
     except TypeError:
         result.duplicates = 0
     missing_counts, sample_missing, uniques = X.isna().sum(), sample_X.isna().sum(), sample_X.nunique()
-    kinds = {col: _kind(sample_X[col], int(uniques[col]), len(sample_X) - int(sample_missing[col])) for col in X.columns}
+    kinds = {
+        col: _kind(sample_X[col], int(uniques[col]), len(sample_X) - int(sample_missing[col])) for col in X.columns
+    }
     stats = _numeric_stats(sample_X[[c for c, k in kinds.items() if k == "numeric"]])
     y_order = _target_order(sample_y, task) if sample_y.notna().all() else None
     for col in X.columns:
         kind, missing = kinds[col], int(missing_counts[col])
-        cp = ColumnProfile(name=col, dtype=str(X[col].dtype), kind=kind, missing=missing,
-                           missing_pct=round(100.0 * missing / max(n, 1), 2), unique=int(uniques[col]),
-                           sample_values=_first_values(X[col], sample_X[col]), stats=stats.get(col, {}))
+        cp = ColumnProfile(
+            name=col,
+            dtype=str(X[col].dtype),
+            kind=kind,
+            missing=missing,
+            missing_pct=round(100.0 * missing / max(n, 1), 2),
+            unique=int(uniques[col]),
+            sample_values=_first_values(X[col], sample_X[col]),
+            stats=stats.get(col, {}),
+        )
         if kind in ("numeric", "boolean", "categorical") and not _past(deadline):
             assoc = _association(sample_X[col], sample_y, kind, task, y_order)
             cp.target_association = None if assoc is None or np.isnan(assoc) else round(float(assoc), 4)
         result.columns.append(cp)
-        {"constant": result.constant_columns, "id": result.id_like_columns, "datetime": result.date_columns,
-         "text": result.text_columns}.get(kind, []).append(col)
+        {
+            "constant": result.constant_columns,
+            "id": result.id_like_columns,
+            "datetime": result.date_columns,
+            "text": result.text_columns,
+        }.get(kind, []).append(col)
     if task != "regression":
         counts = y.astype(str).value_counts()
         result.class_balance = {str(k): int(v) for k, v in counts.items()}
@@ -173,11 +197,14 @@ def profile_frame(X: pd.DataFrame, y: pd.Series, target: str, task: str, seed: i
     if leaks.checked < leaks.total:
         short.append(f"the leakage checks for {leaks.checked} of {leaks.total} candidate columns")
     if leaks.not_compared:
-        short.append(f"no comparison with the other columns for {leaks.not_compared} strong column"
-                     + ("s" if leaks.not_compared > 1 else ""))
+        short.append(
+            f"no comparison with the other columns for {leaks.not_compared} strong column"
+            + ("s" if leaks.not_compared > 1 else "")
+        )
     if short:
         result.sample_note = (result.sample_note + " " if result.sample_note else "") + (
-            f"The time budget allowed {' and '.join(short)}.")
+            f"The time budget allowed {' and '.join(short)}."
+        )
     numeric = [c.name for c in result.columns if c.kind == "numeric"][:40]
     if len(numeric) >= 2:
         corr = sample_X[numeric].astype(float).corr().abs()
@@ -214,27 +241,46 @@ def run(state: RunState, ctx: PhaseContext) -> ProfileResult:
     deadline = ctx.budget.share_deadline(PROFILE_SHARE, PROFILE_MIN_SECONDS)
     wall, cpu = time.monotonic(), time.thread_time()
     keep = list(getattr(state.config, "keep_columns", None) or [])
-    profile = profile_frame(split.X_train, split.y_train, state.config.target or "", state.profile.task or "",
-                            state.config.seed, deadline, keep)
-    ctx.budget.observe_cpu(time.thread_time() - cpu, time.monotonic() - wall)   # single-threaded numpy/pandas work
+    profile = profile_frame(
+        split.X_train,
+        split.y_train,
+        state.config.target or "",
+        state.profile.task or "",
+        state.config.seed,
+        deadline,
+        keep,
+    )
+    ctx.budget.observe_cpu(time.thread_time() - cpu, time.monotonic() - wall)  # single-threaded numpy/pandas work
     if ctx.budget.slowdown > 1.0:
-        state.notes.append(f"The machine was busy: profiling got about {1 / ctx.budget.slowdown:.0%} of a CPU, so "
-                           f"{ctx.budget.finish_reserve():.0f} s of the time budget are kept for the final "
-                           "evaluation and export instead of the usual "
-                           f"{ctx.budget.idle_reserve():.0f} s.")
+        state.notes.append(
+            f"The machine was busy: profiling got about {1 / ctx.budget.slowdown:.0%} of a CPU, so "
+            f"{ctx.budget.finish_reserve():.0f} s of the time budget are kept for the final "
+            "evaluation and export instead of the usual "
+            f"{ctx.budget.idle_reserve():.0f} s."
+        )
     profile.n_rows = len(split.X_train) + len(split.X_holdout)
     findings = ctx.brain.profile_summary(profile, state.objective)
     # the leakage warning leads the findings whatever the brain wrote
     profile.findings_md = f"{profile.leakage_note}\n\n{findings}" if profile.leakage_note else findings
-    profile.summary = (f"{profile.n_rows:,} rows ({len(split.X_train):,} for training and CV, "
-                       f"{len(split.X_holdout):,} locked as holdout), {profile.n_cols} columns.")
+    profile.summary = (
+        f"{profile.n_rows:,} rows ({len(split.X_train):,} for training and CV, "
+        f"{len(split.X_holdout):,} locked as holdout), {profile.n_cols} columns."
+    )
     said = leakage_summary(profile.leakage_suspects)
     if said:
         profile.summary += " " + said
-        state.notes.append(said + (" See the data profile for why; keep a column with --keep-columns if it is "
-                                   "known before the outcome." if excluded(profile.leakage_suspects) else ""))
+        state.notes.append(
+            said
+            + (
+                " See the data profile for why; keep a column with --keep-columns if it is known before the outcome."
+                if excluded(profile.leakage_suspects)
+                else ""
+            )
+        )
     unknown = [c for c in keep if c not in split.X_train.columns]
     if unknown:
-        state.notes.append(f"Asked to keep column(s) {', '.join(unknown)}, which the table does not have (as a "
-                           "feature); nothing to keep there.")
+        state.notes.append(
+            f"Asked to keep column(s) {', '.join(unknown)}, which the table does not have (as a "
+            "feature); nothing to keep there."
+        )
     return profile

@@ -4,6 +4,7 @@ Generated code (from any brain) is wrapped in a trusted harness that does the fi
 executed in a fresh sandbox child, validated, and recorded in the run's `code/` folder. When it
 fails, the brain is asked for a repair; when repairs run out, the offline brain's code is used.
 """
+
 from __future__ import annotations
 
 import ast
@@ -22,8 +23,19 @@ from pipeline.theme import rc_params
 
 SNIPPET_TIMEOUT_S = 120
 SNIPPET_MEMORY_MB = 2048
-STYLE_CALLS = {"set_theme", "set_style", "set_palette", "set_context", "set", "use", "rc", "rcdefaults",
-               "reset_defaults", "reset_orig", "set_color_codes"}
+STYLE_CALLS = {
+    "set_theme",
+    "set_style",
+    "set_palette",
+    "set_context",
+    "set",
+    "use",
+    "rc",
+    "rcdefaults",
+    "reset_defaults",
+    "reset_orig",
+    "set_color_codes",
+}
 
 FEATURE_HARNESS = '''
 import json
@@ -87,7 +99,7 @@ with open("features_meta.json", "w") as fh:
     json.dump(meta, fh)
 '''
 
-PLOT_HARNESS = '''
+PLOT_HARNESS = """
 import json
 import matplotlib
 matplotlib.use("Agg")
@@ -108,17 +120,20 @@ for i, item in enumerate(made or []):
     manifest.append({"name": safe, "title": str(name).replace("_", " ").title(), "file": fname, "insight": str(insight)[:400]})
 with open("plots.json", "w") as fh:
     json.dump(manifest, fh)
-'''
+"""
 
 
 class _StyleStripper(ast.NodeTransformer):
     """Removes theme/style calls and rcParams writes so generated plots keep the app's look."""
 
     def _is_style_call(self, node: ast.AST) -> bool:
-        return (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                and node.func.attr in STYLE_CALLS
-                and isinstance(node.func.value, (ast.Name, ast.Attribute))
-                and _dotted(node.func.value).split(".")[0] in ("sns", "seaborn", "plt", "matplotlib", "mpl", "style"))
+        return (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in STYLE_CALLS
+            and isinstance(node.func.value, (ast.Name, ast.Attribute))
+            and _dotted(node.func.value).split(".")[0] in ("sns", "seaborn", "plt", "matplotlib", "mpl", "style")
+        )
 
     def visit_Expr(self, node: ast.Expr) -> ast.AST:
         if self._is_style_call(node.value):
@@ -131,10 +146,15 @@ class _StyleStripper(ast.NodeTransformer):
         return self.generic_visit(node)
 
     def visit_With(self, node: ast.With) -> ast.AST:
-        node.items = [i for i in node.items if not (isinstance(i.context_expr, ast.Call)
-                                                    and isinstance(i.context_expr.func, ast.Attribute)
-                                                    and i.context_expr.func.attr in ("rc_context", "axes_style",
-                                                                                     "context", "plotting_context"))]
+        node.items = [
+            i
+            for i in node.items
+            if not (
+                isinstance(i.context_expr, ast.Call)
+                and isinstance(i.context_expr.func, ast.Attribute)
+                and i.context_expr.func.attr in ("rc_context", "axes_style", "context", "plotting_context")
+            )
+        ]
         if not node.items:
             return [self.generic_visit(stmt) for stmt in node.body]  # type: ignore[return-value]
         return self.generic_visit(node)
@@ -190,8 +210,13 @@ class CodeOutcome:
 class CodeRunner:
     """Runs generated snippets for one run: sequenced file names, cancellation, a log of every attempt."""
 
-    def __init__(self, run_dir: Path, record: Callable[[dict[str, Any]], None], timeout_s: float = SNIPPET_TIMEOUT_S,
-                 memory_mb: int = SNIPPET_MEMORY_MB) -> None:
+    def __init__(
+        self,
+        run_dir: Path,
+        record: Callable[[dict[str, Any]], None],
+        timeout_s: float = SNIPPET_TIMEOUT_S,
+        memory_mb: int = SNIPPET_MEMORY_MB,
+    ) -> None:
         self.run_dir = Path(run_dir)
         self.code_dir = self.run_dir / "code"
         self.code_dir.mkdir(parents=True, exist_ok=True)
@@ -209,8 +234,17 @@ class CodeRunner:
             if self._current is not None:
                 self._current.cancel()
 
-    def execute(self, kind: str, iteration: int, attempt: int, source: str, code: str, harness: str,
-                workdir: Path, timeout_s: float | None = None) -> tuple[sandbox.ExecResult | None, dict[str, Any]]:
+    def execute(
+        self,
+        kind: str,
+        iteration: int,
+        attempt: int,
+        source: str,
+        code: str,
+        harness: str,
+        workdir: Path,
+        timeout_s: float | None = None,
+    ) -> tuple[sandbox.ExecResult | None, dict[str, Any]]:
         """Check and run one snippet in `workdir`, save it under code/, and log the outcome."""
         with self._lock:
             self._seq += 1
@@ -218,14 +252,27 @@ class CodeRunner:
         stem = f"{seq:02d}_{kind}_it{iteration}_try{attempt}"
         (self.code_dir / f"{stem}.py").write_text(code)
         check = sandbox.check(code)
-        entry: dict[str, Any] = {"seq": seq, "kind": kind, "iteration": iteration, "attempt": attempt, "source": source,
-                                 "file": f"code/{stem}.py", "check_ok": check.ok, "check_errors": check.errors[:10],
-                                 "run_ok": None, "error_type": "", "error": "", "duration_s": 0.0, "stdout": "",
-                                 "isolation": ""}
+        entry: dict[str, Any] = {
+            "seq": seq,
+            "kind": kind,
+            "iteration": iteration,
+            "attempt": attempt,
+            "source": source,
+            "file": f"code/{stem}.py",
+            "check_ok": check.ok,
+            "check_errors": check.errors[:10],
+            "run_ok": None,
+            "error_type": "",
+            "error": "",
+            "duration_s": 0.0,
+            "stdout": "",
+            "isolation": "",
+        }
         result = None
         if check.ok and not self.cancelled:
-            executor = sandbox.Executor(workdir, timeout_s=min(timeout_s or self.timeout_s, self.timeout_s),
-                                        memory_mb=self.memory_mb)
+            executor = sandbox.Executor(
+                workdir, timeout_s=min(timeout_s or self.timeout_s, self.timeout_s), memory_mb=self.memory_mb
+            )
             with self._lock:
                 self._current = executor
             try:
@@ -233,18 +280,31 @@ class CodeRunner:
             finally:
                 with self._lock:
                     self._current = None
-            entry.update(run_ok=result.ok, error_type=result.error_type or "", error=(result.error or "")[:2000],
-                         duration_s=round(result.duration_s, 3), stdout=(result.stdout or "")[-2000:],
-                         isolation=getattr(result, "isolation", ""))
+            entry.update(
+                run_ok=result.ok,
+                error_type=result.error_type or "",
+                error=(result.error or "")[:2000],
+                duration_s=round(result.duration_s, 3),
+                stdout=(result.stdout or "")[-2000:],
+                isolation=getattr(result, "isolation", ""),
+            )
         elif not check.ok:
             entry.update(run_ok=False, error_type="PolicyViolation", error="; ".join(check.errors[:5]))
         _write_json(self.code_dir / f"{stem}.json", entry)
         self.record(entry)
         return result, entry
 
-    def generate(self, kind: str, iteration: int, request: FeatureRequest | PlotRequest, brain: Brain,
-                 make_harness: Callable[[], str], inputs: dict[str, Path],
-                 validate: Callable[[Path, str], str | None], timeout_s: float | None = None) -> CodeOutcome:
+    def generate(
+        self,
+        kind: str,
+        iteration: int,
+        request: FeatureRequest | PlotRequest,
+        brain: Brain,
+        make_harness: Callable[[], str],
+        inputs: dict[str, Path],
+        validate: Callable[[Path, str], str | None],
+        timeout_s: float | None = None,
+    ) -> CodeOutcome:
         """Ask `brain` for code, run it, ask it to repair failures (up to its `repair_attempts`), and run its
         `fallback`'s code (the offline brain's) if it still fails."""
         write = (lambda b: b.feature_code(request)) if kind == "features" else (lambda b: b.plot_code(request))
@@ -283,8 +343,13 @@ class CodeRunner:
                     problem = validate(workdir, code)
                     if problem:
                         stage, error = "validate", problem
-                entry_summary = {"source": source, "attempt": attempt, "stage": stage or "ok", "error": error,
-                                 "file": entry["file"]}
+                entry_summary = {
+                    "source": source,
+                    "attempt": attempt,
+                    "stage": stage or "ok",
+                    "error": error,
+                    "file": entry["file"],
+                }
                 attempts.append(entry_summary)
                 if not stage:
                     return CodeOutcome(True, code, source, workdir, "", attempts)
@@ -293,7 +358,9 @@ class CodeRunner:
                     try:
                         fixed = current.repair_code(CodeFailure(kind, code, stage, error), request)
                     except Exception as exc:
-                        attempts.append({"source": source, "stage": "repair", "error": f"{type(exc).__name__}: {exc}"[:300]})
+                        attempts.append(
+                            {"source": source, "stage": "repair", "error": f"{type(exc).__name__}: {exc}"[:300]}
+                        )
                         fixed = None
                     if not fixed:
                         break

@@ -2,6 +2,7 @@
 
 The holdout lives here too, but only the evaluator reads it; nothing that fits or chooses does.
 """
+
 from __future__ import annotations
 
 import threading
@@ -40,25 +41,25 @@ class DataSplit:
 class Budget:
     """Wall-clock budget for the whole run; phases ask it how long they may take."""
 
-    BUSY_SHARE = 0.6          # a single-threaded step getting less of a CPU than this: the machine is busy
+    BUSY_SHARE = 0.6  # a single-threaded step getting less of a CPU than this: the machine is busy
     MAX_SLOWDOWN = 8.0
-    MIN_PROBE_S = 0.3         # shorter steps say little about the CPU share
-    RESERVE_CAP = 0.3         # of the budget, however slow the machine
-    FINISH_S = 1.5            # evaluation, report and export on an idle machine, besides the refit's share
-    EXPORT_S = 1.5            # writing the model, report and export after the delivered model's refit, and the
-                              # process's exit (about a second at the end of a CLI run)
+    MIN_PROBE_S = 0.3  # shorter steps say little about the CPU share
+    RESERVE_CAP = 0.3  # of the budget, however slow the machine
+    FINISH_S = 1.5  # evaluation, report and export on an idle machine, besides the refit's share
+    EXPORT_S = 1.5  # writing the model, report and export after the delivered model's refit, and the
+    # process's exit (about a second at the end of a CLI run)
     REFIT_SHARE = 0.04
-    MIN_LOOP_S = 8.0          # the critic sends work back only if at least this much is left for the loop
-    MIN_SPARE_S = 4.0         # spare-time tuning reuses the screening CV: a few seconds still buy trials
-    LOOP_COST_SHARE = 0.75    # a loop re-runs its phases at about this share of this iteration's time (later
-                              # loops re-screen fewer candidates)
+    MIN_LOOP_S = 8.0  # the critic sends work back only if at least this much is left for the loop
+    MIN_SPARE_S = 4.0  # spare-time tuning reuses the screening CV: a few seconds still buy trials
+    LOOP_COST_SHARE = 0.75  # a loop re-runs its phases at about this share of this iteration's time (later
+    # loops re-screen fewer candidates)
 
     def __init__(self, seconds: float, start: float | None = None) -> None:
         self.seconds = float(seconds)
         self.start = start if start is not None else time.monotonic()
         self.deadline = self.start + self.seconds
-        self.slowdown = 1.0   # how many times longer fixed-cost steps take here than on an idle machine
-        self.final_refit_s = 0.0   # the delivered model's refit on every row, once a trainer has measured one
+        self.slowdown = 1.0  # how many times longer fixed-cost steps take here than on an idle machine
+        self.final_refit_s = 0.0  # the delivered model's refit on every row, once a trainer has measured one
 
     def remaining(self) -> float:
         return max(0.0, self.deadline - time.monotonic())
@@ -103,16 +104,16 @@ class Budget:
 @dataclass
 class PhaseContext:
     run_dir: Path
-    brain: Brain                         # the one brain (an LLM inside its offline fallback, or the offline one)
+    brain: Brain  # the one brain (an LLM inside its offline fallback, or the offline one)
     code: CodeRunner
     split: DataSplit
     budget: Budget
-    emit: Callable[..., None]            # emit(kind, phase, message): an event for listeners
-    publish: Callable[[], None]          # hand the current state to readers (UI snapshot)
+    emit: Callable[..., None]  # emit(kind, phase, message): an event for listeners
+    publish: Callable[[], None]  # hand the current state to readers (UI snapshot)
     cancel_event: threading.Event
-    data: RunData                        # feature frames, models, holdout predictions: kept and saved there
-    screened: dict[tuple, Any] = field(default_factory=dict)   # screening CVs already run (trainer_screen.Screened)
-    decide: Callable[..., Any] | None = None   # approval gates: decide(gate) -> (approve, feedback, by); blocks
+    data: RunData  # feature frames, models, holdout predictions: kept and saved there
+    screened: dict[tuple, Any] = field(default_factory=dict)  # screening CVs already run (trainer_screen.Screened)
+    decide: Callable[..., Any] | None = None  # approval gates: decide(gate) -> (approve, feedback, by); blocks
 
     def check_cancelled(self) -> None:
         if self.cancel_event.is_set():

@@ -6,6 +6,7 @@ chose: feature code, families, hyperparameters, blend weights and threshold. Tim
 refit goes into more copies of the boosted members with other seeds (a seed bag, averaged), never past the
 budget. Anything that goes wrong here leaves the recipe's own model, which the holdout scored, as the delivery.
 """
+
 from __future__ import annotations
 
 import copy
@@ -26,12 +27,12 @@ from pipeline.run.codegen import feature_harness
 from pipeline.run.context import Cancelled, PhaseContext
 from pipeline.state import IterationSummary, RunState
 
-MAX_BAGS = 12         # past a dozen copies the average barely moves, and every copy slows prediction
-MAX_MODEL_BYTES = 200 * 2**20   # nor may the copies make the saved model larger than this
-WRITE_BYTES_PER_S = 100 * 2**20   # pickling, fsync and the export's copy, on a slow disk
+MAX_BAGS = 12  # past a dozen copies the average barely moves, and every copy slows prediction
+MAX_MODEL_BYTES = 200 * 2**20  # nor may the copies make the saved model larger than this
+WRITE_BYTES_PER_S = 100 * 2**20  # pickling, fsync and the export's copy, on a slow disk
 ESTIMATE_SLACK = 1.15
-BAG_SLACK = 1.1       # a further copy starts only if one more copy's measured time fits with this margin
-REFIT_FLOOR_S = 1.0   # a refit expected to take less than this is done even on a run already at its budget
+BAG_SLACK = 1.1  # a further copy starts only if one more copy's measured time fits with this margin
+REFIT_FLOOR_S = 1.0  # a refit expected to take less than this is done even on a run already at its budget
 
 
 @dataclass
@@ -39,8 +40,8 @@ class Delivery:
     """The model to save, export and serve, and how it was made."""
 
     model: Any
-    rows: int            # rows it was fitted on
-    bags: int            # copies of each seed-dependent member (1: no bag)
+    rows: int  # rows it was fitted on
+    bags: int  # copies of each seed-dependent member (1: no bag)
     seconds: float
     note: str = ""
 
@@ -49,7 +50,12 @@ class Delivery:
         return self.seconds > 0
 
     def summary(self) -> dict[str, Any]:
-        return {"rows": self.rows, "bags": self.bags, "refit_on_all_rows": self.refit, "seconds": round(self.seconds, 3)}
+        return {
+            "rows": self.rows,
+            "bags": self.bags,
+            "refit_on_all_rows": self.refit,
+            "seconds": round(self.seconds, 3),
+        }
 
 
 def refit_estimate(seconds: float, rows: int, all_rows: int) -> float:
@@ -69,9 +75,11 @@ def deliver(state: RunState, ctx: PhaseContext, best: IterationSummary) -> Deliv
         return _refit(state, ctx, best, model) or kept
     except (Cancelled, KeyboardInterrupt):
         raise
-    except Exception as exc:   # the recipe's model is a sound delivery whatever broke in the refit
-        kept.note = (f"Refitting on all rows failed ({type(exc).__name__}: {str(exc)[:200]}), so the delivered model "
-                     "is the one trained on the training part.")
+    except Exception as exc:  # the recipe's model is a sound delivery whatever broke in the refit
+        kept.note = (
+            f"Refitting on all rows failed ({type(exc).__name__}: {str(exc)[:200]}), so the delivered model "
+            "is the one trained on the training part."
+        )
         return kept
 
 
@@ -79,9 +87,15 @@ def _refit(state: RunState, ctx: PhaseContext, best: IterationSummary, model: An
     split = ctx.split
     n_all = len(split.X_train) + len(split.X_holdout)
     trained_on = best.refit_rows or len(split.X_train)
-    if not best.refit_rows:   # a run recorded before refits were measured: no estimate, no refit
-        return Delivery(model, trained_on, 1, 0.0, "The delivered model is the one trained on the training part: this "
-                                                   "run has no measured refit time to plan a refit on all rows with.")
+    if not best.refit_rows:  # a run recorded before refits were measured: no estimate, no refit
+        return Delivery(
+            model,
+            trained_on,
+            1,
+            0.0,
+            "The delivered model is the one trained on the training part: this "
+            "run has no measured refit time to plan a refit on all rows with.",
+        )
     started = time.monotonic()
     estimate = refit_estimate(best.refit_seconds, trained_on, n_all)
     if estimate > _time_left(ctx):
@@ -89,10 +103,16 @@ def _refit(state: RunState, ctx: PhaseContext, best: IterationSummary, model: An
     features = _all_rows_features(ctx, model, best.iteration)
     ctx.check_cancelled()
     if features is None:
-        return Delivery(model, trained_on, 1, 0.0, "The feature code could not be run again on all rows, so the "
-                                                   "delivered model is the one trained on the training part.")
+        return Delivery(
+            model,
+            trained_on,
+            1,
+            0.0,
+            "The feature code could not be run again on all rows, so the "
+            "delivered model is the one trained on the training part.",
+        )
     left = _time_left(ctx)
-    if estimate > left:   # re-running the feature code took the time
+    if estimate > left:  # re-running the feature code took the time
         return _skipped(model, trained_on, n_all, estimate, left)
     # what the refit needs in memory is the features of every row; the other iterations' models and screening
     # predictions are done with (at a million rows the frames are hundreds of megabytes)
@@ -102,18 +122,28 @@ def _refit(state: RunState, ctx: PhaseContext, best: IterationSummary, model: An
     y = pd.concat([split.y_train, split.y_holdout], ignore_index=True)
     fitted, bags = _fit_bags(state, ctx, model, features, y, time.monotonic() + left)
     if not fitted:
-        return Delivery(model, trained_on, 1, 0.0, f"Refitting on all {n_all:,} rows did not finish within the time "
-                                                   "budget, so the delivered model is the one trained on the training "
-                                                   "part.")
+        return Delivery(
+            model,
+            trained_on,
+            1,
+            0.0,
+            f"Refitting on all {n_all:,} rows did not finish within the time "
+            "budget, so the delivered model is the one trained on the training "
+            "part.",
+        )
     delivered = copy.copy(model)
     pipelines, weights = zip(*fitted)
-    delivered.pipeline = pipelines[0] if len(pipelines) == 1 else BlendedModel(list(pipelines), list(weights), model.task)
+    delivered.pipeline = (
+        pipelines[0] if len(pipelines) == 1 else BlendedModel(list(pipelines), list(weights), model.task)
+    )
     seconds = time.monotonic() - started
-    note = (f"The delivered model was refit on all {n_all:,} rows (training and holdout) with the recipe chosen by CV"
-            + (f", as a bag of {bags} copies with different seeds" if bags > 1 else "")
-            + f" ({seconds:.1f} s). Its holdout figures are those of the same recipe fitted on the {trained_on:,} "
-              "training rows before the holdout was scored: the delivered model saw the holdout, so it cannot be "
-              "scored on it.")
+    note = (
+        f"The delivered model was refit on all {n_all:,} rows (training and holdout) with the recipe chosen by CV"
+        + (f", as a bag of {bags} copies with different seeds" if bags > 1 else "")
+        + f" ({seconds:.1f} s). Its holdout figures are those of the same recipe fitted on the {trained_on:,} "
+        "training rows before the holdout was scored: the delivered model saw the holdout, so it cannot be "
+        "scored on it."
+    )
     return Delivery(delivered, n_all, bags, seconds, note)
 
 
@@ -123,14 +153,20 @@ def _time_left(ctx: PhaseContext) -> float:
 
 
 def _skipped(model: Any, trained_on: int, n_all: int, estimate: float, left: float) -> Delivery:
-    return Delivery(model, trained_on, 1, 0.0,
-                    f"The delivered model was not refit on all {n_all:,} rows: that would take about {estimate:.0f} s "
-                    f"and {max(0.0, left):.0f} s of the time budget were left; it is the model trained on "
-                    f"{trained_on:,} training rows that the holdout scored.")
+    return Delivery(
+        model,
+        trained_on,
+        1,
+        0.0,
+        f"The delivered model was not refit on all {n_all:,} rows: that would take about {estimate:.0f} s "
+        f"and {max(0.0, left):.0f} s of the time budget were left; it is the model trained on "
+        f"{trained_on:,} training rows that the holdout scored.",
+    )
 
 
-def _fit_bags(state: RunState, ctx: PhaseContext, model: Any, features: pd.DataFrame, y: pd.Series,
-              deadline: float) -> tuple[list[tuple[Any, float]], int]:
+def _fit_bags(
+    state: RunState, ctx: PhaseContext, model: Any, features: pd.DataFrame, y: pd.Series, deadline: float
+) -> tuple[list[tuple[Any, float]], int]:
     """Copies of every member on all rows, one bag at a time while the next one (and writing it) fits before
     `deadline` and the model stays under MAX_MODEL_BYTES; each member's blend weight is shared among its copies.
     A first bag that would overrun is given up."""
@@ -150,8 +186,12 @@ def _fit_bags(state: RunState, ctx: PhaseContext, model: Any, features: pd.DataF
                 for index, member in enumerate(members):
                     params = bag_params(member["family"], member["params"], len(copies))
                     if params is not None:
-                        bag.append((index, fit_pipeline(member["family"], task, params, features, y,
-                                                        member["class_weight"], seed)))
+                        bag.append(
+                            (
+                                index,
+                                fit_pipeline(member["family"], task, params, features, y, member["class_weight"], seed),
+                            )
+                        )
         except OutOfTime:
             break
         if not bag:
@@ -174,9 +214,16 @@ def _all_rows_features(ctx: PhaseContext, model: Any, iteration: int) -> pd.Data
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
     pd.concat([ctx.split.X_train, ctx.split.X_holdout], ignore_index=True).to_parquet(workdir / "train_X.parquet")
-    result, _ = ctx.code.execute("delivery", iteration, 1, "delivery", model.feature_code,
-                                 feature_harness([], find_required=False), workdir,
-                                 timeout_s=max(5.0, ctx.budget.remaining()))
+    result, _ = ctx.code.execute(
+        "delivery",
+        iteration,
+        1,
+        "delivery",
+        model.feature_code,
+        feature_harness([], find_required=False),
+        workdir,
+        timeout_s=max(5.0, ctx.budget.remaining()),
+    )
     if result is None or not result.ok or not (workdir / "features_train.parquet").exists():
         return None
     return compact_floats(pd.read_parquet(workdir / "features_train.parquet"))

@@ -1,5 +1,6 @@
 """What a user's plain-English feedback at a gate asks for: another metric, a column kept, families ruled out,
 features or models to redo."""
+
 from __future__ import annotations
 
 import re
@@ -17,8 +18,10 @@ def apply_objective_feedback(state: RunState, feedback: str) -> str:
     from pipeline.ml.objective import finalise_objective, parse_objective
     from pipeline.state import Objective
 
-    m = re.search(r"\b(?:optimi[sz]e|maximi[sz]e|minimi[sz]e|prioriti[sz]e|focus on)\s+(?:for\s+|on\s+|the\s+)?(.+)",
-                  feedback.lower())
+    m = re.search(
+        r"\b(?:optimi[sz]e|maximi[sz]e|minimi[sz]e|prioriti[sz]e|focus on)\s+(?:for\s+|on\s+|the\s+)?(.+)",
+        feedback.lower(),
+    )
     if not m:
         return ""
     words = m.group(1).split("\n")[0]
@@ -38,7 +41,7 @@ def apply_objective_feedback(state: RunState, feedback: str) -> str:
     old = obj.metric
     obj.metric, obj.greater_is_better, obj.tune_threshold = new.metric, new.greater_is_better, new.tune_threshold
     obj.explanation = new.explanation or f"Optimising {new.metric}, as the user asked at an approval gate."
-    for summary in state.iterations:        # earlier iterations are compared on the new metric too
+    for summary in state.iterations:  # earlier iterations are compared on the new metric too
         summary.cv_score = summary.cv_metrics.get(new.metric)
     return f"Objective switched from {old} to {new.metric} at the user's request."
 
@@ -59,10 +62,12 @@ def apply_keep_feedback(state: RunState, feedback: str) -> str:
     state.config.keep_columns = list(dict.fromkeys(list(state.config.keep_columns or []) + named))
     prof.leakage_note = leakage_note(prof.leakage_suspects)
     if old_note and prof.findings_md.startswith(old_note):
-        prof.findings_md = prof.leakage_note + prof.findings_md[len(old_note):]
+        prof.findings_md = prof.leakage_note + prof.findings_md[len(old_note) :]
     prof.summary = prof.summary.replace(old_said, leakage_summary(prof.leakage_suspects))
-    return (f"Kept at the user's request although flagged as possible target leakage: {', '.join(named)}; the "
-            "features from now on may use it, and predictions will need it.")
+    return (
+        f"Kept at the user's request although flagged as possible target leakage: {', '.join(named)}; the "
+        "features from now on may use it, and predictions will need it."
+    )
 
 
 def excluded_families(feedback: str) -> set[str]:
@@ -97,8 +102,12 @@ def filter_plan(plan: Any, feedback: str) -> tuple[Any, str]:
         return plan, "The feedback ruled out every candidate family; the plan stays as it was."
     if len(kept) == len(plan.candidates):
         return plan, ""
-    return (ModelPlan(kept, plan.class_weight, plan.reasoning + f" Left out at the user's request: {', '.join(sorted(banned))}."),
-            "")
+    return (
+        ModelPlan(
+            kept, plan.class_weight, plan.reasoning + f" Left out at the user's request: {', '.join(sorted(banned))}."
+        ),
+        "",
+    )
 
 
 def feedback_route(feedback: str) -> str:
@@ -107,7 +116,8 @@ def feedback_route(feedback: str) -> str:
     text = feedback.lower()
     if re.search(r"feature|column|drop|remove|exclude|do not use|don'?t use", text) and not excluded_families(text):
         return "refine_features"
-    if re.search(r"retrain|re-train|train again|model|tune|regulari|optimi[sz]e|maximi[sz]e|minimi[sz]e", text) \
-            or excluded_families(text):
+    if re.search(
+        r"retrain|re-train|train again|model|tune|regulari|optimi[sz]e|maximi[sz]e|minimi[sz]e", text
+    ) or excluded_families(text):
         return "retrain_model"
     return "refine_features"

@@ -8,6 +8,7 @@ of the run's budget. A rejection's feedback goes to the brain (`state.user_feedb
 This module is the mechanism only: each phase owns its own review (the features phase its gate, the trainer
 the plan's, the critic the decision's), and `pipeline.run.feedback` reads what the user wrote.
 """
+
 from __future__ import annotations
 
 import json
@@ -21,10 +22,13 @@ from pipeline.run.context import PhaseContext
 from pipeline.run.feedback import apply_keep_feedback, apply_objective_feedback
 from pipeline.state import GATES, Gate, RunState
 
-TITLES = {"features": "Apply the engineered features?", "training": "Train these candidate models?",
-          "finalize": "Finalize the run?"}
+TITLES = {
+    "features": "Apply the engineered features?",
+    "training": "Train these candidate models?",
+    "finalize": "Finalize the run?",
+}
 GATE_PHASE = {"features": "features", "training": "trainer", "finalize": "critic"}
-MAX_REJECTIONS = 5          # per gate and iteration; after that the run goes on without asking
+MAX_REJECTIONS = 5  # per gate and iteration; after that the run goes on without asking
 
 
 def parse_gates(value: str | list[str] | None) -> list[str]:
@@ -60,14 +64,22 @@ def ask(state: RunState, ctx: PhaseContext, name: str, summary: str, details: di
             break
         rejected += 1
     if rejected >= MAX_REJECTIONS:
-        state.notes.append(f"The {name} gate was rejected {rejected} times in iteration {state.iteration}; "
-                           "going on without asking again.")
+        state.notes.append(
+            f"The {name} gate was rejected {rejected} times in iteration {state.iteration}; "
+            "going on without asking again."
+        )
         return True, ""
-    gate = Gate(id=f"{name}-it{state.iteration}-{len(same) + 1}", name=name, iteration=state.iteration,
-                title=TITLES[name], summary=summary, details=_plain(details))
+    gate = Gate(
+        id=f"{name}-it{state.iteration}-{len(same) + 1}",
+        name=name,
+        iteration=state.iteration,
+        title=TITLES[name],
+        summary=summary,
+        details=_plain(details),
+    )
     state.pending_gate = gate
     ctx.emit("gate", GATE_PHASE[name], f"Waiting for approval: {gate.title}")
-    ctx.publish()                      # checkpointed to run.json: a reloaded page finds the gate
+    ctx.publish()  # checkpointed to run.json: a reloaded page finds the gate
     t0 = time.monotonic()
     try:
         if ctx.decide is None:
@@ -79,7 +91,7 @@ def ask(state: RunState, ctx: PhaseContext, name: str, summary: str, details: di
         raise
     finally:
         waited = time.monotonic() - t0
-        ctx.budget.exclude(waited)     # waiting for a human does not spend the time budget
+        ctx.budget.exclude(waited)  # waiting for a human does not spend the time budget
         ctx.brain.set_deadline(ctx.budget.deadline)
     gate.status = "approved" if approve else "rejected"
     gate.feedback, gate.decided_by = (feedback or "").strip(), by
@@ -106,10 +118,17 @@ def waited_at(state: RunState, name: str, since: float, iteration: int | None = 
     """Seconds spent waiting at gate `name` (this iteration) since `since` (time.monotonic)."""
     wall = time.time() - (time.monotonic() - since)
     it = state.iteration if iteration is None else iteration
-    return sum(g.waited_s for g in state.gate_log if g.name == name and g.iteration == it and (g.decided_at or 0) >= wall)
+    return sum(
+        g.waited_s for g in state.gate_log if g.name == name and g.iteration == it and (g.decided_at or 0) >= wall
+    )
 
 
 def frame_rows(frame: pd.DataFrame, n: int = 5) -> list[dict[str, Any]]:
     head = frame.head(n)
-    return [{str(k): (None if pd.isna(v) else (v if isinstance(v, (int, float, bool)) else str(v)[:60]))
-             for k, v in row.items()} for row in head.astype(object).to_dict("records")]
+    return [
+        {
+            str(k): (None if pd.isna(v) else (v if isinstance(v, (int, float, bool)) else str(v)[:60]))
+            for k, v in row.items()
+        }
+        for row in head.astype(object).to_dict("records")
+    ]

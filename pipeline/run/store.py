@@ -3,6 +3,7 @@
 Writes are transactional (SQLite, WAL) or atomic (temp file + rename), so a crash or a full disk
 never leaves a half-written record that looks finished.
 """
+
 from __future__ import annotations
 
 import json
@@ -96,20 +97,30 @@ class RunStore:
         if selected is not None:
             hold = selected.holdout_metrics.get(metric, hold)
         row = {
-            "run_id": state.run_id, "created_at": state.created_at, "finished_at": state.finished_at,
-            "status": state.status, "dataset": state.config.dataset_name or Path(state.config.data_path).name,
-            "target": state.profile.target or state.config.target, "task": state.profile.task, "metric": metric,
-            "cv_score": selected.cv_score if selected else state.training.cv_score, "holdout_score": hold,
-            "brain": state.config.brain, "model": selected.model if selected else state.training.best,
+            "run_id": state.run_id,
+            "created_at": state.created_at,
+            "finished_at": state.finished_at,
+            "status": state.status,
+            "dataset": state.config.dataset_name or Path(state.config.data_path).name,
+            "target": state.profile.target or state.config.target,
+            "task": state.profile.task,
+            "metric": metric,
+            "cv_score": selected.cv_score if selected else state.training.cv_score,
+            "holdout_score": hold,
+            "brain": state.config.brain,
+            "model": selected.model if selected else state.training.best,
             "duration_s": (state.finished_at - state.created_at) if state.finished_at else None,
-            "run_dir": str(run_dir), "owner": state.config.owner,
+            "run_dir": str(run_dir),
+            "owner": state.config.owner,
         }
         cols = ", ".join(row)
         marks = ", ".join(f":{k}" for k in row)
         updates = ", ".join(f"{k}=excluded.{k}" for k in row if k != "run_id")
         try:
             with self._connect() as con:
-                con.execute(f"INSERT INTO runs ({cols}) VALUES ({marks}) ON CONFLICT(run_id) DO UPDATE SET {updates}", row)
+                con.execute(
+                    f"INSERT INTO runs ({cols}) VALUES ({marks}) ON CONFLICT(run_id) DO UPDATE SET {updates}", row
+                )
         except sqlite3.Error as exc:
             raise StoreError(f"The run store could not be updated ({exc}).") from None
         lineage_path = Path(run_dir) / "lineage.json"
@@ -121,24 +132,34 @@ class RunStore:
     # --- model registry ------------------------------------------------------------------------
     def register(self, lineage: dict[str, Any]) -> None:
         """Add (or refresh) a finished run's model and its lineage in the registry."""
-        row = {"run_id": lineage["run_id"], "created_at": lineage["created_at"],
-               "dataset": lineage["dataset"]["name"], "dataset_hash": lineage["dataset"]["hash"],
-               "target": lineage["target"], "metric": lineage["metric"], "cv_score": lineage["cv_score"],
-               "holdout_score": lineage["holdout_score"], "model": lineage["model"],
-               "lineage": json.dumps(lineage, default=json_default)}
+        row = {
+            "run_id": lineage["run_id"],
+            "created_at": lineage["created_at"],
+            "dataset": lineage["dataset"]["name"],
+            "dataset_hash": lineage["dataset"]["hash"],
+            "target": lineage["target"],
+            "metric": lineage["metric"],
+            "cv_score": lineage["cv_score"],
+            "holdout_score": lineage["holdout_score"],
+            "model": lineage["model"],
+            "lineage": json.dumps(lineage, default=json_default),
+        }
         cols, marks = ", ".join(row), ", ".join(f":{k}" for k in row)
         updates = ", ".join(f"{k}=excluded.{k}" for k in row if k != "run_id")
         try:
             with self._connect() as con:
-                con.execute(f"INSERT INTO registry ({cols}) VALUES ({marks}) "
-                            f"ON CONFLICT(run_id) DO UPDATE SET {updates}", row)
+                con.execute(
+                    f"INSERT INTO registry ({cols}) VALUES ({marks}) ON CONFLICT(run_id) DO UPDATE SET {updates}", row
+                )
         except sqlite3.Error as exc:
             raise StoreError(f"The model registry could not be updated ({exc}).") from None
 
     def registry(self, dataset_hash: str | None = None) -> list[dict[str, Any]]:
         """Registered models (newest first) with their lineage and a `production` flag."""
-        query = ("SELECT r.*, (p.run_id IS NOT NULL) AS production FROM registry r "
-                 "LEFT JOIN production p ON p.dataset_hash = r.dataset_hash AND p.run_id = r.run_id")
+        query = (
+            "SELECT r.*, (p.run_id IS NOT NULL) AS production FROM registry r "
+            "LEFT JOIN production p ON p.dataset_hash = r.dataset_hash AND p.run_id = r.run_id"
+        )
         args: tuple = ()
         if dataset_hash:
             query += " WHERE r.dataset_hash = ?"
@@ -156,9 +177,11 @@ class RunStore:
             row = con.execute("SELECT dataset_hash FROM registry WHERE run_id = ?", (run_id,)).fetchone()
             if row is None:
                 raise KeyError(f"run {run_id} is not in the model registry (only finished runs are)")
-            con.execute("INSERT INTO production (dataset_hash, run_id, marked_at) VALUES (?, ?, ?) "
-                        "ON CONFLICT(dataset_hash) DO UPDATE SET run_id=excluded.run_id, marked_at=excluded.marked_at",
-                        (row["dataset_hash"], run_id, time.time()))
+            con.execute(
+                "INSERT INTO production (dataset_hash, run_id, marked_at) VALUES (?, ?, ?) "
+                "ON CONFLICT(dataset_hash) DO UPDATE SET run_id=excluded.run_id, marked_at=excluded.marked_at",
+                (row["dataset_hash"], run_id, time.time()),
+            )
             return row["dataset_hash"]
 
     def production(self, dataset_hash: str) -> str | None:
@@ -190,8 +213,10 @@ class RunStore:
     def mark_interrupted(self) -> int:
         """Runs left 'running' by a process that died are marked interrupted (called at start-up)."""
         with self._connect() as con:
-            cur = con.execute(f"UPDATE runs SET status=? WHERE status IN ({', '.join('?' * len(LIVE_STATUSES))})",
-                              (INTERRUPTED, *LIVE_STATUSES))
+            cur = con.execute(
+                f"UPDATE runs SET status=? WHERE status IN ({', '.join('?' * len(LIVE_STATUSES))})",
+                (INTERRUPTED, *LIVE_STATUSES),
+            )
             return cur.rowcount
 
 

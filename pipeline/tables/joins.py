@@ -9,6 +9,7 @@ several times (and the same row could land in both training and holdout), so suc
 caller resolves it: "first" keeps the first matching row per key, "mean" averages numeric columns per key (and
 keeps the first value of the others).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -32,13 +33,13 @@ class KeyProposal:
     main_key: str
     other_key: str
     name_match: bool
-    overlap: float           # share of the main table's distinct key values found in the other table
-    matched_rows: float      # share of main rows (with a key) that find a match
-    other_unique: bool       # the key is unique in the other table
-    uniqueness: float        # distinct / non-missing key values in the other table
-    duplicated_keys: int     # key values that appear more than once in the other table
-    rows_before: int         # main rows
-    rows_after: int          # rows a plain left join would give
+    overlap: float  # share of the main table's distinct key values found in the other table
+    matched_rows: float  # share of main rows (with a key) that find a match
+    other_unique: bool  # the key is unique in the other table
+    uniqueness: float  # distinct / non-missing key values in the other table
+    duplicated_keys: int  # key values that appear more than once in the other table
+    rows_before: int  # main rows
+    rows_after: int  # rows a plain left join would give
     score: float = 0.0
 
     @property
@@ -47,9 +48,11 @@ class KeyProposal:
 
     def describe(self) -> str:
         same = self.main_key if self.main_key == self.other_key else f"{self.main_key} = {self.other_key}"
-        text = (f"{same}: {self.overlap:.0%} of the main key values found, {self.matched_rows:.0%} of main rows "
-                f"matched, {'unique' if self.other_unique else 'not unique'} in the other table "
-                f"({self.uniqueness:.0%} distinct)")
+        text = (
+            f"{same}: {self.overlap:.0%} of the main key values found, {self.matched_rows:.0%} of main rows "
+            f"matched, {'unique' if self.other_unique else 'not unique'} in the other table "
+            f"({self.uniqueness:.0%} distinct)"
+        )
         if self.growth > 0:
             text += f"; would duplicate rows: {self.rows_before:,} -> {self.rows_after:,} (+{self.growth:,})"
         return text
@@ -64,15 +67,17 @@ class DuplicateJoinError(DataError):
     def __init__(self, other: str, proposal: KeyProposal) -> None:
         self.other, self.proposal = other, proposal
         p = proposal
-        super().__init__(f"Joining {other} on '{p.other_key}' would duplicate rows: {p.duplicated_keys:,} key values "
-                         f"appear more than once in {other}, so {p.rows_before:,} rows would become "
-                         f"{p.rows_after:,} (+{p.growth:,}).")
+        super().__init__(
+            f"Joining {other} on '{p.other_key}' would duplicate rows: {p.duplicated_keys:,} key values "
+            f"appear more than once in {other}, so {p.rows_before:,} rows would become "
+            f"{p.rows_after:,} (+{p.growth:,})."
+        )
 
 
 @dataclass
 class JoinResult:
     frame: pd.DataFrame
-    origin: dict[str, str]                     # column -> the table it came from
+    origin: dict[str, str]  # column -> the table it came from
     notes: list[str] = field(default_factory=list)
     main_name: str = ""
 
@@ -100,7 +105,7 @@ def normalise_values(s: pd.Series) -> pd.Series:
         text = v.astype(str).str.strip()
         num = pd.to_numeric(text, errors="coerce")
         if num.notna().all() and (num == num.round()).all() and text.str.fullmatch(r"-?\d+(\.0+)?").all():
-            text = num.astype("int64").astype(str)    # "7.0" and "7" in a text column
+            text = num.astype("int64").astype(str)  # "7.0" and "7" in a text column
     out.loc[v.index] = text.to_numpy()
     return out
 
@@ -115,13 +120,16 @@ def _key_like(s: pd.Series) -> bool:
     return True
 
 
-def evaluate_key(main: pd.DataFrame, other: pd.DataFrame, main_key: str, other_key: str,
-                 _cache: dict | None = None) -> KeyProposal:
+def evaluate_key(
+    main: pd.DataFrame, other: pd.DataFrame, main_key: str, other_key: str, _cache: dict | None = None
+) -> KeyProposal:
     """The numbers for one key pair (also for a pair the user typed in)."""
     for frame, key, which in ((main, main_key, "main"), (other, other_key, "other")):
         if key not in frame.columns:
-            raise DataError(f"Join key '{key}' is not a column of the {which} table. "
-                            f"Columns: {', '.join(map(str, list(frame.columns)[:20]))}.")
+            raise DataError(
+                f"Join key '{key}' is not a column of the {which} table. "
+                f"Columns: {', '.join(map(str, list(frame.columns)[:20]))}."
+            )
     cache = _cache if _cache is not None else {}
     mk = cache.get(("m", main_key))
     if mk is None:
@@ -141,13 +149,24 @@ def evaluate_key(main: pd.DataFrame, other: pd.DataFrame, main_key: str, other_k
     uniqueness = float(len(o_counts) / n_other) if n_other else 0.0
     name_match = normalise_name(main_key) == normalise_name(other_key)
     score = overlap * (0.5 + 0.5 * uniqueness) + (0.3 if name_match else 0.0)
-    return KeyProposal(main_key=str(main_key), other_key=str(other_key), name_match=name_match, overlap=overlap,
-                       matched_rows=matched, other_unique=dup == 0, uniqueness=uniqueness, duplicated_keys=dup,
-                       rows_before=len(main), rows_after=len(main) + extra, score=round(score, 4))
+    return KeyProposal(
+        main_key=str(main_key),
+        other_key=str(other_key),
+        name_match=name_match,
+        overlap=overlap,
+        matched_rows=matched,
+        other_unique=dup == 0,
+        uniqueness=uniqueness,
+        duplicated_keys=dup,
+        rows_before=len(main),
+        rows_after=len(main) + extra,
+        score=round(score, 4),
+    )
 
 
-def propose_keys(main: pd.DataFrame, other: pd.DataFrame, limit: int = 5, min_overlap: float = 0.3,
-                 exclude: tuple[str, ...] = ()) -> list[KeyProposal]:
+def propose_keys(
+    main: pd.DataFrame, other: pd.DataFrame, limit: int = 5, min_overlap: float = 0.3, exclude: tuple[str, ...] = ()
+) -> list[KeyProposal]:
     """Ranked key pairs: same name (case/underscore-insensitive) or value overlap, uniqueness on the other side.
 
     A pair is proposed when the names match and some values overlap, or when at least `min_overlap` of the
@@ -169,7 +188,7 @@ def propose_keys(main: pd.DataFrame, other: pd.DataFrame, limit: int = 5, min_ov
                 proposals.append(evaluate_key(main, other, mc, oc, cache))
             elif share >= min_overlap and len(m_set) >= 3:
                 p = evaluate_key(main, other, mc, oc, cache)
-                if p.uniqueness >= 0.5:     # a value-only match must look like a key on the other side
+                if p.uniqueness >= 0.5:  # a value-only match must look like a key on the other side
                     proposals.append(p)
     proposals.sort(key=lambda p: (-p.score, -p.overlap, p.main_key, p.other_key))
     return proposals[:limit]
@@ -179,8 +198,15 @@ def _dedup(other: pd.DataFrame, how: str) -> pd.DataFrame:
     if how == "first":
         return other.drop_duplicates(subset=[_KEY], keep="first")
     if how == "mean":
-        agg = {c: ("mean" if pd.api.types.is_numeric_dtype(other[c]) and not pd.api.types.is_bool_dtype(other[c])
-                   else "first") for c in other.columns if c != _KEY}
+        agg = {
+            c: (
+                "mean"
+                if pd.api.types.is_numeric_dtype(other[c]) and not pd.api.types.is_bool_dtype(other[c])
+                else "first"
+            )
+            for c in other.columns
+            if c != _KEY
+        }
         return other.groupby(_KEY, sort=False, as_index=False).agg(agg) if agg else other.drop_duplicates(subset=[_KEY])
     raise DataError(f"Unknown way to resolve duplicate keys '{how}': use {' or '.join(DEDUP_CHOICES)}.")
 
@@ -189,7 +215,9 @@ def _suffix(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "_", Path(name).stem).strip("_") or "other"
 
 
-def join_tables(main: pd.DataFrame, others: list[dict], main_name: str = "main", target: str | None = None) -> JoinResult:
+def join_tables(
+    main: pd.DataFrame, others: list[dict], main_name: str = "main", target: str | None = None
+) -> JoinResult:
     """Left-join each other table onto the main table.
 
     `others`: dicts with name, frame, main_key, other_key and optionally dedup ("first" | "mean" | None).
@@ -207,11 +235,14 @@ def join_tables(main: pd.DataFrame, others: list[dict], main_name: str = "main",
         if mk not in joined.columns:
             raise DataError(f"Join key '{mk}' is not a column of the main table {main_name}.")
         if target is not None and mk == target:
-            raise DataError(f"The join key '{mk}' is the target; joining on it would leak the target into the features.")
+            raise DataError(
+                f"The join key '{mk}' is the target; joining on it would leak the target into the features."
+            )
         proposal = evaluate_key(joined, other, mk, ok)
         if proposal.overlap == 0:
-            raise DataError(f"No value of '{mk}' in {main_name} appears in '{ok}' of {name}; "
-                            "this key joins nothing — pick another.")
+            raise DataError(
+                f"No value of '{mk}' in {main_name} appears in '{ok}' of {name}; this key joins nothing — pick another."
+            )
         if proposal.growth > 0 and not how:
             raise DuplicateJoinError(name, proposal)
         right = other.copy()
@@ -222,8 +253,10 @@ def join_tables(main: pd.DataFrame, others: list[dict], main_name: str = "main",
             notes.append(f"{name}: its column '{target}' was dropped (the target comes from the main table only).")
         if proposal.duplicated_keys and how:
             right = _dedup(right, how)
-            notes.append(f"{name}: {proposal.duplicated_keys:,} repeated key values resolved by "
-                         f"{'keeping the first match' if how == 'first' else 'averaging numeric columns'}.")
+            notes.append(
+                f"{name}: {proposal.duplicated_keys:,} repeated key values resolved by "
+                f"{'keeping the first match' if how == 'first' else 'averaging numeric columns'}."
+            )
         renames = {}
         for c in right.columns:
             if c == _KEY:
@@ -237,8 +270,11 @@ def join_tables(main: pd.DataFrame, others: list[dict], main_name: str = "main",
             renames[c] = new
         right = right.rename(columns=renames)
         if any(str(k) != v for k, v in renames.items()):
-            notes.append(f"{name}: clashing columns renamed " +
-                         ", ".join(f"{k} -> {v}" for k, v in renames.items() if str(k) != v) + ".")
+            notes.append(
+                f"{name}: clashing columns renamed "
+                + ", ".join(f"{k} -> {v}" for k, v in renames.items() if str(k) != v)
+                + "."
+            )
         left = joined.assign(**{_KEY: normalise_values(joined[mk])})
         before = len(left)
         joined = left.merge(right, how="left", on=_KEY, sort=False).drop(columns=[_KEY])
@@ -246,8 +282,11 @@ def join_tables(main: pd.DataFrame, others: list[dict], main_name: str = "main",
         for c in renames.values():
             origin[c] = name
         missing = int(round((1 - proposal.matched_rows) * joined[mk].notna().sum())) + int(joined[mk].isna().sum())
-        notes.append(f"Joined {name} on {mk} = {ok}: {proposal.matched_rows:.0%} of main rows matched"
-                     + (f", {missing:,} rows without a match keep missing values" if missing else "") + ".")
+        notes.append(
+            f"Joined {name} on {mk} = {ok}: {proposal.matched_rows:.0%} of main rows matched"
+            + (f", {missing:,} rows without a match keep missing values" if missing else "")
+            + "."
+        )
     return JoinResult(frame=joined.reset_index(drop=True), origin=origin, notes=notes, main_name=main_name)
 
 
@@ -255,14 +294,16 @@ def check_target(result: JoinResult, target: str) -> None:
     """The target of a run on a joined table must come from the main table."""
     where = result.origin.get(target)
     if where is not None and where != result.main_name:
-        raise DataError(f"The target '{target}' comes from {where}, not from the main table {result.main_name}; "
-                        "the target must be a column of the main table (name it with --target).")
+        raise DataError(
+            f"The target '{target}' comes from {where}, not from the main table {result.main_name}; "
+            "the target must be a column of the main table (name it with --target)."
+        )
 
 
 def save_joined(result: JoinResult, folder: Path, names: list[str]) -> Path:
     """Write the joined table as Parquet under a content hash (the run reads it like any upload)."""
     frame = result.frame.copy()
-    for c in frame.columns:   # Parquet needs one type per column; mixed object columns become text
+    for c in frame.columns:  # Parquet needs one type per column; mixed object columns become text
         if frame[c].dtype == object:
             kinds = {type(v) for v in frame[c].dropna().head(1000)}
             if len(kinds) > 1:

@@ -3,6 +3,7 @@
 Every refusal is a `DataError` whose text names the problem in words a user understands; callers
 show that text and nothing else (no traceback).
 """
+
 from __future__ import annotations
 
 import csv
@@ -22,10 +23,47 @@ EXCEL_MAX_UNCOMPRESSED = 500 * 1024 * 1024
 FAST_CSV_BYTES = 2 * 1024 * 1024
 MAX_LINE_BYTES = 8 * 1024 * 1024
 # pandas.read_csv's default missing-value tokens: the fast path must read gaps as the careful path does
-CSV_NULL_TOKENS = frozenset({"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
-                             "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"})
-TARGET_HINTS = ("target", "label", "class", "y", "outcome", "churn", "churned", "price", "survived",
-                "default", "fraud", "response", "result", "score", "species", "quality")
+CSV_NULL_TOKENS = frozenset(
+    {
+        "",
+        "#N/A",
+        "#N/A N/A",
+        "#NA",
+        "-1.#IND",
+        "-1.#QNAN",
+        "-NaN",
+        "-nan",
+        "1.#IND",
+        "1.#QNAN",
+        "<NA>",
+        "N/A",
+        "NA",
+        "NULL",
+        "NaN",
+        "None",
+        "n/a",
+        "nan",
+        "null",
+    }
+)
+TARGET_HINTS = (
+    "target",
+    "label",
+    "class",
+    "y",
+    "outcome",
+    "churn",
+    "churned",
+    "price",
+    "survived",
+    "default",
+    "fraud",
+    "response",
+    "result",
+    "score",
+    "species",
+    "quality",
+)
 
 
 class DataError(ValueError):
@@ -45,7 +83,9 @@ def _read_csv_text(text: str, ext: str) -> pd.DataFrame:
     except pd.errors.ParserError as exc:
         line = re.search(r"line (\d+)", str(exc))
         where = f" (near line {line.group(1)})" if line else ""
-        raise DataError(f"The file could not be read as a table{where}: rows have different numbers of fields.") from None
+        raise DataError(
+            f"The file could not be read as a table{where}: rows have different numbers of fields."
+        ) from None
     return df
 
 
@@ -57,12 +97,17 @@ def _refuse_mixed_delimiters(sample: str, delimiter: str) -> None:
     width = lines[0].count(delimiter)
     if width == 0:
         return
-    odd = [ln for ln in lines[1:] if ln.count(delimiter) == 0
-           and any(ln.count(d) == width for d in ",;\t|" if d != delimiter)]
+    odd = [
+        ln
+        for ln in lines[1:]
+        if ln.count(delimiter) == 0 and any(ln.count(d) == width for d in ",;\t|" if d != delimiter)
+    ]
     if len(odd) > max(1, 0.01 * len(lines)):
         other = next(d for d in ",;\t|" if d != delimiter and odd[0].count(d) == width)
-        raise DataError(f"The file mixes delimiters: the header is split by {delimiter!r} but {len(odd):,} of the first "
-                        f"{len(lines) - 1:,} rows are split by {other!r}. Save it again with one delimiter.")
+        raise DataError(
+            f"The file mixes delimiters: the header is split by {delimiter!r} but {len(odd):,} of the first "
+            f"{len(lines) - 1:,} rows are split by {other!r}. Save it again with one delimiter."
+        )
 
 
 def _sniff_delimiter(sample: str, ext: str) -> str:
@@ -88,7 +133,7 @@ def _read_csv_fast(path: Path, head: bytes) -> pd.DataFrame | None:
     parse = pacsv.ParseOptions(delimiter=_sniff_delimiter(sample, path.suffix.lower()))
     try:
         with pacsv.open_csv(path, parse_options=parse, convert_options=_csv_nulls()) as reader:
-            schema = reader.schema   # inferred from the first block, as the full read infers it
+            schema = reader.schema  # inferred from the first block, as the full read infers it
         table = _read_typed(path, parse, _column_types(schema, every_column=True))
         if table is None:  # a later block does not fit the first block's types: let Arrow infer and widen them
             table = _read_typed(path, parse, _column_types(schema, every_column=False))
@@ -143,7 +188,9 @@ def _read_excel(path: Path) -> pd.DataFrame:
         with zipfile.ZipFile(path) as zf:
             total = sum(info.file_size for info in zf.infolist())
             if total > EXCEL_MAX_UNCOMPRESSED:
-                raise DataError("The Excel file expands to more than 500 MB when unpacked; refusing it as a likely zip bomb.")
+                raise DataError(
+                    "The Excel file expands to more than 500 MB when unpacked; refusing it as a likely zip bomb."
+                )
     except zipfile.BadZipFile:
         raise DataError("The file is named like an Excel workbook but is not a valid .xlsx file.") from None
     try:
@@ -223,17 +270,23 @@ def _refuse_endless_line(path: Path, head: bytes) -> None:
     with open(path, "rb") as fh:
         first = fh.read(MAX_LINE_BYTES + 1)
     if len(first) > MAX_LINE_BYTES and b"\n" not in first and b"\r" not in first:
-        raise DataError(f"The first line is longer than {MAX_LINE_BYTES >> 20} MB without a line break; "
-                        "this is not a table with a header row.")
+        raise DataError(
+            f"The first line is longer than {MAX_LINE_BYTES >> 20} MB without a line break; "
+            "this is not a table with a header row."
+        )
 
 
 def _flatten_nested(df: pd.DataFrame) -> pd.DataFrame:
     """Nested Parquet types (lists, structs, maps) become JSON text so the rest sees plain columns."""
     for col in df.columns:
-        if df[col].dtype == object and len(df) and isinstance(df[col].dropna().iloc[0] if df[col].notna().any() else None,
-                                                              (list, dict, np.ndarray)):
-            df[col] = df[col].map(lambda v: None if v is None else json.dumps(v.tolist() if isinstance(v, np.ndarray) else v,
-                                                                               default=str))
+        if (
+            df[col].dtype == object
+            and len(df)
+            and isinstance(df[col].dropna().iloc[0] if df[col].notna().any() else None, (list, dict, np.ndarray))
+        ):
+            df[col] = df[col].map(
+                lambda v: None if v is None else json.dumps(v.tolist() if isinstance(v, np.ndarray) else v, default=str)
+            )
     return df
 
 
@@ -279,7 +332,7 @@ def _mostly_numbers(texts: list[str], share: float = 0.95) -> bool:
     for text in texts:
         try:
             number = _strip_number_text(text)
-            float("_" if "_" in number else number)   # float() reads "1_000"; pandas does not
+            float("_" if "_" in number else number)  # float() reads "1_000"; pandas does not
         except ValueError:
             failures += 1
             if failures > allowed:
@@ -347,13 +400,17 @@ def validate_target(df: pd.DataFrame, target: str, task: str) -> None:
         raise DataError(f"The target column '{target}' is empty (all values are missing).")
     values = y.dropna()
     if values.nunique() < 2:
-        raise DataError(f"The target column '{target}' is constant (every row is {str(values.iloc[0])!r}); there is nothing to predict.")
+        raise DataError(
+            f"The target column '{target}' is constant (every row is {str(values.iloc[0])!r}); there is nothing to predict."
+        )
     if len(values) < 20:
         raise DataError(f"Only {len(values)} rows have a target value; at least 20 are needed.")
     if task == "regression":
         as_num = pd.to_numeric(values, errors="coerce")
         if as_num.isna().any():
-            raise DataError(f"The target column '{target}' has non-numeric values, so it cannot be a regression target.")
+            raise DataError(
+                f"The target column '{target}' has non-numeric values, so it cannot be a regression target."
+            )
         if not np.isfinite(as_num.to_numpy(dtype=float)).all():
             raise DataError(f"The target column '{target}' has infinite values.")
         return
@@ -361,12 +418,16 @@ def validate_target(df: pd.DataFrame, target: str, task: str) -> None:
     if task == "binary" and len(counts) > 2:
         raise DataError(f"Task 'binary' was asked for but the target '{target}' has {len(counts)} classes.")
     if len(counts) > 200 or counts.size > 0.5 * len(values):
-        raise DataError(f"The target column '{target}' has {len(counts):,} distinct values, one per row or nearly; "
-                        "it looks like an identifier, not a label. Choose another target or task 'regression'.")
+        raise DataError(
+            f"The target column '{target}' has {len(counts):,} distinct values, one per row or nearly; "
+            "it looks like an identifier, not a label. Choose another target or task 'regression'."
+        )
     tiny = counts[counts < 2]
     if len(tiny):
-        raise DataError(f"Class {tiny.index[0]!r} of the target '{target}' has a single row; every class needs at "
-                        "least 2 rows to be split into training and holdout. Remove it or merge it with another class.")
+        raise DataError(
+            f"Class {tiny.index[0]!r} of the target '{target}' has a single row; every class needs at "
+            "least 2 rows to be split into training and holdout. Remove it or merge it with another class."
+        )
 
 
 def feature_frame(df: pd.DataFrame, target: str) -> pd.DataFrame:
@@ -379,5 +440,7 @@ def feature_frame(df: pd.DataFrame, target: str) -> pd.DataFrame:
             X[col] = arr
     usable = [c for c in X.columns if not X[c].isna().all()]
     if not usable:
-        raise DataError("Every feature column is empty (all values missing or infinite); there is nothing to learn from.")
+        raise DataError(
+            "Every feature column is empty (all values missing or infinite); there is nothing to learn from."
+        )
     return X

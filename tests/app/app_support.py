@@ -1,6 +1,7 @@
 """What the app tests share: the runs home (fixed for the whole session before any page is imported: all
 AppTest runs in this process share one Runner, since st.cache_resource is process-wide) and an AppTest of the
 whole app."""
+
 from __future__ import annotations
 
 import atexit

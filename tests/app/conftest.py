@@ -1,4 +1,5 @@
 """Fixtures for the app tests (the helpers they import are in app_support.py)."""
+
 from __future__ import annotations
 
 import os
@@ -22,9 +23,26 @@ def finished_run(home: Path) -> dict:  # noqa: D401
 
     data = sample_path("wine", home / "samples")
     env = dict(os.environ, MLPIPELINE_HOME=str(home))
-    proc = subprocess.run([sys.executable, "-m", "pipeline", "run", str(data), "--target", "cultivar",
-                           "--time-budget", "12", "--max-loops", "1"],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pipeline",
+            "run",
+            str(data),
+            "--target",
+            "cultivar",
+            "--time-budget",
+            "12",
+            "--max-loops",
+            "1",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     run_dir = Path(proc.stdout.strip().splitlines()[-1])
     assert (run_dir / "model.joblib").is_file()

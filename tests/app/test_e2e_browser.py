@@ -4,6 +4,7 @@ For a binary, a multiclass and a regression table: upload the CSV, choose the ta
 pipeline, wait for Finished, check every phase panel has content, reload and find the same run.
 Screenshots go to test-artifacts/ (gitignored) for people to look at.
 """
+
 from __future__ import annotations
 
 import re
@@ -16,14 +17,20 @@ from playwright.sync_api import Page, expect, sync_playwright
 from pipeline.tables.samples import sample_frame
 from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, choose, kill_server, start_streamlit, wait_idle
 
-pytestmark = pytest.mark.slow   # the whole module runs real pipelines, apps or browsers
+pytestmark = pytest.mark.slow  # the whole module runs real pipelines, apps or browsers
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 PANELS = ["Data profile", "Features", "Visualizations", "Model", "Evaluation", "Critic"]
 # What each panel must show once its phase has run (a heading, metric or chart title unique to it).
-PANEL_MARKERS = {"Data profile": "Key findings", "Features": "Feature code in force", "Visualizations": "Plot code",
-                 "Model": "Best model:", "Evaluation": "Holdout", "Critic": "Iterations"}
+PANEL_MARKERS = {
+    "Data profile": "Key findings",
+    "Features": "Feature code in force",
+    "Visualizations": "Plot code",
+    "Model": "Best model:",
+    "Evaluation": "Holdout",
+    "Critic": "Iterations",
+}
 BUDGET = 25
 
 
@@ -70,8 +77,11 @@ def test_deep_link_is_the_first_visit(server, browser):
     page.close()
 
 
-CASES = [("binary", "breast_cancer", "diagnosis"), ("multiclass", "wine", "cultivar"),
-         ("regression", "diabetes", "progression")]
+CASES = [
+    ("binary", "breast_cancer", "diagnosis"),
+    ("multiclass", "wine", "cultivar"),
+    ("regression", "diabetes", "progression"),
+]
 
 
 @pytest.mark.parametrize("task,sample,target", CASES, ids=[c[0] for c in CASES])

@@ -1,6 +1,7 @@
 """AppTest round trip of the approval gates: switch them on in the form, the run pauses, the page is re-created
 (a reload while paused, ?run=<id>) and still shows the gate, Reject with feedback redoes the phase, Approve lets
 the run finish. Real runs, no mocks."""
+
 from __future__ import annotations
 
 import time
@@ -8,7 +9,7 @@ import time
 import pytest
 from app_support import app_test
 
-pytestmark = pytest.mark.slow   # the whole module runs real pipelines, apps or browsers
+pytestmark = pytest.mark.slow  # the whole module runs real pipelines, apps or browsers
 
 
 def _runner():
@@ -72,7 +73,7 @@ def test_gate_pauses_survives_a_reload_and_reject_approve_finish_the_run(home):
     time.sleep(1.0)
     assert handle.pending_gate.id == first.id and not handle.done, "the run waits at the gate"
 
-    page = _reload(run_id)                       # a fresh page (reload while paused) re-attaches and shows the gate
+    page = _reload(run_id)  # a fresh page (reload while paused) re-attaches and shows the gate
     assert "Waiting for your approval" in _page_text(page)
     assert any("def transform" in c.value for c in page.code), "the generated feature code is shown"
     assert {"Shape before", "Shape after", "New columns", "Dropped columns"} <= {m.label for m in page.metric}
@@ -82,7 +83,7 @@ def test_gate_pauses_survives_a_reload_and_reject_approve_finish_the_run(home):
     page.run()
     assert not page.exception
 
-    again = _wait_gate(handle, after=first.id)   # the phase is redone with the feedback and asks again
+    again = _wait_gate(handle, after=first.id)  # the phase is redone with the feedback and asks again
     assert again.name == "features" and "alcohol" in again.details["dropped_columns"]
     page = _reload(run_id)
     page.button(key="live_gate_approve").click()
@@ -90,7 +91,7 @@ def test_gate_pauses_survives_a_reload_and_reject_approve_finish_the_run(home):
     assert not page.exception
     _wait_answered(handle, again)
 
-    while True:                                  # approve whatever else is asked (the finalize gate)
+    while True:  # approve whatever else is asked (the finalize gate)
         deadline = time.time() + 120
         while not handle.done and (handle.pending_gate is None or handle.pending_gate.status != "waiting"):
             assert time.time() < deadline

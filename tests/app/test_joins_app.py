@@ -1,5 +1,6 @@
 """AppTest: several uploads on the Observatory — main table, proposed keys with their numbers, the duplicate-row
 warning that blocks running until resolved, and a run on the joined table. Real joins, real run: no mocks."""
+
 from __future__ import annotations
 
 import sys
@@ -13,7 +14,7 @@ from app_support import ROOT, app_test
 sys.path.insert(0, str(ROOT / "tests" / "engine"))
 from test_joins import tables  # noqa: E402  (the same generated customers / accounts / transactions)
 
-pytestmark = pytest.mark.slow   # the whole module runs real pipelines, apps or browsers
+pytestmark = pytest.mark.slow  # the whole module runs real pipelines, apps or browsers
 
 
 def _csv(name: str, frame: pd.DataFrame) -> tuple[str, bytes, str]:
@@ -58,7 +59,11 @@ def test_two_uploads_show_proposals_block_duplicates_and_run_on_the_joined_table
     proposals = next(d.value for d in at.dataframe if "overlap" in d.value.columns)
     top = proposals.iloc[0]
     assert (top["main key"], top["other key"], top["overlap"], top["unique in other"]) == (
-        "customer_id", "CustomerID", "90%", True)
+        "customer_id",
+        "CustomerID",
+        "90%",
+        True,
+    )
     assert _select(at, "Key in customers.csv").value == "customer_id"
     assert _select(at, "Key in accounts.csv").value == "CustomerID"
     assert not [w for w in at.warning if "Duplicate rows" in w.value]

@@ -1,4 +1,5 @@
 """The app says it when a column looks like target leakage, and lets the user keep such a column."""
+
 from __future__ import annotations
 
 import os
@@ -12,7 +13,7 @@ import pytest
 from app_support import ROOT, app_test
 from sklearn.datasets import load_breast_cancer
 
-pytestmark = pytest.mark.slow   # the whole module runs real pipelines, apps or browsers
+pytestmark = pytest.mark.slow  # the whole module runs real pipelines, apps or browsers
 
 
 def _planted_csv(path: Path) -> Path:
@@ -30,9 +31,28 @@ def _warnings(at) -> str:
 
 def test_a_run_page_warns_about_an_excluded_leak(home):
     data = _planted_csv(home / "planted_breast_cancer.csv")
-    proc = subprocess.run([sys.executable, "-m", "pipeline", "run", str(data), "--target", "target", "--time-budget",
-                           "20", "--max-loops", "0", "--max-trials", "2"], cwd=ROOT,
-                          env=dict(os.environ, MLPIPELINE_HOME=str(home)), capture_output=True, text=True, timeout=240)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pipeline",
+            "run",
+            str(data),
+            "--target",
+            "target",
+            "--time-budget",
+            "20",
+            "--max-loops",
+            "0",
+            "--max-trials",
+            "2",
+        ],
+        cwd=ROOT,
+        env=dict(os.environ, MLPIPELINE_HOME=str(home)),
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     run_id = Path(proc.stdout.strip().splitlines()[-1]).name
     at = app_test()

@@ -1,5 +1,6 @@
 """AppTest for every page: upload, launch with the offline brain, Stop, render finished/failed runs,
 the Runs registry (compare, open, delete) and Predict. Everything runs for real: no mocks."""
+
 from __future__ import annotations
 
 import json
@@ -131,7 +132,9 @@ def test_observatory_upload_preview_and_run_with_offline_brain(home):
 def test_unreadable_upload_gives_a_clear_error():
     at = app_test()
     at.run()
-    at.file_uploader(key="upload").set_value(("broken.parquet", b"\x00\x01 not parquet at all", "application/octet-stream"))
+    at.file_uploader(key="upload").set_value(
+        ("broken.parquet", b"\x00\x01 not parquet at all", "application/octet-stream")
+    )
     at.run()
     assert not at.exception
     assert at.error and at.error[0].value.startswith("**Cannot read this file:**")
@@ -162,7 +165,7 @@ def test_finished_run_renders_from_the_store(finished_run):
     labels = _tab_labels(at)
     assert all(any(name in lab for lab in labels) for name in PANEL_TABS), labels
     text = _texts(at)
-    for marker in ("Key findings", "Feature code in force", "Candidates (cross-validation)", "Critic" , "Iterations"):
+    for marker in ("Key findings", "Feature code in force", "Candidates (cross-validation)", "Critic", "Iterations"):
         assert marker in text or any(marker in lab for lab in labels), marker
     kinds = _kinds(at)
     print(kinds)
@@ -175,8 +178,13 @@ def test_finished_run_renders_from_the_store(finished_run):
 
 
 def test_failed_run_shows_reason_and_hides_traceback(finished_run, home):
-    run_id = _copy_run(finished_run["run_dir"], home, "failed", error="The target column has a single value.",
-                       error_detail="Traceback (most recent call last):\n  File \"x.py\", line 1\nValueError: boom")
+    run_id = _copy_run(
+        finished_run["run_dir"],
+        home,
+        "failed",
+        error="The target column has a single value.",
+        error_detail='Traceback (most recent call last):\n  File "x.py", line 1\nValueError: boom',
+    )
     at = app_test()
     at.query_params["run"] = run_id
     at.run()
@@ -196,8 +204,12 @@ def test_live_runs_show_progress_queue_position_and_stop_cancels(home):
     from pipeline.tables.samples import sample_path
     from ui.runner import max_concurrent
 
-    config = RunConfig(data_path=str(sample_path("breast_cancer", home / "samples")), target="diagnosis",
-                       time_budget_s=300, dataset_name="breast_cancer.csv")
+    config = RunConfig(
+        data_path=str(sample_path("breast_cancer", home / "samples")),
+        target="diagnosis",
+        time_budget_s=300,
+        dataset_name="breast_cancer.csv",
+    )
     limit = max_concurrent()
     handles = [_runner().start(prepare(config, {})) for _ in range(limit + 1)]
     try:
@@ -354,9 +366,13 @@ def test_llm_usage_is_shown_per_phase_with_fallbacks(finished_run, home):
 
     server = FakeLLMServer("openai").start()
     try:
-        brain = make_brain(RunConfig(data_path="x.csv", brain="openai"),
-                           {"OPENAI_API_KEY": "sk-test-usage", "OPENAI_BASE_URL": server.base_url, "LLM_MODEL": "fake-model"})
-        brain.repair_code(CodeFailure("features", "def transform(df):\n    return df.x\n", "run", "AttributeError: x"), None)
+        brain = make_brain(
+            RunConfig(data_path="x.csv", brain="openai"),
+            {"OPENAI_API_KEY": "sk-test-usage", "OPENAI_BASE_URL": server.base_url, "LLM_MODEL": "fake-model"},
+        )
+        brain.repair_code(
+            CodeFailure("features", "def transform(df):\n    return df.x\n", "run", "AttributeError: x"), None
+        )
         usage = brain.usage()
     finally:
         server.stop()

@@ -1,4 +1,5 @@
 """The model registry in the app: the Runs page filters by dataset, compares runs and marks the production model."""
+
 from __future__ import annotations
 
 import os
@@ -18,8 +19,14 @@ def _runner():
 
 def _cli_run(home: Path, data: Path, *extra: str) -> str:
     env = dict(os.environ, MLPIPELINE_HOME=str(home))
-    proc = subprocess.run([sys.executable, "-m", "pipeline", "run", str(data), "--time-budget", "8", "--max-loops", "0",
-                           *extra], cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pipeline", "run", str(data), "--time-budget", "8", "--max-loops", "0", *extra],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return Path(proc.stdout.strip().splitlines()[-1]).name
 

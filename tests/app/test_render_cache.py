@@ -1,4 +1,5 @@
 """What the Observatory caches between reruns shows the same thing as before: images and chart specs."""
+
 from __future__ import annotations
 
 import io
@@ -7,7 +8,7 @@ from PIL import Image
 
 
 def _png(path, size: tuple[int, int], mode: str = "RGBA") -> None:
-    Image.new(mode, size, (30, 120, 200, 255)[:len(mode)]).save(path, format="PNG")
+    Image.new(mode, size, (30, 120, 200, 255)[: len(mode)]).save(path, format="PNG")
 
 
 def test_wide_plot_is_resized_once_to_the_widest_streamlit_image(tmp_path):
@@ -42,8 +43,8 @@ def test_cached_chart_specs_are_what_altair_chart_sends(monkeypatch):
     cm = pd.DataFrame({"actual": ["a", "a", "b", "b"], "predicted": ["a", "b", "a", "b"], "rows": [5, 1, 2, 7]})
     pva = pd.DataFrame({"actual": [1.0, 2.0, 3.5, 4.0], "predicted": [1.2, 1.9, 3.0, 4.4]})
     monkeypatch.setattr(evaluation, "vega_spec", both)
-    evaluation._confusion_spec.__wrapped__(cm, ["a", "b"])          # layered, with a condition on the data
-    evaluation._pred_vs_actual_spec.__wrapped__(pva)                # two layers, two datasets
+    evaluation._confusion_spec.__wrapped__(cm, ["a", "b"])  # layered, with a condition on the data
+    evaluation._pred_vs_actual_spec.__wrapped__(pva)  # two layers, two datasets
     evaluation._residuals_spec.__wrapped__(pva.assign(residual=pva["predicted"] - pva["actual"]))  # binned count
     assert len(sent) == 3
     for ours, streamlit in sent:
@@ -60,10 +61,30 @@ def test_timeline_spec_is_built_once_and_the_rows_go_with_it():
     from ui.charts import vega_spec
     from ui.progress import TIMELINE_COLUMNS, _timeline_chart, _timeline_spec
 
-    frame = pd.DataFrame([{"phase": "Data Profiler", "key": "profiler", "iteration": 1, "start": 0.1, "end": 3.2,
-                           "seconds": 3.1, "status": "done", "label": "it1"},
-                          {"phase": "Visualizer", "key": "visualizer", "iteration": 1, "start": 3.2, "end": 7.9,
-                           "seconds": 4.7, "status": "running", "label": "it1"}])
+    frame = pd.DataFrame(
+        [
+            {
+                "phase": "Data Profiler",
+                "key": "profiler",
+                "iteration": 1,
+                "start": 0.1,
+                "end": 3.2,
+                "seconds": 3.1,
+                "status": "done",
+                "label": "it1",
+            },
+            {
+                "phase": "Visualizer",
+                "key": "visualizer",
+                "iteration": 1,
+                "start": 3.2,
+                "end": 7.9,
+                "seconds": 4.7,
+                "status": "running",
+                "label": "it1",
+            },
+        ]
+    )
     assert list(frame.columns) == TIMELINE_COLUMNS
     with_rows = vega_spec(_timeline_chart(frame))
     assert with_rows.pop("datasets") and with_rows.pop("data")

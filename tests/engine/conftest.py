@@ -1,4 +1,5 @@
 """Fixtures for the engine tests (the generated tables are in frames.py)."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """Tables with known structure for the engine tests, generated (no downloads)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -15,5 +16,13 @@ def churn_frame(n: int = 400, seed: int = 0) -> pd.DataFrame:
     logit = -0.05 * tenure + 0.03 * (charges - 70) + np.where(plan == "basic", 0.8, -0.4) + rng.normal(0, 0.7, n)
     churn = np.where(logit > np.quantile(logit, 0.7), "yes", "no")
     charges[rng.random(n) < 0.08] = np.nan
-    return pd.DataFrame({"customer_id": np.arange(100000, 100000 + n), "tenure": tenure, "monthly_charges": charges,
-                         "plan": plan, "signup_date": signup.strftime("%Y-%m-%d"), "churn": churn})
+    return pd.DataFrame(
+        {
+            "customer_id": np.arange(100000, 100000 + n),
+            "tenure": tenure,
+            "monthly_charges": charges,
+            "plan": plan,
+            "signup_date": signup.strftime("%Y-%m-%d"),
+            "churn": churn,
+        }
+    )

@@ -1,4 +1,5 @@
 """A busy machine: the run learns its CPU share from profiling and keeps more time for the finish."""
+
 from __future__ import annotations
 
 import os
@@ -25,7 +26,7 @@ def test_a_fifth_of_a_cpu_keeps_five_times_the_fixed_finish_time_within_a_cap():
     assert budget.finish_reserve() == 5 * 1.5 + 0.04 * 60
     short = Budget(20)
     short.observe_cpu(cpu_s=0.1, wall_s=1.0)
-    assert short.finish_reserve() == 0.3 * 20 + 0.04 * 20   # never more than 30 % of the budget for the fixed part
+    assert short.finish_reserve() == 0.3 * 20 + 0.04 * 20  # never more than 30 % of the budget for the fixed part
 
 
 def test_a_step_too_short_to_measure_changes_nothing():

@@ -1,9 +1,10 @@
 """The seam between brains and the sandbox: sanitising plot code, extracting code, refusing target use."""
+
 from pipeline.run.codegen import sanitise_plot_code, strip_fences, target_referenced
 
 
 def test_style_overrides_are_stripped_but_plotting_stays():
-    code = '''
+    code = """
 import matplotlib.pyplot as plt
 import seaborn as sns
 sns.set_theme(style="white")
@@ -16,7 +17,7 @@ def make_plots(df, target, task):
         fig, ax = plt.subplots()
         sns.histplot(df[target], ax=ax)
     return [("t", fig, "ok")]
-'''
+"""
     clean = sanitise_plot_code(code)
     for banned in ("set_theme", "style.use", "rcParams", "set_palette", "rc_context"):
         assert banned not in clean
@@ -44,8 +45,13 @@ def _harness_meta(tmp_path, code):
     from pipeline.run.codegen import feature_harness
 
     rng = np.random.default_rng(0)
-    frame = pd.DataFrame({"a": rng.normal(size=300), "b": rng.choice(["x", "y", None], 300),
-                          "c": np.where(rng.random(300) < 0.2, np.nan, rng.integers(0, 9, 300))})
+    frame = pd.DataFrame(
+        {
+            "a": rng.normal(size=300),
+            "b": rng.choice(["x", "y", None], 300),
+            "c": np.where(rng.random(300) < 0.2, np.nan, rng.integers(0, 9, 300)),
+        }
+    )
     frame.to_parquet(tmp_path / "train_X.parquet")
     result = sandbox.Executor(tmp_path, timeout_s=60).run(code, harness=feature_harness([]))
     assert result.ok, result.error
@@ -53,18 +59,25 @@ def _harness_meta(tmp_path, code):
 
 
 def test_rowwise_check_accepts_row_wise_code_on_missing_values(tmp_path):
-    meta = _harness_meta(tmp_path, "def transform(df):\n    out = df.copy()\n    out['c2'] = out['c'] * 2\n"
-                                   "    out['b_missing'] = out['b'].isna().astype('int8')\n    return out\n")
+    meta = _harness_meta(
+        tmp_path,
+        "def transform(df):\n    out = df.copy()\n    out['c2'] = out['c'] * 2\n"
+        "    out['b_missing'] = out['b'].isna().astype('int8')\n    return out\n",
+    )
     assert meta["rowwise"] is True
     assert set(meta["required"]) == {"a", "b", "c"}
 
 
 def test_rowwise_check_rejects_whole_table_statistics(tmp_path):
-    meta = _harness_meta(tmp_path, "def transform(df):\n    out = df.copy()\n    out['a_centred'] = out['a'] - out['a'].mean()\n"
-                                   "    return out\n")
+    meta = _harness_meta(
+        tmp_path,
+        "def transform(df):\n    out = df.copy()\n    out['a_centred'] = out['a'] - out['a'].mean()\n    return out\n",
+    )
     assert meta["rowwise"] is False
 
 
 def test_required_columns_leave_out_what_the_code_drops(tmp_path):
-    meta = _harness_meta(tmp_path, "def transform(df):\n    return df.drop(columns=[c for c in ['b'] if c in df.columns])\n")
+    meta = _harness_meta(
+        tmp_path, "def transform(df):\n    return df.drop(columns=[c for c in ['b'] if c in df.columns])\n"
+    )
     assert meta["rowwise"] is True and set(meta["required"]) == {"a", "c"}

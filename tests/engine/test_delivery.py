@@ -1,5 +1,6 @@
 """The delivered model: refit on training + holdout rows after the holdout is scored (default), or the model the
 holdout scored (`--no-refit-full`). The reported holdout figures are the pre-refit ones either way."""
+
 from __future__ import annotations
 
 import json
@@ -12,7 +13,7 @@ import pytest
 from pipeline.cli.main import main as cli_main
 from pipeline.ml.metrics import classification_metrics
 
-pytestmark = pytest.mark.slow   # the whole module runs real pipelines, apps or browsers
+pytestmark = pytest.mark.slow  # the whole module runs real pipelines, apps or browsers
 
 
 def _interactions(n: int = 600, seed: int = 3) -> pd.DataFrame:
@@ -22,8 +23,15 @@ def _interactions(n: int = 600, seed: int = 3) -> pd.DataFrame:
     shop = rng.choice(["north", "south", "east"], n)
     signal = (a > 0) ^ (b > 0.3) ^ (shop == "east")
     flip = rng.random(n) < 0.15
-    return pd.DataFrame({"a": a.round(3), "b": b.round(3), "shop": shop, "noise": rng.normal(size=n).round(3),
-                         "churn": np.where(signal ^ flip, "yes", "no")})
+    return pd.DataFrame(
+        {
+            "a": a.round(3),
+            "b": b.round(3),
+            "shop": shop,
+            "noise": rng.normal(size=n).round(3),
+            "churn": np.where(signal ^ flip, "yes", "no"),
+        }
+    )
 
 
 def _run(tmp_path, name: str, *extra: str):
@@ -31,8 +39,26 @@ def _run(tmp_path, name: str, *extra: str):
     frame = _interactions()
     frame.to_csv(data, index=False)
     run_dir = tmp_path / name
-    assert cli_main(["run", str(data), "--target", "churn", "--time-budget", "30", "--max-loops", "0",
-                     "--out", str(run_dir), "--store", str(tmp_path / "store.sqlite"), *extra]) == 0
+    assert (
+        cli_main(
+            [
+                "run",
+                str(data),
+                "--target",
+                "churn",
+                "--time-budget",
+                "30",
+                "--max-loops",
+                "0",
+                "--out",
+                str(run_dir),
+                "--store",
+                str(tmp_path / "store.sqlite"),
+                *extra,
+            ]
+        )
+        == 0
+    )
     return run_dir, json.loads((run_dir / "metrics.json").read_text()), frame
 
 
@@ -48,7 +74,9 @@ def _holdout_log_loss(model, run_dir) -> float:
 def test_delivered_model_learns_from_the_holdout_rows_after_they_are_scored(tmp_path):
     run_dir, metrics, frame = _run(tmp_path, "full")
     delivered = metrics["delivered"]
-    assert delivered["refit_on_all_rows"] and delivered["rows"] == len(frame) == metrics["n_train"] + metrics["n_holdout"]
+    assert (
+        delivered["refit_on_all_rows"] and delivered["rows"] == len(frame) == metrics["n_train"] + metrics["n_holdout"]
+    )
     recipe = joblib.load(run_dir / f"models/iter{metrics['selected_iteration']}.joblib")
     model = joblib.load(run_dir / "model.joblib")
     # the reported holdout score is the recipe's, measured before the refit (the delivered model has seen those rows)

@@ -1,4 +1,5 @@
 """Scale-out tuning: tune-worker processes join the run's Optuna study through a shared SQLite storage."""
+
 from __future__ import annotations
 
 import json
@@ -12,7 +13,7 @@ import pytest
 
 from tests.engine.frames import churn_frame
 
-pytestmark = pytest.mark.slow   # the whole module runs real pipelines, apps or browsers
+pytestmark = pytest.mark.slow  # the whole module runs real pipelines, apps or browsers
 
 ROOT = Path(__file__).resolve().parents[2]
 TRIAL_CAP = 40
@@ -24,13 +25,43 @@ def test_tune_workers_share_the_studys_trial_cap_and_the_best_trial_is_used(tmp_
     out = tmp_path / "run"
     storage = f"sqlite:///{tmp_path / 'optuna.db'}"
     env = {**os.environ, "OPTUNA_STORAGE": storage}
-    run = subprocess.Popen([sys.executable, "-m", "pipeline", "run", str(data), "--target", "churn", "--time-budget", "120",
-                            "--max-loops", "0", "--max-trials", str(TRIAL_CAP), "--out", str(out),
-                            "--store", str(tmp_path / "store.sqlite")],
-                           cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    workers = [subprocess.Popen([sys.executable, "-m", "pipeline", "tune-worker", "--run", str(out), "--wait", "150"],
-                                cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-               for _ in range(2)]
+    run = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pipeline",
+            "run",
+            str(data),
+            "--target",
+            "churn",
+            "--time-budget",
+            "120",
+            "--max-loops",
+            "0",
+            "--max-trials",
+            str(TRIAL_CAP),
+            "--out",
+            str(out),
+            "--store",
+            str(tmp_path / "store.sqlite"),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "pipeline", "tune-worker", "--run", str(out), "--wait", "150"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
     _, run_err = run.communicate(timeout=240)
     assert run.returncode == 0, run_err[-2000:]
     worker_logs = [w.communicate(timeout=60)[1] for w in workers]

@@ -1,4 +1,5 @@
 """LightGBM stops boosting when a held-out tenth of its rows stops improving, so n_estimators is only a ceiling."""
+
 from __future__ import annotations
 
 import pickle
@@ -16,8 +17,14 @@ from pipeline.ml.models import make_pipeline
 
 def _table(n: int, seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:
     rng = np.random.default_rng(seed)
-    X = pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n), "noise": rng.normal(size=n),
-                      "city": rng.choice(["x", "y", "z"], n)})
+    X = pd.DataFrame(
+        {
+            "a": rng.normal(size=n),
+            "b": rng.normal(size=n),
+            "noise": rng.normal(size=n),
+            "city": rng.choice(["x", "y", "z"], n),
+        }
+    )
     logit = 1.5 * X["a"] - X["b"] + (X["city"] == "x") * 0.8
     y = pd.Series(rng.random(n) < 1 / (1 + np.exp(-logit)), name="y").map({True: "yes", False: "no"})
     return X, y
@@ -50,7 +57,7 @@ def test_small_tables_fit_every_tree():
 
 def test_string_classes_and_a_single_row_class():
     X, y = _table(5000, seed=1)
-    y = y.where(np.arange(len(y)) != 7, "rare")   # one row of a third class cannot be stratified
+    y = y.where(np.arange(len(y)) != 7, "rare")  # one row of a third class cannot be stratified
     pipe = make_pipeline("lightgbm", "multiclass", {}, X, "balanced", 0).fit(X, y)
     assert list(pipe.named_steps["model"].classes_) == ["no", "rare", "yes"]
     assert set(pipe.predict(X)) <= {"no", "rare", "yes"}
@@ -60,6 +67,6 @@ def test_string_classes_and_a_single_row_class():
 
 def test_regression_stops_when_nothing_is_left_to_learn():
     X, _ = _table(6000, seed=2)
-    y = pd.Series(np.random.default_rng(3).normal(size=len(X)))   # pure noise
+    y = pd.Series(np.random.default_rng(3).normal(size=len(X)))  # pure noise
     model = make_pipeline("lightgbm", "regression", {"n_estimators": 1000}, X, None, 0).fit(X, y).named_steps["model"]
     assert model.booster_.num_trees() < 200

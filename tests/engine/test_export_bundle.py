@@ -2,6 +2,7 @@
 bundle's pinned requirements; predict.py, serve.py over HTTP and the app's predictions agree; train.py
 reproduces the holdout score. pip's wheel cache (~/.cache/pip) keeps the install quick after the first time.
 """
+
 from __future__ import annotations
 
 import io
@@ -23,7 +24,7 @@ from pipeline.artifacts.predict import predict_file
 from pipeline.cli.main import main as cli_main
 from tests.engine.frames import churn_frame
 
-pytestmark = pytest.mark.slow   # the whole module runs real pipelines, apps or browsers
+pytestmark = pytest.mark.slow  # the whole module runs real pipelines, apps or browsers
 
 
 def _free_port() -> int:
@@ -42,11 +43,38 @@ def test_export_bundle_in_fresh_venv(tmp_path):
     data = tmp_path / "churn.csv"
     churn_frame(n=400, seed=0).to_csv(data, index=False)
     run_dir = tmp_path / "run"
-    assert cli_main(["run", str(data), "--target", "churn", "--time-budget", "20", "--max-loops", "0",
-                     "--out", str(run_dir), "--store", str(tmp_path / "store.sqlite")]) == 0
+    assert (
+        cli_main(
+            [
+                "run",
+                str(data),
+                "--target",
+                "churn",
+                "--time-budget",
+                "20",
+                "--max-loops",
+                "0",
+                "--out",
+                str(run_dir),
+                "--store",
+                str(tmp_path / "store.sqlite"),
+            ]
+        )
+        == 0
+    )
     export = run_dir / "export"
-    for name in ("model.joblib", "predict.py", "serve.py", "train.py", "training.json", "requirements.txt",
-                 "README.md", "pipeline/ml/runtime.py", "pipeline/ml/models.py", "sandbox/__init__.py"):
+    for name in (
+        "model.joblib",
+        "predict.py",
+        "serve.py",
+        "train.py",
+        "training.json",
+        "requirements.txt",
+        "README.md",
+        "pipeline/ml/runtime.py",
+        "pipeline/ml/models.py",
+        "sandbox/__init__.py",
+    ):
         assert (export / name).is_file(), name
     reqs = (export / "requirements.txt").read_text().splitlines()
     pinned = {line.split("==")[0]: line.split("==")[1] for line in reqs if "==" in line}
@@ -59,11 +87,19 @@ def test_export_bundle_in_fresh_venv(tmp_path):
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     py = str(venv / "bin" / "python")
-    no_site = subprocess.run([py, "-c", "import sys; import importlib.util as u; "
-                              "print(u.find_spec('pandas') is None)"], capture_output=True, text=True, check=True)
+    no_site = subprocess.run(
+        [py, "-c", "import sys; import importlib.util as u; print(u.find_spec('pandas') is None)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert no_site.stdout.strip() == "True"
-    pip = subprocess.run([py, "-m", "pip", "install", "-q", "-r", str(export / "requirements.txt")],
-                         capture_output=True, text=True, timeout=600)
+    pip = subprocess.run(
+        [py, "-m", "pip", "install", "-q", "-r", str(export / "requirements.txt")],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert pip.returncode == 0, pip.stderr[-2000:]
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH",)}
 
@@ -75,8 +111,14 @@ def test_export_bundle_in_fresh_venv(tmp_path):
 
     # predict.py in the venv
     out_csv = tmp_path / "out.csv"
-    res = subprocess.run([py, str(export / "predict.py"), str(new_csv), str(out_csv)], capture_output=True, text=True,
-                         cwd=tmp_path, env=env, timeout=120)
+    res = subprocess.run(
+        [py, str(export / "predict.py"), str(new_csv), str(out_csv)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=120,
+    )
     assert res.returncode == 0, res.stderr[-2000:]
     bundle_preds = pd.read_csv(out_csv)
     assert list(bundle_preds["prediction"].astype(str)) == list(app_preds["prediction"].astype(str))
@@ -86,8 +128,13 @@ def test_export_bundle_in_fresh_venv(tmp_path):
 
     # serve.py over HTTP on 127.0.0.1
     port = _free_port()
-    server = subprocess.Popen([py, str(export / "serve.py"), "--host", "127.0.0.1", "--port", str(port)],
-                              cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    server = subprocess.Popen(
+        [py, str(export / "serve.py"), "--host", "127.0.0.1", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline = time.monotonic() + 60
         health = None
@@ -115,8 +162,14 @@ def test_export_bundle_in_fresh_venv(tmp_path):
         server.wait(timeout=10)
 
     # train.py reproduces the holdout score from the raw data
-    res = subprocess.run([py, str(export / "train.py"), str(data), str(tmp_path / "retrained")], capture_output=True,
-                         text=True, cwd=tmp_path, env=env, timeout=300)
+    res = subprocess.run(
+        [py, str(export / "train.py"), str(data), str(tmp_path / "retrained")],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=300,
+    )
     assert res.returncode == 0, res.stderr[-2000:]
     report = json.loads(res.stdout)
     metrics = json.loads((run_dir / "metrics.json").read_text())
@@ -128,11 +181,25 @@ def test_export_bundle_in_fresh_venv(tmp_path):
     assert metrics["delivered"]["refit_on_all_rows"] and report["delivered_model_rows"] == metrics["delivered"]["rows"]
     assert metrics["delivered"]["rows"] == metrics["n_train"] + metrics["n_holdout"]
     retrained_csv = tmp_path / "retrained.csv"
-    res = subprocess.run([py, "-c", "import sys, joblib, pandas as pd; sys.path.insert(0, sys.argv[1]); "
-                          "m = joblib.load(sys.argv[2]); m.prediction_frame(m.features(pd.read_csv(sys.argv[3])))"
-                          ".to_csv(sys.argv[4], index=False)", str(export), str(tmp_path / "retrained" / "model.joblib"),
-                          str(new_csv), str(retrained_csv)], capture_output=True, text=True, cwd=tmp_path, env=env,
-                         timeout=120)
+    res = subprocess.run(
+        [
+            py,
+            "-c",
+            "import sys, joblib, pandas as pd; sys.path.insert(0, sys.argv[1]); "
+            "m = joblib.load(sys.argv[2]); m.prediction_frame(m.features(pd.read_csv(sys.argv[3])))"
+            ".to_csv(sys.argv[4], index=False)",
+            str(export),
+            str(tmp_path / "retrained" / "model.joblib"),
+            str(new_csv),
+            str(retrained_csv),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=120,
+    )
     assert res.returncode == 0, res.stderr[-2000:]
-    np.testing.assert_allclose(pd.read_csv(retrained_csv)[proba_cols].to_numpy(), app_preds[proba_cols].to_numpy(),
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        pd.read_csv(retrained_csv)[proba_cols].to_numpy(), app_preds[proba_cols].to_numpy(), atol=1e-6
+    )

@@ -1,4 +1,5 @@
 """The fast paths the engine takes for speed give the answers of the slow, standard ones."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -14,22 +15,31 @@ from pipeline.ml.metrics import classification_metrics
 def _reference(y: np.ndarray, proba: np.ndarray, classes: list, threshold: float | None, pos: int) -> dict[str, float]:
     """The same metrics from scikit-learn's functions, one call each."""
     yc = np.array([classes.index(v) for v in y])
-    pc = (np.where(proba[:, pos] >= threshold, pos, 1 - pos) if threshold is not None and len(classes) == 2
-          else proba.argmax(1))
+    pc = (
+        np.where(proba[:, pos] >= threshold, pos, 1 - pos)
+        if threshold is not None and len(classes) == 2
+        else proba.argmax(1)
+    )
     out = {"accuracy": skm.accuracy_score(yc, pc), "balanced_accuracy": skm.balanced_accuracy_score(yc, pc)}
     if len(classes) == 2:
         yb, pb = (yc == pos).astype(int), (pc == pos).astype(int)
-        out.update(precision=skm.precision_score(yb, pb, zero_division=0), recall=skm.recall_score(yb, pb, zero_division=0),
-                   f1=skm.f1_score(yb, pb, zero_division=0), f2=skm.fbeta_score(yb, pb, beta=2, zero_division=0),
-                   log_loss=skm.log_loss(yb, np.clip(proba[:, pos], 1e-15, 1 - 1e-15), labels=[0, 1]))
+        out.update(
+            precision=skm.precision_score(yb, pb, zero_division=0),
+            recall=skm.recall_score(yb, pb, zero_division=0),
+            f1=skm.f1_score(yb, pb, zero_division=0),
+            f2=skm.fbeta_score(yb, pb, beta=2, zero_division=0),
+            log_loss=skm.log_loss(yb, np.clip(proba[:, pos], 1e-15, 1 - 1e-15), labels=[0, 1]),
+        )
         out["f0.5"] = skm.fbeta_score(yb, pb, beta=0.5, zero_division=0)
         if 0 < yb.sum() < len(yb):
             out["roc_auc"] = skm.roc_auc_score(yb, proba[:, pos])
     else:
         labels = list(range(len(classes)))
-        out.update(precision=skm.precision_score(yc, pc, labels=labels, average="macro", zero_division=0),
-                   recall=skm.recall_score(yc, pc, labels=labels, average="macro", zero_division=0),
-                   f1_macro=skm.f1_score(yc, pc, labels=labels, average="macro", zero_division=0))
+        out.update(
+            precision=skm.precision_score(yc, pc, labels=labels, average="macro", zero_division=0),
+            recall=skm.recall_score(yc, pc, labels=labels, average="macro", zero_division=0),
+            f1_macro=skm.f1_score(yc, pc, labels=labels, average="macro", zero_division=0),
+        )
     return out
 
 
@@ -53,8 +63,8 @@ def test_leak_lookup_flags_leaks_and_spares_strong_honest_columns():
     rng = np.random.default_rng(0)
     n = 400
     y = pd.Series(rng.integers(0, 2, n))
-    honest = pd.Series(y * 1.5 + rng.normal(0, 1, n))                      # strong, but overlapping classes
-    step_leak = pd.Series(np.where(y == 1, rng.choice([0.0, 10.0], n), 5 + rng.random(n)))   # not monotone
+    honest = pd.Series(y * 1.5 + rng.normal(0, 1, n))  # strong, but overlapping classes
+    step_leak = pd.Series(np.where(y == 1, rng.choice([0.0, 10.0], n), 5 + rng.random(n)))  # not monotone
     label_leak = pd.Series(np.where(y == 1, "closed", "open"))
     missing_leak = pd.Series(np.where(y == 1, np.nan, rng.random(n)))
     assert single_column_score(honest, y, "numeric", "binary", 0) < 0.8
@@ -83,7 +93,14 @@ def test_the_profile_of_a_wide_table_matches_column_by_column_pandas():
     by_name = {c.name: c for c in profile.columns}
     for col in ["g0", "g3", "count"]:
         s = X[col].astype(float)
-        expected = {"mean": s.mean(), "std": s.std(), "min": s.min(), "max": s.max(), "median": s.median(), "skew": s.skew()}
+        expected = {
+            "mean": s.mean(),
+            "std": s.std(),
+            "min": s.min(),
+            "max": s.max(),
+            "median": s.median(),
+            "skew": s.skew(),
+        }
         assert by_name[col].stats == pytest.approx(expected, rel=1e-9)
         assert by_name[col].missing == int(X[col].isna().sum()) and by_name[col].unique == X[col].nunique()
     assert by_name["g3"].missing == 334 and by_name["city"].kind == "categorical"
@@ -104,8 +121,13 @@ def test_a_mostly_unique_text_column_is_not_ranked_a_strong_predictor(task):
     rng = np.random.default_rng(5)
     n = 2000
     score = rng.normal(size=n)
-    X = pd.DataFrame({"title": [f"{w} {i}" for i, w in enumerate(rng.choice(["Night", "Day", "Long Road", "Harbour Lights"], n))],
-                      "score": score, "genre": rng.choice(["drama", "comedy", "horror"], n)})
+    X = pd.DataFrame(
+        {
+            "title": [f"{w} {i}" for i, w in enumerate(rng.choice(["Night", "Day", "Long Road", "Harbour Lights"], n))],
+            "score": score,
+            "genre": rng.choice(["drama", "comedy", "horror"], n),
+        }
+    )
     raw = score + rng.normal(size=n) + np.where(X["genre"] == "horror", -1.0, 0.0)
     y = pd.Series(raw if task == "regression" else (raw > 0).astype(int))
     by_name = {c.name: c for c in profile_frame(X, y, "y", task, 0, None).columns}

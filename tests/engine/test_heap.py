@@ -1,4 +1,5 @@
 """Frames read from Parquet and then dropped give their memory back to the OS (pipeline/heap.py)."""
+
 from __future__ import annotations
 
 import subprocess
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.slow   # the whole module runs real pipelines, apps or browsers
+pytestmark = pytest.mark.slow  # the whole module runs real pipelines, apps or browsers
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,10 +34,16 @@ print(before, loaded, rss_mib())
 
 
 def test_a_dropped_parquet_frame_leaves_the_process(tmp_path):
-    out = subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path / "frame.parquet")], cwd=ROOT,
-                         capture_output=True, text=True, timeout=120, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(tmp_path / "frame.parquet")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     before, loaded, after = map(float, out.stdout.split())
-    frame_mib = 1_500_000 * 12 * 8 / 2**20            # 137 MiB of float64
+    frame_mib = 1_500_000 * 12 * 8 / 2**20  # 137 MiB of float64
     assert loaded - before > 0.8 * frame_mib, (before, loaded, after)
     # Arrow's default pool (mimalloc) kept every page of a read frame after it was gone (410 MiB here);
     # through malloc, with the fixed threshold and the trim, at least the frame's worth is returned

@@ -1,5 +1,6 @@
 """Several files: join-key proposals (names, overlap, uniqueness), the duplicate-row flag, and the CLI
 (`run --join ... --on ...`, `joins`) joining before the run and refusing a duplicating key with exit 2."""
+
 from __future__ import annotations
 
 import json
@@ -23,12 +24,19 @@ def tables(n: int = 300, seed: int = 1):
     rng = np.random.default_rng(seed)
     ids = np.arange(1000, 1000 + n)
     balance = rng.normal(size=n)
-    main = pd.DataFrame({"customer_id": ids, "age": rng.integers(18, 80, n), "plan": rng.choice(["a", "b"], n),
-                         "churn": np.where(balance + rng.normal(0, 0.3, n) > 0.3, "yes", "no")})
+    main = pd.DataFrame(
+        {
+            "customer_id": ids,
+            "age": rng.integers(18, 80, n),
+            "plan": rng.choice(["a", "b"], n),
+            "churn": np.where(balance + rng.normal(0, 0.3, n) > 0.3, "yes", "no"),
+        }
+    )
     # other spelling of the key, shuffled order, 10% of the customers missing, ids stored as text
     keep = rng.permutation(n)[: int(n * 0.9)]
-    accounts = pd.DataFrame({"CustomerID": [str(i) for i in ids[keep]], "balance": balance[keep],
-                             "plan": rng.choice(["x", "y"], len(keep))})
+    accounts = pd.DataFrame(
+        {"CustomerID": [str(i) for i in ids[keep]], "balance": balance[keep], "plan": rng.choice(["x", "y"], len(keep))}
+    )
     tx = pd.DataFrame({"customer_id": rng.choice(ids, 700), "amount": rng.normal(size=700)})
     return main, accounts, tx
 
@@ -79,8 +87,12 @@ def test_duplicate_join_is_flagged_and_resolved_only_when_asked():
 def test_left_join_keeps_rows_suffixes_clashes_and_keeps_the_target_main():
     main, accounts, _ = tables()
     accounts = accounts.assign(churn="leak")
-    result = join_tables(main, [{"name": "accounts.csv", "frame": accounts, "main_key": "customer_id",
-                                 "other_key": "CustomerID"}], "main.csv", target="churn")
+    result = join_tables(
+        main,
+        [{"name": "accounts.csv", "frame": accounts, "main_key": "customer_id", "other_key": "CustomerID"}],
+        "main.csv",
+        target="churn",
+    )
     out = result.frame
     assert len(out) == len(main) and list(out["customer_id"]) == list(main["customer_id"]), "order and rows kept"
     assert out["balance"].isna().sum() == len(main) - len(accounts), "missing keys keep the main row"
@@ -91,8 +103,12 @@ def test_left_join_keeps_rows_suffixes_clashes_and_keeps_the_target_main():
     with pytest.raises(Exception, match="must be a column of the main table"):
         check_target(result, "balance")
     with pytest.raises(Exception, match="is the target"):
-        join_tables(main, [{"name": "a", "frame": accounts, "main_key": "churn", "other_key": "churn"}],
-                    "main.csv", target="churn")
+        join_tables(
+            main,
+            [{"name": "a", "frame": accounts, "main_key": "churn", "other_key": "churn"}],
+            "main.csv",
+            target="churn",
+        )
 
 
 def _write(tmp_path: Path):
@@ -109,12 +125,36 @@ def test_cli_run_joins_two_csvs_and_the_model_uses_the_second_file(tmp_path):
     paths = _write(tmp_path)
     env = dict(os.environ, MLPIPELINE_HOME=str(tmp_path / "home"), OPENBLAS_NUM_THREADS="1")
     out = tmp_path / "run"
-    proc = subprocess.run([sys.executable, "-m", "pipeline", "run", str(paths["main.csv"]),
-                           "--join", str(paths["accounts.csv"]), "--on", "customer_id=CustomerID",
-                           "--join", str(paths["tx.csv"]), "--allow-duplicates", "first",
-                           "--time-budget", "12", "--max-loops", "0", "--out", str(out),
-                           "--store", str(tmp_path / "s.sqlite")],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pipeline",
+            "run",
+            str(paths["main.csv"]),
+            "--join",
+            str(paths["accounts.csv"]),
+            "--on",
+            "customer_id=CustomerID",
+            "--join",
+            str(paths["tx.csv"]),
+            "--allow-duplicates",
+            "first",
+            "--time-budget",
+            "12",
+            "--max-loops",
+            "0",
+            "--out",
+            str(out),
+            "--store",
+            str(tmp_path / "s.sqlite"),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Join tx.csv: using the top proposal customer_id" in proc.stderr, "--on omitted: the proposal is printed"
     state = json.loads((out / "run.json").read_text())["state"]
@@ -134,8 +174,22 @@ def test_cli_refuses_a_duplicating_key_with_exit_2(tmp_path, capsys, monkeypatch
     paths = _write(tmp_path)
     monkeypatch.setenv("MLPIPELINE_HOME", str(tmp_path / "home"))
     out = tmp_path / "run"
-    code = main(["run", str(paths["main.csv"]), "--join", str(paths["tx.csv"]), "--on", "customer_id",
-                 "--time-budget", "10", "--out", str(out), "--store", str(tmp_path / "s.sqlite")])
+    code = main(
+        [
+            "run",
+            str(paths["main.csv"]),
+            "--join",
+            str(paths["tx.csv"]),
+            "--on",
+            "customer_id",
+            "--time-budget",
+            "10",
+            "--out",
+            str(out),
+            "--store",
+            str(tmp_path / "s.sqlite"),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2
     lines = [line for line in err.splitlines() if line.startswith("error: ")]

@@ -1,5 +1,6 @@
 """The engine's packages are layers: a module imports only from layers below its own (or its own package),
 and no imports go round in a circle. Read from the source, so a local import inside a function counts too."""
+
 from __future__ import annotations
 
 import ast
@@ -91,7 +92,7 @@ def test_no_import_circle():
 
     def visit(module: str, path: list[str]) -> None:
         if module in path:
-            cycle = path[path.index(module):] + [module]
+            cycle = path[path.index(module) :] + [module]
             raise AssertionError("import circle: " + " -> ".join(cycle))
         if module in done:
             return
@@ -130,7 +131,11 @@ def _top_level_imports_of(folder: str) -> dict[str, set[str]]:
 def test_the_engine_the_interface_and_the_sandbox_import_only_downwards():
     """sandbox/ imports nothing of ours; pipeline/ never imports Streamlit or the interface; ui/ never a page."""
     ours = {"pipeline", "ui", "app_pages", "sandbox", "app"}
-    allowed = {"sandbox": {"sandbox"}, "pipeline": {"pipeline", "sandbox"}, "ui": {"pipeline", "ui", "sandbox", "streamlit"}}
+    allowed = {
+        "sandbox": {"sandbox"},
+        "pipeline": {"pipeline", "sandbox"},
+        "ui": {"pipeline", "ui", "sandbox", "streamlit"},
+    }
     wrong = []
     for folder, may in allowed.items():
         for path, names in _top_level_imports_of(folder).items():

@@ -4,6 +4,7 @@ Real tables (scikit-learn's bundled ones) with a planted post-outcome column: th
 flipped, under an innocent name. The old single-column rule (CV >= 0.99) misses it, since it is right on only 95 %
 of the rows.
 """
+
 from __future__ import annotations
 
 import json
@@ -28,8 +29,13 @@ PLANT = "review_code"
 
 
 def _table(name: str) -> tuple[pd.DataFrame, str]:
-    loader = {"breast_cancer": datasets.load_breast_cancer, "digits": datasets.load_digits,
-              "diabetes": datasets.load_diabetes, "iris": datasets.load_iris, "wine": datasets.load_wine}[name]
+    loader = {
+        "breast_cancer": datasets.load_breast_cancer,
+        "digits": datasets.load_digits,
+        "diabetes": datasets.load_diabetes,
+        "iris": datasets.load_iris,
+        "wine": datasets.load_wine,
+    }[name]
     return loader(as_frame=True).frame, "target"
 
 
@@ -58,8 +64,9 @@ def _profile(frame: pd.DataFrame, target: str, task: str, seed: int = 0):
 def _run(frame: pd.DataFrame, tmp_path: Path, target: str, **config) -> tuple[object, Path]:
     path = tmp_path / "table.csv"
     frame.to_csv(path, index=False)
-    prepared = prepare(RunConfig(data_path=str(path), target=target, time_budget_s=30, max_loops=0, max_trials=2,
-                                 **config))
+    prepared = prepare(
+        RunConfig(data_path=str(path), target=target, time_budget_s=30, max_loops=0, max_trials=2, **config)
+    )
     run_dir = tmp_path / "run"
     state = execute(prepared, run_dir, RunStore(tmp_path / "store.sqlite"))
     assert state.status == "finished", state.error
@@ -77,7 +84,7 @@ def test_a_planted_post_outcome_column_is_excluded_and_prediction_does_not_need_
     assert state.profile.findings_md.startswith(state.profile.leakage_note) and PLANT in state.profile.leakage_note
     assert "excluded" in state.profile.leakage_note.lower() and PLANT in state.profile.summary
     assert any(PLANT in note and "leakage" in note for note in state.notes)
-    report = (run_dir / "report.md").read_text()   # at the top of the report, before anything else
+    report = (run_dir / "report.md").read_text()  # at the top of the report, before anything else
     assert report.index(state.profile.leakage_note) < report.index("- Dataset:")
     assert report.count(state.profile.leakage_note) == 1
     metrics = json.loads((run_dir / "metrics.json").read_text())
@@ -85,20 +92,30 @@ def test_a_planted_post_outcome_column_is_excluded_and_prediction_does_not_need_
     model = joblib.load(run_dir / "model.joblib")
     assert PLANT not in model.required_columns
     assert all(PLANT not in c for c in state.features.columns)
-    new_rows = frame.drop(columns=[target]).head(20)            # new rows do not have the post-outcome field
+    new_rows = frame.drop(columns=[target]).head(20)  # new rows do not have the post-outcome field
     assert len(model.predict(new_rows)) == 20
 
 
-@pytest.mark.parametrize("name,task", [("breast_cancer", "binary"), ("digits", "multiclass"), ("iris", "multiclass"),
-                                       ("diabetes", "regression")])
+@pytest.mark.parametrize(
+    "name,task",
+    [("breast_cancer", "binary"), ("digits", "multiclass"), ("iris", "multiclass"), ("diabetes", "regression")],
+)
 def test_the_planted_leak_is_flagged_on_real_tables_of_every_task(name, task):
     frame, target = _table(name)
     profile = _profile(_planted(frame, target, regression=task == "regression"), target, task)
     assert [s["column"] for s in profile.leakage_suspects] == [PLANT]
 
 
-@pytest.mark.parametrize("name,task", [("breast_cancer", "binary"), ("wine", "multiclass"), ("digits", "multiclass"),
-                                       ("iris", "multiclass"), ("diabetes", "regression")])
+@pytest.mark.parametrize(
+    "name,task",
+    [
+        ("breast_cancer", "binary"),
+        ("wine", "multiclass"),
+        ("digits", "multiclass"),
+        ("iris", "multiclass"),
+        ("diabetes", "regression"),
+    ],
+)
 def test_honest_real_tables_lose_no_column(name, task):
     frame, target = _table(name)
     part = frame.sample(frac=0.8, random_state=1).reset_index(drop=True)
@@ -107,7 +124,7 @@ def test_honest_real_tables_lose_no_column(name, task):
     assert profile.leakage_suspects == [] and profile.leakage_note == ""
     report = find_leaks(X, y, profile.columns, task, 1)
     assert report.suspects == [] and report.checked == report.total
-    if name == "iris":   # its petal columns alone are as good as the rest: compared with it, and spared
+    if name == "iris":  # its petal columns alone are as good as the rest: compared with it, and spared
         assert report.compared >= 1
 
 
@@ -117,8 +134,26 @@ def test_keep_columns_keeps_a_flagged_column(tmp_path):
     path = tmp_path / "planted.csv"
     _planted(frame, target).to_csv(path, index=False)
     out = tmp_path / "run"
-    code = main(["run", str(path), "--target", target, "--time-budget", "30", "--max-loops", "0", "--max-trials", "2",
-                 "--keep-columns", f"{PLANT}, not_a_column", "--out", str(out), "--store", str(tmp_path / "s.sqlite")])
+    code = main(
+        [
+            "run",
+            str(path),
+            "--target",
+            target,
+            "--time-budget",
+            "30",
+            "--max-loops",
+            "0",
+            "--max-trials",
+            "2",
+            "--keep-columns",
+            f"{PLANT}, not_a_column",
+            "--out",
+            str(out),
+            "--store",
+            str(tmp_path / "s.sqlite"),
+        ]
+    )
     assert code == 0
     state = json.loads((out / "run.json").read_text())["state"]
     assert state["config"]["keep_columns"] == [PLANT, "not_a_column"]
@@ -138,9 +173,31 @@ def test_keep_column_at_the_features_gate_brings_it_back(tmp_path):
     decisions = tmp_path / "decisions.json"
     decisions.write_text(json.dumps({"features": {"approve": False, "feedback": f"keep column {PLANT}"}}))
     out = tmp_path / "run"
-    assert main(["run", str(path), "--target", target, "--time-budget", "30", "--max-loops", "0", "--max-trials", "2",
-                 "--approve", "features", "--decisions", str(decisions), "--out", str(out),
-                 "--store", str(tmp_path / "s.sqlite")]) == 0
+    assert (
+        main(
+            [
+                "run",
+                str(path),
+                "--target",
+                target,
+                "--time-budget",
+                "30",
+                "--max-loops",
+                "0",
+                "--max-trials",
+                "2",
+                "--approve",
+                "features",
+                "--decisions",
+                str(decisions),
+                "--out",
+                str(out),
+                "--store",
+                str(tmp_path / "s.sqlite"),
+            ]
+        )
+        == 0
+    )
     state = json.loads((out / "run.json").read_text())["state"]
     gate = state["gate_log"][0]
     assert gate["details"]["leakage_excluded"] == [PLANT] and f"keep column {PLANT}" in gate["summary"]
@@ -153,7 +210,7 @@ def test_a_column_whose_missingness_gives_the_outcome_away_is_flagged():
     frame, target = _table("breast_cancer")
     rng = np.random.default_rng(3)
     followup = rng.normal(50, 10, len(frame)).round(1)
-    empty = (frame[target] == 1).to_numpy() ^ (rng.random(len(frame)) < 0.05)   # empty for one class, 5 % noise
+    empty = (frame[target] == 1).to_numpy() ^ (rng.random(len(frame)) < 0.05)  # empty for one class, 5 % noise
     frame.insert(5, "followup_visits", np.where(empty, np.nan, followup))
     profile = _profile(frame, target, "binary")
     assert [s["column"] for s in profile.leakage_suspects] == ["followup_visits"]
@@ -172,7 +229,7 @@ def test_a_near_duplicate_of_a_numeric_target_is_flagged():
 def test_a_date_recorded_after_the_outcome_is_flagged():
     frame, target = _table("breast_cancer")
     rng = np.random.default_rng(7)
-    late = (frame[target] == 1).to_numpy() ^ (rng.random(len(frame)) < 0.01)   # closed later for one class
+    late = (frame[target] == 1).to_numpy() ^ (rng.random(len(frame)) < 0.01)  # closed later for one class
     days = np.where(late, rng.integers(400, 700, len(frame)), rng.integers(0, 300, len(frame)))
     closed = pd.Timestamp("2022-01-01") + pd.to_timedelta(days, unit="D")
     frame.insert(4, "closed_on", closed.strftime("%Y-%m-%d"))
@@ -193,11 +250,11 @@ def test_an_honest_table_whose_signal_is_one_column_keeps_it():
     rng = np.random.default_rng(0)
     n = 3000
     X = pd.DataFrame({"x": rng.normal(size=n), **{f"noise{i}": rng.normal(size=n) for i in range(4)}})
-    y = pd.Series((X["x"] + rng.normal(0, 0.35, n) > 0).astype(int))     # one strong honest column (AUC ~0.97)
+    y = pd.Series((X["x"] + rng.normal(0, 0.35, n) > 0).astype(int))  # one strong honest column (AUC ~0.97)
     profile = profile_frame(X, y, "y", "binary", 0)
     assert profile.leakage_suspects == []
     strong = find_leaks(X, y, profile.columns, "binary", 0).details["x"]
-    assert strong["alone"] > 0.95 and strong["bar"] > 0.85      # it is strong: only the absolute bar spares it
+    assert strong["alone"] > 0.95 and strong["bar"] > 0.85  # it is strong: only the absolute bar spares it
     both = pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n)})
     y2 = pd.Series((both["a"] + both["b"] + rng.normal(0, 0.3, n) > 0).astype(int))
     assert profile_frame(both, y2, "y", "binary", 0).leakage_suspects == []
@@ -215,9 +272,11 @@ def test_feature_code_that_reads_an_excluded_column_is_sent_back(tmp_path):
     from pipeline.phases.features import _validator
 
     validate = _validator("target", [PLANT], n_raw=4)
-    (tmp_path / "features_meta.json").write_text(json.dumps(
-        {"columns": ["a", "b", "a_x_b"], "required": ["a", "b", PLANT], "rowwise": True}))
+    (tmp_path / "features_meta.json").write_text(
+        json.dumps({"columns": ["a", "b", "a_x_b"], "required": ["a", "b", PLANT], "rowwise": True})
+    )
     assert PLANT in validate(tmp_path, "def transform(df):\n    return df\n")
-    (tmp_path / "features_meta.json").write_text(json.dumps(
-        {"columns": ["a", PLANT], "required": ["a", "b", "c", PLANT], "rowwise": True}))   # passed straight through
+    (tmp_path / "features_meta.json").write_text(
+        json.dumps({"columns": ["a", PLANT], "required": ["a", "b", "c", PLANT], "rowwise": True})
+    )  # passed straight through
     assert PLANT in validate(tmp_path, "def transform(df):\n    return df\n")

@@ -1,4 +1,5 @@
 """The engine end to end: routing, the honest protocol, leakage, artefacts, prediction on messy data."""
+
 from __future__ import annotations
 
 import json
@@ -47,21 +48,39 @@ def _run(path, tmp_path, brain=None, **overrides):
 
 @pytest.mark.slow
 def test_all_three_critic_routes_in_one_run(churn_csv, tmp_path):
-    state, _ = _run(churn_csv, tmp_path, ScriptedCritic(["refine_features", "retrain_model", "finalize"]),
-                    target="churn", max_loops=3)
+    state, _ = _run(
+        churn_csv,
+        tmp_path,
+        ScriptedCritic(["refine_features", "retrain_model", "finalize"]),
+        target="churn",
+        max_loops=3,
+    )
     assert state.status == "finished", state.error
     phases = [(r.phase, r.iteration) for r in state.history]
-    assert phases == [("profiler", 1), ("features", 1), ("visualizer", 1), ("trainer", 1), ("evaluator", 1), ("critic", 1),
-                      ("features", 2), ("visualizer", 2), ("trainer", 2), ("evaluator", 2), ("critic", 2),
-                      ("trainer", 3), ("evaluator", 3), ("critic", 3)]
+    assert phases == [
+        ("profiler", 1),
+        ("features", 1),
+        ("visualizer", 1),
+        ("trainer", 1),
+        ("evaluator", 1),
+        ("critic", 1),
+        ("features", 2),
+        ("visualizer", 2),
+        ("trainer", 2),
+        ("evaluator", 2),
+        ("critic", 2),
+        ("trainer", 3),
+        ("evaluator", 3),
+        ("critic", 3),
+    ]
     assert [d.action for d in state.decisions] == ["refine_features", "retrain_model", "finalize"]
     assert state.training.regularisation == 1
     # a later loop draws only the numeric features it added (or nothing, and says so); earlier plots stay
     later = [p for p in state.plots.plots if p.path.startswith("plots/it2_")]
     assert all(p.name.startswith("new_features_") for p in later)
-    assert later or any("plots were" in n for n in state.notes)   # not redrawn, or skipped for time
+    assert later or any("plots were" in n for n in state.notes)  # not redrawn, or skipped for time
     assert any(p.path.startswith("plots/it1_") for p in state.plots.plots)
-    for record in state.history:   # model fitting is told apart from overhead in every phase
+    for record in state.history:  # model fitting is told apart from overhead in every phase
         assert 0.0 <= record.fit_s <= record.duration_s + 1e-3
         assert (record.fit_s > 0) == (record.phase in ("features", "trainer"))
     best_cv = max(s.cv_score for s in state.iterations)
@@ -78,7 +97,7 @@ def test_time_left_after_a_finalize_goes_to_tuning_the_best_family(churn_csv, tm
     first = state.decisions[0]
     assert first.action == "retrain_model" and first.extra_tuning and "left" in first.reason
     assert state.decisions[-1].action == "finalize"
-    assert state.training.regularisation == 0            # spending spare time is not a call for regularisation
+    assert state.training.regularisation == 0  # spending spare time is not a call for regularisation
     assert len({c.family for c in state.training.candidates}) == 1
     best_cv = max(s.cv_score for s in state.iterations)
     assert next(s.cv_score for s in state.iterations if s.iteration == state.selected_iteration) == best_cv
@@ -96,11 +115,11 @@ def test_loop_bound_stops_a_critic_that_never_finalizes(churn_csv, tmp_path):
 @pytest.mark.slow
 def test_holdout_rows_never_reach_fitting_and_leak_is_flagged(tmp_path, monkeypatch):
     frame = churn_frame(500, seed=3)
-    frame["marker"] = np.arange(len(frame)) + 0.5          # identifies each row wherever it goes
+    frame["marker"] = np.arange(len(frame)) + 0.5  # identifies each row wherever it goes
     frame["leak"] = (frame["churn"] == "yes").astype(float) * 3.0 + np.random.default_rng(1).normal(0, 0.01, len(frame))
     path = tmp_path / "leaky.csv"
     frame.to_csv(path, index=False)
-    fits: list[tuple[float, set[float]]] = []    # (when, markers of the rows fitted on)
+    fits: list[tuple[float, set[float]]] = []  # (when, markers of the rows fitted on)
     original = sklearn.pipeline.Pipeline.fit
 
     def spy(self, X, y=None, **kw):
@@ -136,10 +155,29 @@ def finished_run(tmp_path_factory):
     churn_frame(400, seed=5).to_csv(data, index=False)
     out = tmp / "run"
     started = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "pipeline", "run", str(data), "--objective",
-                           "predict churn; recall on churners matters most", "--time-budget", "25", "--max-loops", "1",
-                           "--out", str(out), "--store", str(tmp / "store.sqlite")],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pipeline",
+            "run",
+            str(data),
+            "--objective",
+            "predict churn; recall on churners matters most",
+            "--time-budget",
+            "25",
+            "--max-loops",
+            "1",
+            "--out",
+            str(out),
+            "--store",
+            str(tmp / "store.sqlite"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     proc.wall_s = time.monotonic() - started
     return out, proc, tmp
@@ -170,10 +208,10 @@ def test_cli_run_writes_every_artefact_within_budget(finished_run):
 def test_predict_on_messy_new_data(finished_run, tmp_path):
     out, _, _ = finished_run
     new = churn_frame(30, seed=9).drop(columns=["churn"])
-    new["plan"] = new["plan"].replace({"basic": "enterprise"})          # unseen category
+    new["plan"] = new["plan"].replace({"basic": "enterprise"})  # unseen category
     new["monthly_charges"] = new["monthly_charges"].map(lambda v: f"{v:,.2f}" if v == v else "")  # text numbers
-    new["unexpected"] = "x"                                             # extra column
-    new = new[list(reversed(new.columns))]                              # shuffled order
+    new["unexpected"] = "x"  # extra column
+    new = new[list(reversed(new.columns))]  # shuffled order
     src = tmp_path / "new.csv"
     new.to_csv(src, index=False)
     dst = tmp_path / "pred.csv"
@@ -181,8 +219,13 @@ def test_predict_on_messy_new_data(finished_run, tmp_path):
     pred = pd.read_csv(dst)
     assert len(pred) == 30 and {"prediction", "proba_no", "proba_yes"} <= set(pred.columns)
     assert np.allclose(pred["proba_no"] + pred["proba_yes"], 1.0)
-    exported = subprocess.run([sys.executable, "predict.py", str(src), str(tmp_path / "pred2.csv")], cwd=out / "export",
-                              capture_output=True, text=True, timeout=120)
+    exported = subprocess.run(
+        [sys.executable, "predict.py", str(src), str(tmp_path / "pred2.csv")],
+        cwd=out / "export",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert exported.returncode == 0, exported.stderr
     assert pd.read_csv(tmp_path / "pred2.csv")["prediction"].tolist() == pred["prediction"].tolist()
 

@@ -1,4 +1,5 @@
 """Model registry: lineage of every finished run, dataset filter, comparison, production mark, old stores."""
+
 from __future__ import annotations
 
 import json
@@ -11,7 +12,7 @@ from pipeline.cli.main import main as cli_main
 from pipeline.run.store import RunStore
 from tests.engine.frames import churn_frame
 
-pytestmark = pytest.mark.slow   # the whole module runs real pipelines, apps or browsers
+pytestmark = pytest.mark.slow  # the whole module runs real pipelines, apps or browsers
 
 OLD_SCHEMA = """CREATE TABLE runs (run_id TEXT PRIMARY KEY, created_at REAL NOT NULL, finished_at REAL, status TEXT NOT NULL,
 dataset TEXT, target TEXT, task TEXT, metric TEXT, cv_score REAL, holdout_score REAL, brain TEXT, model TEXT,
@@ -30,8 +31,27 @@ def test_registry_lineage_compare_production_and_old_store(tmp_path, capsys):
     churn_frame(n=300, seed=2).to_csv(other, index=False)
     runs = []
     for path, objective, out in ((data, "", "a"), (data, "recall on churners matters most", "b"), (other, "", "c")):
-        assert cli_main(["run", str(path), "--target", "churn", "--objective", objective, "--time-budget", "8",
-                         "--max-loops", "0", "--out", str(tmp_path / out), "--store", str(store_path)]) == 0
+        assert (
+            cli_main(
+                [
+                    "run",
+                    str(path),
+                    "--target",
+                    "churn",
+                    "--objective",
+                    objective,
+                    "--time-budget",
+                    "8",
+                    "--max-loops",
+                    "0",
+                    "--out",
+                    str(tmp_path / out),
+                    "--store",
+                    str(store_path),
+                ]
+            )
+            == 0
+        )
         runs.append(json.loads((tmp_path / out / "lineage.json").read_text())["run_id"])
     capsys.readouterr()
     store = RunStore(store_path)

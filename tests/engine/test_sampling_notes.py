@@ -1,4 +1,5 @@
 """Honest sampling: on large tables the profile says it used a sample, how large, and how it was drawn."""
+
 import numpy as np
 import pandas as pd
 
@@ -13,7 +14,7 @@ def test_large_tables_are_profiled_on_a_stated_sample():
     profile = profile_frame(X, y, "y", "binary", seed=3)
     assert f"{PROFILE_SAMPLE:,}" in profile.sample_note and f"{n:,}" in profile.sample_note
     assert "uniform random sample" in profile.sample_note and "seed 3" in profile.sample_note
-    assert profile.n_rows == n                     # counts and missing values still cover every row
+    assert profile.n_rows == n  # counts and missing values still cover every row
     assert sum(profile.class_balance.values()) == n
 
 

@@ -5,6 +5,7 @@
 brain's feature code, on a generated churn table); its pickle names those module paths. The expected
 predictions were computed by that same code.
 """
+
 from __future__ import annotations
 
 import pickletools
@@ -29,7 +30,9 @@ def _pickled_modules(path: Path) -> set[str]:
 
 def test_a_model_saved_by_the_old_layout_still_predicts_the_same():
     model_file = DATA / "model_saved_before_the_move.joblib"
-    assert {"pipeline.runtime", "pipeline.models"} <= _pickled_modules(model_file), "the fixture must name the old paths"
+    assert {"pipeline.runtime", "pipeline.models"} <= _pickled_modules(model_file), (
+        "the fixture must name the old paths"
+    )
     model = joblib.load(model_file)
     rows = pd.read_csv(DATA / "model_saved_before_the_move_rows.csv")
     expected = pd.read_csv(DATA / "model_saved_before_the_move_expected.csv")
@@ -37,6 +40,7 @@ def test_a_model_saved_by_the_old_layout_still_predicts_the_same():
     got = model.prediction_frame(model.features(rows))
 
     assert list(got["prediction"]) == list(expected["prediction"])
-    np.testing.assert_allclose(got[["proba_no", "proba_yes"]].to_numpy(), expected[["proba_no", "proba_yes"]].to_numpy(),
-                               rtol=0, atol=1e-9)
+    np.testing.assert_allclose(
+        got[["proba_no", "proba_yes"]].to_numpy(), expected[["proba_no", "proba_yes"]].to_numpy(), rtol=0, atol=1e-9
+    )
     assert list(model.predict(rows)) == list(expected["prediction"])

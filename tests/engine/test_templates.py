@@ -1,4 +1,5 @@
 """Templates: save a finished run's recipe, list it, replay it on a new file with the same columns."""
+
 from __future__ import annotations
 
 import json
@@ -9,15 +10,34 @@ from pipeline.cli.main import main as cli_main
 from pipeline.run.store import load_state
 from tests.engine.frames import churn_frame
 
-pytestmark = pytest.mark.slow   # the whole module runs real pipelines, apps or browsers
+pytestmark = pytest.mark.slow  # the whole module runs real pipelines, apps or browsers
 
 
 def test_template_save_list_and_replay(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("MLPIPELINE_HOME", str(tmp_path / "home"))
     first = tmp_path / "first.csv"
     churn_frame(n=300, seed=3).to_csv(first, index=False)
-    assert cli_main(["run", str(first), "--target", "churn", "--objective", "recall on churners matters most",
-                     "--time-budget", "9", "--max-loops", "0", "--seed", "7", "--out", str(tmp_path / "a")]) == 0
+    assert (
+        cli_main(
+            [
+                "run",
+                str(first),
+                "--target",
+                "churn",
+                "--objective",
+                "recall on churners matters most",
+                "--time-budget",
+                "9",
+                "--max-loops",
+                "0",
+                "--seed",
+                "7",
+                "--out",
+                str(tmp_path / "a"),
+            ]
+        )
+        == 0
+    )
     assert cli_main(["templates", "save", str(tmp_path / "a"), "churn-recipe"]) == 0
     saved = json.loads((tmp_path / "home" / "templates" / "churn-recipe.json").read_text())
     assert saved["target"] == "churn" and saved["config"]["seed"] == 7 and saved["config"]["max_loops"] == 0

@@ -1,4 +1,5 @@
 """Fixtures for the LLM-brain tests: a small dataset, a clean LLM environment and a fake server (helpers: support.py)."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator

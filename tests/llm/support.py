@@ -1,5 +1,6 @@
 """What the LLM-brain tests share: provider settings for a fake server, and helpers that run the real pipeline
 (CLI or in-process) and check what it left behind."""
+
 from __future__ import annotations
 
 import json
@@ -18,17 +19,36 @@ from tests.llm.fakes import FakeLLMServer
 
 ROOT = Path(__file__).resolve().parents[2]
 PLANTED = "sk-test-PLANTED-123"
-LLM_ENV = ("LLM_PROVIDER", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "OPENAI_API_KEY", "OPENAI_BASE_URL", "LLM_MODEL",
-           "LLM_TIMEOUT_S", "LLM_MAX_RETRIES", "LLM_MAX_COST_USD", "LLM_REPAIR_ATTEMPTS", "LLM_DOWN_AFTER",
-           "LLM_PRICE_IN_PER_MTOK", "LLM_PRICE_OUT_PER_MTOK", "PIPELINE_SNIPPET_TIMEOUT_S")
+LLM_ENV = (
+    "LLM_PROVIDER",
+    "ANTHROPIC_API_KEY",
+    "ANTHROPIC_BASE_URL",
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "LLM_MODEL",
+    "LLM_TIMEOUT_S",
+    "LLM_MAX_RETRIES",
+    "LLM_MAX_COST_USD",
+    "LLM_REPAIR_ATTEMPTS",
+    "LLM_DOWN_AFTER",
+    "LLM_PRICE_IN_PER_MTOK",
+    "LLM_PRICE_OUT_PER_MTOK",
+    "PIPELINE_SNIPPET_TIMEOUT_S",
+)
 
 
 def provider_env(server: FakeLLMServer, key: str = PLANTED, **extra: Any) -> dict[str, str]:
     """Environment pointing the real SDK at a fake server (fast retries, prices known)."""
     prefix = "ANTHROPIC" if server.flavor == "anthropic" else "OPENAI"
-    env = {f"{prefix}_API_KEY": key, f"{prefix}_BASE_URL": server.base_url, "LLM_MODEL": server.model,
-           "LLM_PRICE_IN_PER_MTOK": "3", "LLM_PRICE_OUT_PER_MTOK": "15", "LLM_TIMEOUT_S": "10",
-           "LLM_MAX_RETRIES": "2"}
+    env = {
+        f"{prefix}_API_KEY": key,
+        f"{prefix}_BASE_URL": server.base_url,
+        "LLM_MODEL": server.model,
+        "LLM_PRICE_IN_PER_MTOK": "3",
+        "LLM_PRICE_OUT_PER_MTOK": "15",
+        "LLM_TIMEOUT_S": "10",
+        "LLM_MAX_RETRIES": "2",
+    }
     env.update({k: str(v) for k, v in extra.items()})
     return env
 
@@ -55,16 +75,44 @@ def run_cli(data: Path, tmp_path: Path, brain: str, env: dict[str, str], *args: 
     full_env = {k: v for k, v in os.environ.items() if k not in LLM_ENV}
     full_env.update(env)
     full_env["PYTHONPATH"] = str(ROOT)
-    cmd = [sys.executable, "-m", "pipeline", "run", str(data), "--brain", brain, "--target", "churn",
-           "--time-budget", "20", "--max-loops", "0", "--max-trials", "4", "--out", str(run_dir), "--store", str(store), *args]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pipeline",
+        "run",
+        str(data),
+        "--brain",
+        brain,
+        "--target",
+        "churn",
+        "--time-budget",
+        "20",
+        "--max-loops",
+        "0",
+        "--max-trials",
+        "4",
+        "--out",
+        str(run_dir),
+        "--store",
+        str(store),
+        *args,
+    ]
     proc = subprocess.run(cmd, cwd=tmp_path, env=full_env, capture_output=True, text=True, timeout=180)
     state = json.loads((run_dir / "run.json").read_text())["state"]
     return RunResult(state["status"], run_dir, store, state, state.get("usage") or {}, proc.stderr)
 
 
-def run_inprocess(data: Path, tmp_path: Path, brain: str, env: dict[str, str], monkeypatch: pytest.MonkeyPatch,
-                  objective: str = "predict churn", max_loops: int = 0, time_budget: float = 20.0,
-                  secrets: dict[str, str] | None = None) -> RunResult:
+def run_inprocess(
+    data: Path,
+    tmp_path: Path,
+    brain: str,
+    env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    objective: str = "predict churn",
+    max_loops: int = 0,
+    time_budget: float = 20.0,
+    secrets: dict[str, str] | None = None,
+) -> RunResult:
     """The same run through `pipeline.engine.prepare` / `execute` (what the app does), faster than a subprocess."""
     from pipeline.engine.execute import execute
     from pipeline.engine.prepare import prepare
@@ -74,8 +122,15 @@ def run_inprocess(data: Path, tmp_path: Path, brain: str, env: dict[str, str], m
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     run_dir, store_path = tmp_path / "run", tmp_path / "store.sqlite"
-    config = RunConfig(data_path=str(data), target="churn", objective=objective, brain=brain,
-                       time_budget_s=time_budget, max_loops=max_loops, max_trials=4)
+    config = RunConfig(
+        data_path=str(data),
+        target="churn",
+        objective=objective,
+        brain=brain,
+        time_budget_s=time_budget,
+        max_loops=max_loops,
+        max_trials=4,
+    )
     prepared = prepare(config, secrets)
     state = execute(prepared, run_dir, RunStore(store_path))
     data_dict = json.loads((run_dir / "run.json").read_text())["state"]
@@ -93,7 +148,9 @@ def assert_model_predicts(result: RunResult, data: Path) -> None:
     assert len(frame) == len(pd.read_csv(data))
 
 
-def assert_ledger_matches(result: RunResult, server: FakeLLMServer, price_in: float = 3.0, price_out: float = 15.0) -> None:
+def assert_ledger_matches(
+    result: RunResult, server: FakeLLMServer, price_in: float = 3.0, price_out: float = 15.0
+) -> None:
     """Calls, HTTP requests, tokens and dollars recorded by the run equal what the server did."""
     usage = result.usage
     tokens_in, tokens_out = server.tokens()

@@ -5,6 +5,7 @@ The bad-file corpus is generated once per session.
 The app tests share one Runner per process (st.cache_resource), so the runs home is only set here
 when no other conftest (tests/app) set it first.
 """
+
 from __future__ import annotations
 
 import atexit

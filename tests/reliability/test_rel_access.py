@@ -1,5 +1,6 @@
 """Access control with AppTest: the password gate (shared and per-user), OIDC configured without a
 session (only the sign-in screen), and run ownership (list, open via ?run=, delete)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -11,8 +12,13 @@ from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[2]
 USERS = {"alice": hashlib.sha256(b"alice-pw").hexdigest(), "bob": hashlib.sha256(b"bob-pw").hexdigest()}
-OIDC = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "x" * 32, "client_id": "id",
-        "client_secret": "secret", "server_metadata_url": "https://idp.invalid/.well-known/openid-configuration"}
+OIDC = {
+    "redirect_uri": "http://localhost:8501/oauth2callback",
+    "cookie_secret": "x" * 32,
+    "client_id": "id",
+    "client_secret": "secret",
+    "server_metadata_url": "https://idp.invalid/.well-known/openid-configuration",
+}
 
 
 def _app(secrets: dict, query: dict | None = None) -> AppTest:
@@ -34,7 +40,7 @@ def _locked(at) -> bool:
 def _sign_in(at, name: str, password: str) -> None:
     at.text_input(key="gate_name").set_value(name)
     at.text_input(key="gate_password").set_value(password)
-    at.button[0].click()   # the form's submit button
+    at.button[0].click()  # the form's submit button
     at.run()
     assert not at.exception
 
@@ -47,7 +53,9 @@ def _owned_run(owner: str) -> str:
     from ui.runner import get_runner
 
     runner = get_runner()
-    state = RunState(run_id=new_run_id(), config=RunConfig(data_path="x.csv", owner=owner, dataset_name=f"{owner}-data.csv"))
+    state = RunState(
+        run_id=new_run_id(), config=RunConfig(data_path="x.csv", owner=owner, dataset_name=f"{owner}-data.csv")
+    )
     state.status, state.error, state.finished_at = "failed", "Stopped for the test.", time.time()
     run_dir = runner.home / "runs" / state.run_id
     run_dir.mkdir(parents=True)
@@ -116,7 +124,7 @@ def test_delete_refuses_another_users_run():
     _sign_in(at, "bob", "bob-pw")
     at.switch_page("app_pages/runs.py")
     at.run()
-    at.session_state["runs_pick"] = [alice_run]   # forged: bob never saw this id in his table
+    at.session_state["runs_pick"] = [alice_run]  # forged: bob never saw this id in his table
     at.run()
     assert get_runner().store.get(alice_run) is not None
     assert (get_runner().home / "runs" / alice_run / "run.json").is_file()

@@ -1,6 +1,7 @@
 """Every file of the bad-input corpus uploaded into the Observatory (AppTest, one session in a row):
 a clear st.error naming the problem or a usable preview; never an exception or a traceback on
 screen, never HTML/JS from the file reaching markdown; the next upload still works."""
+
 from __future__ import annotations
 
 import re
@@ -13,12 +14,17 @@ from streamlit.testing.v1 import AppTest
 
 from pipeline.tables.reader import DataError, read_table
 
-pytestmark = pytest.mark.slow   # the whole module runs real pipelines, apps or browsers
+pytestmark = pytest.mark.slow  # the whole module runs real pipelines, apps or browsers
 
 ROOT = Path(__file__).resolve().parents[2]
-MIME = {".csv": "text/csv", ".json": "application/json", ".jsonl": "application/json",
-        ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        ".xls": "application/vnd.ms-excel", ".parquet": "application/octet-stream"}
+MIME = {
+    ".csv": "text/csv",
+    ".json": "application/json",
+    ".jsonl": "application/json",
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ".xls": "application/vnd.ms-excel",
+    ".parquet": "application/octet-stream",
+}
 
 
 def texts(at) -> str:
@@ -71,7 +77,7 @@ def test_every_bad_file_through_one_app_session(corpus):
         else:
             assert not at.error, (case.name, [e.value for e in at.error])
             assert _preview_rows(at) not in (None, "0"), case.name
-            if case.expect != "ok":   # readable but not learnable: the Run button names the problem
+            if case.expect != "ok":  # readable but not learnable: the Run button names the problem
                 at.button(key="run_pipeline").click()
                 at.run()
                 assert not at.exception

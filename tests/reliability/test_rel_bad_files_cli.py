@@ -4,6 +4,7 @@
 Most files go through `pipeline.cli.main.main` in-process (the sandbox zygote stays warm); a few go
 through a real `python -m pipeline` subprocess with a hard timeout.
 """
+
 from __future__ import annotations
 
 import faulthandler
@@ -58,7 +59,9 @@ def test_corpus_has_at_least_40_files(corpus):
 def test_cli_in_process(name, corpus, tmp_path, capsys):
     case, path = next((c, p) for c, p in corpus if c.name == name)
     out = tmp_path / "run"
-    faulthandler.dump_traceback_later(180, exit=True, file=sys.__stderr__)   # a hang fails the suite instead of blocking it
+    faulthandler.dump_traceback_later(
+        180, exit=True, file=sys.__stderr__
+    )  # a hang fails the suite instead of blocking it
     t0 = time.monotonic()
     try:
         rc = main(_args(case, path, out, tmp_path / "store.sqlite"))
@@ -82,7 +85,13 @@ def test_cli_in_process(name, corpus, tmp_path, capsys):
             assert not np.isinf(values).any()
     if name == "parquet_nested.parquet":
         assert X["tags"].map(lambda v: isinstance(v, str) and v.startswith("[")).all()
-    if name in ("html_js_names.csv", "prompt_injection.csv", "keyword_names.csv", "quote_names.csv", "newline_names.csv"):
+    if name in (
+        "html_js_names.csv",
+        "prompt_injection.csv",
+        "keyword_names.csv",
+        "quote_names.csv",
+        "newline_names.csv",
+    ):
         state = json.loads((out / "run.json").read_text())["state"]
         names = [c["name"] for c in state["profile"]["columns"]]
         assert set(X.columns) <= set(names) | {"y"}, "hostile names are carried verbatim, not mangled"
@@ -90,16 +99,24 @@ def test_cli_in_process(name, corpus, tmp_path, capsys):
         assert len(X) + len(pd.read_parquet(out / "data" / "holdout_X.parquet")) == 80, "the first sheet with data"
 
 
-@pytest.mark.parametrize("name,budget", [("binary.csv", "15"), ("one_line_100mb.csv", "15"), ("zip_bomb.xlsx", "15"),
-                                         ("html_js_names.csv", "15")])
+@pytest.mark.parametrize(
+    "name,budget",
+    [("binary.csv", "15"), ("one_line_100mb.csv", "15"), ("zip_bomb.xlsx", "15"), ("html_js_names.csv", "15")],
+)
 @pytest.mark.slow
 def test_cli_real_subprocess(name, budget, corpus, tmp_path):
     case, path = next((c, p) for c, p in corpus if c.name == name)
     out = tmp_path / "run"
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
     t0 = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "pipeline", *_args(case, path, out, tmp_path / "s.sqlite", budget)],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=150)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pipeline", *_args(case, path, out, tmp_path / "s.sqlite", budget)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=150,
+    )
     elapsed = time.monotonic() - t0
     if case.expect == "ok":
         assert proc.stdout.strip().splitlines()[-1] == str(out)

@@ -1,5 +1,6 @@
 """Faults, for real: sandbox children SIGKILLed mid-phase, an LLM provider that is down for the whole
 run, a disk that fills up (RLIMIT_FSIZE) and an unwritable runs folder."""
+
 from __future__ import annotations
 
 import json
@@ -23,7 +24,7 @@ from pipeline.run.store import RunStore
 from pipeline.state import RunConfig
 from pipeline.tables.samples import sample_path
 
-pytestmark = pytest.mark.slow   # the whole module runs real pipelines, apps or browsers
+pytestmark = pytest.mark.slow  # the whole module runs real pipelines, apps or browsers
 
 ROOT = Path(__file__).resolve().parents[2]
 PLANTED = "sk-ant-PLANTED-reliability-0042"
@@ -54,7 +55,7 @@ def test_sandbox_children_killed_mid_phase_the_run_still_ends_cleanly(tmp_path):
     kills: list[tuple[str, int]] = []
     stop = threading.Event()
 
-    def killer() -> None:   # SIGKILL every sandbox process (children and the zygote) while code phases run
+    def killer() -> None:  # SIGKILL every sandbox process (children and the zygote) while code phases run
         while not stop.is_set():
             if state.current_phase in ("features", "visualizer"):
                 for pid in _descendants(os.getpid()):
@@ -85,19 +86,45 @@ def test_sandbox_children_killed_mid_phase_the_run_still_ends_cleanly(tmp_path):
 def _dead_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]   # closed again: connections are refused
+        return s.getsockname()[1]  # closed again: connections are refused
 
 
 def test_llm_provider_down_for_the_whole_run_finishes_offline_and_never_writes_the_key(tmp_path):
     data = sample_path("churn", tmp_path / "samples")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC", "OPENAI", "LLM_"))}
-    env.update(ANTHROPIC_API_KEY=PLANTED, ANTHROPIC_BASE_URL=f"http://127.0.0.1:{_dead_port()}",
-               LLM_MAX_RETRIES="1", LLM_TIMEOUT_S="3", OPENBLAS_NUM_THREADS="1")
+    env.update(
+        ANTHROPIC_API_KEY=PLANTED,
+        ANTHROPIC_BASE_URL=f"http://127.0.0.1:{_dead_port()}",
+        LLM_MAX_RETRIES="1",
+        LLM_TIMEOUT_S="3",
+        OPENBLAS_NUM_THREADS="1",
+    )
     run_dir, store = tmp_path / "run", tmp_path / "store.sqlite"
     t0 = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "pipeline", "run", str(data), "--brain", "anthropic",
-                           "--time-budget", "25", "--max-loops", "0", "--out", str(run_dir), "--store", str(store)],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pipeline",
+            "run",
+            str(data),
+            "--brain",
+            "anthropic",
+            "--time-budget",
+            "25",
+            "--max-loops",
+            "0",
+            "--out",
+            str(run_dir),
+            "--store",
+            str(store),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     elapsed = time.monotonic() - t0
     assert proc.returncode == 0, proc.stderr[-3000:]
     state = json.loads((run_dir / "run.json").read_text())["state"]
@@ -116,19 +143,39 @@ def test_llm_provider_down_for_the_whole_run_finishes_offline_and_never_writes_t
 
 def _limit_file_size(limit: int):
     def apply() -> None:
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)   # writes past the limit fail with EFBIG, like a full disk
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # writes past the limit fail with EFBIG, like a full disk
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
     return apply
 
 
 def test_disk_full_mid_run_gives_a_clear_message_and_an_intact_store(tmp_path):
     data = sample_path("churn", tmp_path / "samples")
     run_dir, store = tmp_path / "run", tmp_path / "store.sqlite"
-    RunStore(store)   # created before the disk "fills"
-    proc = subprocess.run([sys.executable, "-m", "pipeline", "run", str(data), "--time-budget", "20", "--max-loops", "0",
-                           "--out", str(run_dir), "--store", str(store)], cwd=ROOT, capture_output=True, text=True,
-                          timeout=240, preexec_fn=_limit_file_size(20_000),
-                          env=dict(os.environ, OPENBLAS_NUM_THREADS="1"))
+    RunStore(store)  # created before the disk "fills"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pipeline",
+            "run",
+            str(data),
+            "--time-budget",
+            "20",
+            "--max-loops",
+            "0",
+            "--out",
+            str(run_dir),
+            "--store",
+            str(store),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        preexec_fn=_limit_file_size(20_000),
+        env=dict(os.environ, OPENBLAS_NUM_THREADS="1"),
+    )
     assert proc.returncode in (1, 2), proc.stderr[-2000:]
     assert "Traceback" not in proc.stderr
     last = [ln for ln in proc.stderr.splitlines() if ln.strip()][-1]
@@ -139,7 +186,7 @@ def test_disk_full_mid_run_gives_a_clear_message_and_an_intact_store(tmp_path):
         rows = con.execute("SELECT status FROM runs").fetchall()
     assert all(r[0] != "finished" for r in rows), "nothing half-written looks finished"
     if (run_dir / "run.json").exists():
-        json.loads((run_dir / "run.json").read_text())   # never a torn run.json
+        json.loads((run_dir / "run.json").read_text())  # never a torn run.json
     assert not (run_dir / "model.joblib").exists()
     print("disk full:", last)
 
@@ -150,8 +197,14 @@ def test_unwritable_runs_folder_gives_one_clear_message(tmp_path):
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the runs folder should be")
     env = dict(os.environ, MLPIPELINE_HOME=str(blocker / "home"))
-    proc = subprocess.run([sys.executable, "-m", "pipeline", "run", str(data), "--time-budget", "10"],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pipeline", "run", str(data), "--time-budget", "10"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2, proc.stderr[-2000:]
     lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: ") and "cannot be" in lines[0], lines

@@ -6,6 +6,7 @@ Run pipeline, wait for Finished. Then every file under the app's runs home (run 
 SQLite store and its WAL, uploads, samples), every member of the export bundle the app offers for
 download, and everything logged (all loggers at DEBUG) or printed meanwhile are searched for the key.
 """
+
 from __future__ import annotations
 
 import io
@@ -19,7 +20,7 @@ import pytest
 from rel_fixtures import corpus  # noqa: F401  (fixture; sets the runs home first)
 from streamlit.testing.v1 import AppTest
 
-pytestmark = pytest.mark.slow   # the whole module runs real pipelines, apps or browsers
+pytestmark = pytest.mark.slow  # the whole module runs real pipelines, apps or browsers
 
 ROOT = Path(__file__).resolve().parents[2]
 PLANTED = "sk-ant-PLANTED-app-field-7731"
@@ -28,7 +29,7 @@ PLANTED = "sk-ant-PLANTED-app-field-7731"
 def _dead_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]   # closed again: connections are refused
+        return s.getsockname()[1]  # closed again: connections are refused
 
 
 def test_key_typed_in_the_app_is_in_no_file_export_or_log(monkeypatch, capfd):
@@ -43,8 +44,9 @@ def test_key_typed_in_the_app_is_in_no_file_export_or_log(monkeypatch, capfd):
     log = io.StringIO()
     handler = logging.StreamHandler(log)
     handler.setLevel(logging.DEBUG)
-    watched = [logging.getLogger()] + [logging.getLogger(n) for n in ("streamlit", "anthropic", "httpx", "httpcore",
-                                                                      "pipeline", "sandbox")]
+    watched = [logging.getLogger()] + [
+        logging.getLogger(n) for n in ("streamlit", "anthropic", "httpx", "httpcore", "pipeline", "sandbox")
+    ]
     levels = [lg.level for lg in watched]
     for lg in watched:
         lg.addHandler(handler)
@@ -75,11 +77,11 @@ def test_key_typed_in_the_app_is_in_no_file_export_or_log(monkeypatch, capfd):
 
     state = handle.snapshot()
     assert state.status == "finished", state.error
-    assert state.config.brain == "anthropic"           # the LLM brain was really used, and fell back
+    assert state.config.brain == "anthropic"  # the LLM brain was really used, and fell back
     fallbacks = (state.usage or {}).get("fallbacks", [])
     assert any("unreachable or failing" in f["reason"] for f in fallbacks), state.usage
     assert any(s.value.startswith("**Finished**") for s in at.success)
-    assert at.text_input(key="api_key").value == PLANTED      # the key really was in the field
+    assert at.text_input(key="api_key").value == PLANTED  # the key really was in the field
 
     home = home()
     run_dir = handle.run_dir
@@ -99,5 +101,7 @@ def test_key_typed_in_the_app_is_in_no_file_export_or_log(monkeypatch, capfd):
     assert PLANTED not in logged and PLANTED not in out + err
     # The fallback reason is recorded, scrubbed of the key, and the page says which brain did the work.
     assert PLANTED not in str(state.usage) and PLANTED not in " ".join(state.notes)
-    print(f"key search: {len(files)} files under the runs home, {len(members)} export members, "
-          f"{len(logged):,} characters of logs: no hit; {len(fallbacks)} fallbacks")
+    print(
+        f"key search: {len(files)} files under the runs home, {len(members)} export members, "
+        f"{len(logged):,} characters of logs: no hit; {len(fallbacks)} fallbacks"
+    )

@@ -10,6 +10,7 @@ still waiting when it was pressed; the summed
 RSS of the server process tree (sampled from /proc every 100 ms) stays under 3 GB. The wall time and the
 memory peaks are printed and written to test-artifacts/load.json.
 """
+
 from __future__ import annotations
 
 import json
@@ -31,26 +32,31 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
-SESSIONS = ["zqamber", "zqbirch", "zqcedar", "zqdune", "zqember"]   # column / label / file prefixes
+SESSIONS = ["zqamber", "zqbirch", "zqcedar", "zqdune", "zqember"]  # column / label / file prefixes
 LIMIT = 2
-BUDGET = 25          # long enough that runs 1 and 2 still hold both slots while page 3 presses Run on a busy machine
-MEMORY_CAP = 3 * 1024 ** 3
+BUDGET = 25  # long enough that runs 1 and 2 still hold both slots while page 3 presses Run on a busy machine
+MEMORY_CAP = 3 * 1024**3
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 
 
 def _table(prefix: str, seed: int) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     n = 240 + 40 * seed
-    frame = pd.DataFrame({f"{prefix}_height": rng.normal(170, 10, n).round(1),
-                          f"{prefix}_weight": rng.normal(70, 12, n).round(1),
-                          f"{prefix}_visits": rng.integers(0, 30, n),
-                          f"{prefix}_colour": rng.choice([f"{prefix}red", f"{prefix}blue", f"{prefix}green"], n)})
+    frame = pd.DataFrame(
+        {
+            f"{prefix}_height": rng.normal(170, 10, n).round(1),
+            f"{prefix}_weight": rng.normal(70, 12, n).round(1),
+            f"{prefix}_visits": rng.integers(0, 30, n),
+            f"{prefix}_colour": rng.choice([f"{prefix}red", f"{prefix}blue", f"{prefix}green"], n),
+        }
+    )
     score = (frame[f"{prefix}_height"] - 170) / 10 + frame[f"{prefix}_visits"] / 10 + rng.normal(0, 0.7, n)
     frame[f"{prefix}_label"] = np.where(score > 1.4, f"{prefix}yes", f"{prefix}no")
     return frame
 
 
 # --------------------------------------------------------------------------- memory of a process tree
+
 
 def _children_map() -> dict[int, list[int]]:
     children: dict[int, list[int]] = {}
@@ -111,6 +117,7 @@ class MemorySampler(threading.Thread):
 
 
 # --------------------------------------------------------------------------- server and browser
+
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
@@ -193,7 +200,7 @@ def test_five_browser_sessions_queue_in_order_stay_apart_and_finish(server, tmp_
 
         # Watch all five at once until each has ended.
         ended: dict[str, str] = {}
-        deadline = time.monotonic() + 420   # five 25 s runs, two at a time: about 90 s here, 3x that on a busy machine
+        deadline = time.monotonic() + 420  # five 25 s runs, two at a time: about 90 s here, 3x that on a busy machine
         while len(ended) < len(pages) and time.monotonic() < deadline:
             for prefix, page in pages.items():
                 if prefix in ended:
@@ -204,7 +211,11 @@ def test_five_browser_sessions_queue_in_order_stay_apart_and_finish(server, tmp_
                     ended[prefix] = _status_line(page)
             time.sleep(0.5)
         t_all_done = time.monotonic()
-        assert ended == {prefix: "finished" for prefix in pages}, (ended, first_status, _recorded_statuses(server["home"]))
+        assert ended == {prefix: "finished" for prefix in pages}, (
+            ended,
+            first_status,
+            _recorded_statuses(server["home"]),
+        )
 
         # Each page: its own run and data only.
         for prefix, page in pages.items():
@@ -248,7 +259,7 @@ def test_five_browser_sessions_queue_in_order_stay_apart_and_finish(server, tmp_
     # Page 3 pressed while runs 1 and 2 held both slots, so at least one page waited.
     queued = {p: re.search(r"Queued — position (\d+)", first_status[p]) for p in SESSIONS}
     assert queued[SESSIONS[LIMIT]] is not None and queued[SESSIONS[LIMIT]].group(1) == "1", first_status
-    slack = 1.0    # a run leaves the queue just before its first phase starts
+    slack = 1.0  # a run leaves the queue just before its first phase starts
     for i, p in enumerate(SESSIONS):
         if queued[p] is None:
             assert re.search(r"Running|Finished", first_status[p]) and starts[p] <= seen[p] + slack, (p, first_status)
@@ -263,12 +274,17 @@ def test_five_browser_sessions_queue_in_order_stay_apart_and_finish(server, tmp_
     assert sampler.samples > 100
     assert peak < MEMORY_CAP, f"server tree peaked at {peak / 2**20:.0f} MB"
     record = {
-        "sessions": len(SESSIONS), "max_concurrent": LIMIT, "budget_s": BUDGET,
+        "sessions": len(SESSIONS),
+        "max_concurrent": LIMIT,
+        "budget_s": BUDGET,
         "wall_s_total": round(t_end - t_start, 1),
         "wall_s_first_click_to_all_finished": round(t_all_done - t_load, 1),
-        "server_tree_peak_rss_mb": round(peak / 2**20), "server_tree_processes_at_peak": sampler.server_peak_procs,
-        "browser_tree_peak_rss_mb": round(sampler.browser_peak / 2**20), "memory_samples": sampler.samples,
-        "start_order": order, "peak_running": peak_running,
+        "server_tree_peak_rss_mb": round(peak / 2**20),
+        "server_tree_processes_at_peak": sampler.server_peak_procs,
+        "browser_tree_peak_rss_mb": round(sampler.browser_peak / 2**20),
+        "memory_samples": sampler.samples,
+        "start_order": order,
+        "peak_running": peak_running,
         "run_seconds": {p: round(ends[p] - starts[p], 1) for p in SESSIONS},
         "start_offsets_s": {p: round(starts[p] - min(starts.values()), 1) for p in SESSIONS},
         "end_offsets_s": {p: round(ends[p] - min(starts.values()), 1) for p in SESSIONS},

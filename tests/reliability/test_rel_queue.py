@@ -2,6 +2,7 @@
 slots, six runs. Runs that hold a slot are stopped one by one (Stop = cancel) and the next run that
 starts must always be the one that was queued first; a run cancelled while queued never starts and the
 ones behind it move up."""
+
 from __future__ import annotations
 
 import time
@@ -15,7 +16,7 @@ from pipeline.engine.prepare import prepare
 from pipeline.engine.service import RunHandle, Runner
 from pipeline.state import RunConfig
 
-pytestmark = pytest.mark.slow   # the whole module runs real pipelines, apps or browsers
+pytestmark = pytest.mark.slow  # the whole module runs real pipelines, apps or browsers
 
 TERMINAL_EVENTS = ("run_finished", "run_failed", "run_cancelled")
 
@@ -46,20 +47,21 @@ def _wait(cond, timeout: float = 60, what: str = "") -> None:
 
 def test_queue_starts_runs_strictly_in_arrival_order(tmp_path):
     data = _table(tmp_path / "tiny.csv")
-    config = RunConfig(data_path=data, target="q_label", brain="offline", time_budget_s=300, max_loops=3,
-                       dataset_name="tiny.csv")
+    config = RunConfig(
+        data_path=data, target="q_label", brain="offline", time_budget_s=300, max_loops=3, dataset_name="tiny.csv"
+    )
     runner = Runner(home=tmp_path / "home", max_concurrent=2)
     names = "ABCDEF"
     handles = {n: runner.start(prepare(config, {})) for n in names}
     by_id = {h.run_id: n for n, h in handles.items()}
     try:
         _wait(lambda: _started_at(handles["A"]) and _started_at(handles["B"]), what="A and B to start")
-        time.sleep(0.5)   # give a wrongly ordered queue the chance to let a waiting run slip in
+        time.sleep(0.5)  # give a wrongly ordered queue the chance to let a waiting run slip in
         assert [handles[n].queue_position for n in "ABCDEF"] == [0, 0, 1, 2, 3, 4]
         assert [n for n in names if _started_at(handles[n])] == ["A", "B"]
         assert {h.run_id for h in runner.running()} == set(by_id)
 
-        handles["E"].cancel()                                  # Stop while queued
+        handles["E"].cancel()  # Stop while queued
         _wait(lambda: handles["E"].done, what="E cancelled while queued")
         assert handles["E"].snapshot().status == "cancelled"
         assert handles["E"].snapshot().error == "Cancelled before it started."
@@ -87,8 +89,10 @@ def test_queue_starts_runs_strictly_in_arrival_order(tmp_path):
     assert order == ["A", "B", "C", "D", "F"], order
     assert _started_at(handles["E"]) is None and not handles["E"].run_dir.exists()
     # Never more than two at once: sweep the real start/end times.
-    edges = sorted([(_started_at(handles[n]), 1) for n in order] + [(_ended_at(handles[n]), -1) for n in order],
-                   key=lambda e: (e[0], e[1]))
+    edges = sorted(
+        [(_started_at(handles[n]), 1) for n in order] + [(_ended_at(handles[n]), -1) for n in order],
+        key=lambda e: (e[0], e[1]),
+    )
     live = peak = 0
     for _, step in edges:
         live += step

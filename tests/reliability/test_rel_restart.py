@@ -3,6 +3,7 @@
 Finished runs are still listed with their artefacts; the interrupted run shows as interrupted in the
 browser and its Resume button finishes it from the last completed phase.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,15 +21,34 @@ from playwright.sync_api import expect, sync_playwright
 from pipeline.tables.samples import sample_frame
 from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, kill_server, start_streamlit, wait_idle
 
-pytestmark = pytest.mark.slow   # the whole module runs real pipelines, apps or browsers
+pytestmark = pytest.mark.slow  # the whole module runs real pipelines, apps or browsers
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
 def test_server_killed_mid_run_then_restarted(tmp_path):
     home = tmp_path / "home"
     home.mkdir()
-    done = subprocess.run([sys.executable, "-m", "pipeline", "run", str(_csv(tmp_path, "wine")), "--target", "cultivar",
-                           "--time-budget", "12", "--max-loops", "0"], cwd=ROOT, capture_output=True, text=True,
-                          env=dict(os.environ, MLPIPELINE_HOME=str(home)), timeout=180)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pipeline",
+            "run",
+            str(_csv(tmp_path, "wine")),
+            "--target",
+            "cultivar",
+            "--time-budget",
+            "12",
+            "--max-loops",
+            "0",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, MLPIPELINE_HOME=str(home)),
+        timeout=180,
+    )
     assert done.returncode == 0, done.stderr[-1500:]
     finished_dir = Path(done.stdout.strip().splitlines()[-1])
     proc, url, _ = start_streamlit(home)
@@ -51,19 +71,22 @@ def test_server_killed_mid_run_then_restarted(tmp_path):
             run_id = re.search(r"[?&]run=([\w-]+)", page.url).group(1)
             run_json = home / "runs" / run_id / "run.json"
             deadline = time.time() + 120
-            while time.time() < deadline:      # wait until at least the Feature Engineer has been checkpointed
+            while time.time() < deadline:  # wait until at least the Feature Engineer has been checkpointed
                 try:
-                    phases = [r["phase"] for r in json.loads(run_json.read_text())["state"]["history"]
-                              if r["status"] == "done"]
+                    phases = [
+                        r["phase"]
+                        for r in json.loads(run_json.read_text())["state"]["history"]
+                        if r["status"] == "done"
+                    ]
                 except (OSError, ValueError, KeyError):
                     phases = []
                 if "features" in phases:
                     break
                 time.sleep(0.2)
             assert "features" in phases
-            kill_server(proc)                                         # the server dies mid-run
+            kill_server(proc)  # the server dies mid-run
             assert json.loads(run_json.read_text())["status"] == "running"
-            proc, url, _ = start_streamlit(home)                      # ... and comes back
+            proc, url, _ = start_streamlit(home)  # ... and comes back
             page.goto(f"{url}/?run={run_id}")
             # the first page after a cold start imports the engine (seconds on a busy machine)
             expect(page.get_by_text("interrupted", exact=False).first).to_be_visible(timeout=30_000)
@@ -77,7 +100,7 @@ def test_server_killed_mid_run_then_restarted(tmp_path):
 
             listed = {r["run_id"]: r["status"] for r in RunStore(home / "store.sqlite").list()}
             assert listed == {finished_dir.name: "finished", run_id: "finished"}
-            page.goto(f"{url}/?run={finished_dir.name}")               # the earlier run still opens, downloads too
+            page.goto(f"{url}/?run={finished_dir.name}")  # the earlier run still opens, downloads too
             expect(page.get_by_text("Finished", exact=True).first).to_be_visible()
             expect(page.get_by_role("button", name=re.compile("Export bundle"))).to_be_visible()
             assert (finished_dir / "model.joblib").is_file() and (finished_dir / "report.md").is_file()
@@ -103,9 +126,30 @@ def test_disk_full_mid_run_fails_cleanly(tmp_path):
         resource.setrlimit(resource.RLIMIT_FSIZE, (150_000, 150_000))
 
     out, store = tmp_path / "run", tmp_path / "s.sqlite"
-    proc = subprocess.run([sys.executable, "-m", "pipeline", "run", str(_csv(tmp_path, "breast_cancer")), "--target",
-                           "diagnosis", "--time-budget", "20", "--max-loops", "0", "--out", str(out), "--store", str(store)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=180, preexec_fn=quota)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pipeline",
+            "run",
+            str(_csv(tmp_path, "breast_cancer")),
+            "--target",
+            "diagnosis",
+            "--time-budget",
+            "20",
+            "--max-loops",
+            "0",
+            "--out",
+            str(out),
+            "--store",
+            str(store),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        preexec_fn=quota,
+    )
     assert proc.returncode == 1
     assert "Failed: The disk is full" in proc.stderr and "Traceback" not in proc.stderr
     assert not (out / "model.joblib").exists() and not (out / "metrics.json").exists()

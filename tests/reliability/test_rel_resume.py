@@ -1,5 +1,6 @@
 """A run killed with SIGKILL mid-run (the process dies, like a server restart) is shown as interrupted,
 and resumes from its last completed phase: through the CLI verb and through the app's Resume button."""
+
 from __future__ import annotations
 
 import json
@@ -16,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 
 from pipeline.tables.samples import sample_path
 
-pytestmark = pytest.mark.slow   # the whole module runs real pipelines, apps or browsers
+pytestmark = pytest.mark.slow  # the whole module runs real pipelines, apps or browsers
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,9 +34,29 @@ def _kill_after(phase_done: str, run_dir: Path, store: Path, data: Path, budget:
 def _kill_when(until, run_dir: Path, store: Path, data: Path, budget: str = "40", extra: tuple[str, ...] = ()) -> dict:
     """Start a real CLI run and SIGKILL its process group once its checkpoint satisfies `until`."""
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
-    proc = subprocess.Popen([sys.executable, "-m", "pipeline", "run", str(data), "--time-budget", budget,
-                             "--max-loops", "1", "--out", str(run_dir), "--store", str(store), *extra],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pipeline",
+            "run",
+            str(data),
+            "--time-budget",
+            budget,
+            "--max-loops",
+            "1",
+            "--out",
+            str(run_dir),
+            "--store",
+            str(store),
+            *extra,
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     deadline = time.time() + 120
     saved = {}
     try:
@@ -64,26 +85,41 @@ def test_cli_resume_after_sigkill(tmp_path):
     assert ("trainer", 1) in done_before
     assert not (run_dir / "model.joblib").exists()
     t0 = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "pipeline", "resume", "--run", str(run_dir), "--store", str(store)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=240,
-                          env=dict(os.environ, OPENBLAS_NUM_THREADS="1"))
+    proc = subprocess.run(
+        [sys.executable, "-m", "pipeline", "resume", "--run", str(run_dir), "--store", str(store)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env=dict(os.environ, OPENBLAS_NUM_THREADS="1"),
+    )
     resumed_s = time.monotonic() - t0
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Traceback" not in proc.stderr
     after = json.loads((run_dir / "run.json").read_text())
     assert after["status"] == "finished"
     history = [(r["phase"], r["iteration"]) for r in after["state"]["history"]]
-    assert history[:len(done_before)] == done_before, "completed phases are kept, not re-run"
+    assert history[: len(done_before)] == done_before, "completed phases are kept, not re-run"
     assert history.count(("profiler", 1)) == 1 and history.count(("trainer", 1)) == 1
     assert any(n.startswith("Resumed at evaluator (iteration 1)") for n in after["state"]["notes"])
     assert (run_dir / "model.joblib").is_file() and (run_dir / "holdout_predictions.csv").is_file()
-    rows = subprocess.run([sys.executable, "-m", "pipeline", "runs", "--store", str(store)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=60).stdout
+    rows = subprocess.run(
+        [sys.executable, "-m", "pipeline", "runs", "--store", str(store)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
     assert after["run_id"] in rows and "finished" in rows
     print(f"resume after SIGKILL post-trainer: {resumed_s:.1f} s")
     # A finished run cannot be resumed: one clear message.
-    again = subprocess.run([sys.executable, "-m", "pipeline", "resume", "--run", str(run_dir)], cwd=ROOT,
-                           capture_output=True, text=True, timeout=60)
+    again = subprocess.run(
+        [sys.executable, "-m", "pipeline", "resume", "--run", str(run_dir)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert again.returncode == 2 and again.stderr.startswith("error: ") and "finished" in again.stderr
 
 
@@ -100,12 +136,23 @@ def test_a_gate_wish_survives_a_restart(tmp_path):
         answers = [g["status"] for g in saved["state"]["gate_log"] if g["name"] == "training"]
         return answers == ["rejected", "approved"] and not _phase_done("trainer")(saved)
 
-    before = _kill_when(gate_answered_trainer_running, run_dir, store, data, budget="60",
-                        extra=("--approve", "training", "--decisions", str(decisions), "--max-loops", "0"))
+    before = _kill_when(
+        gate_answered_trainer_running,
+        run_dir,
+        store,
+        data,
+        budget="60",
+        extra=("--approve", "training", "--decisions", str(decisions), "--max-loops", "0"),
+    )
     assert before["status"] == "running" and not _phase_done("trainer")(before), "killed inside the trainer"
-    proc = subprocess.run([sys.executable, "-m", "pipeline", "resume", "--run", str(run_dir), "--store", str(store)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=240,
-                          env=dict(os.environ, OPENBLAS_NUM_THREADS="1"))
+    proc = subprocess.run(
+        [sys.executable, "-m", "pipeline", "resume", "--run", str(run_dir), "--store", str(store)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env=dict(os.environ, OPENBLAS_NUM_THREADS="1"),
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     after = json.loads((run_dir / "run.json").read_text())["state"]
     families = {c["family"] for c in after["training"]["candidates"]}
@@ -128,8 +175,10 @@ def test_app_shows_interrupted_run_and_resumes_it(tmp_path):
     at.query_params["run"] = run_id
     at.run()
     assert not at.exception
-    assert any("Interrupted" in e.value or "interrupted" in e.value for e in list(at.error) + list(at.warning)
-               + list(at.markdown) + list(at.caption)), "shown as interrupted"
+    assert any(
+        "Interrupted" in e.value or "interrupted" in e.value
+        for e in list(at.error) + list(at.warning) + list(at.markdown) + list(at.caption)
+    ), "shown as interrupted"
     resume = [b for b in at.button if b.label == "Resume"]
     assert resume, [b.label for b in at.button]
     resume[0].click()

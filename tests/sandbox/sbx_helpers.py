@@ -1,4 +1,5 @@
 """Helpers shared by the sandbox tests (unique module name on purpose)."""
+
 import os
 import socket
 import sys
@@ -17,14 +18,16 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 def write_input_csv(workdir):
     rng = np.random.default_rng(42)
     n = 120
-    df = pd.DataFrame({
-        "id": np.arange(n),
-        "age": rng.integers(18, 95, n),
-        "income": rng.normal(50000, 15000, n).round(2),
-        "city": rng.choice(["Oslo", "Lyon", "Porto", "Bonn"], n),
-        "signup": pd.date_range("2021-01-01", periods=n, freq="3D").strftime("%Y-%m-%d"),
-        "churn": rng.integers(0, 2, n),
-    })
+    df = pd.DataFrame(
+        {
+            "id": np.arange(n),
+            "age": rng.integers(18, 95, n),
+            "income": rng.normal(50000, 15000, n).round(2),
+            "city": rng.choice(["Oslo", "Lyon", "Porto", "Bonn"], n),
+            "signup": pd.date_range("2021-01-01", periods=n, freq="3D").strftime("%Y-%m-%d"),
+            "churn": rng.integers(0, 2, n),
+        }
+    )
     df.to_csv(os.path.join(workdir, "input.csv"), index=False)
 
 
@@ -62,5 +65,3 @@ class Listener:
         self._stop = True
         self.thread.join(2)
         self.sock.close()
-
-

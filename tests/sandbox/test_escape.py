@@ -1,5 +1,6 @@
 """The escape corpus: every attack is rejected by check() or fails inside
 run() -- and the side effect it aimed at did not happen."""
+
 import glob
 import os
 import re
@@ -42,13 +43,16 @@ def test_escape_has_no_effect(path, tmp_path, listener, monkeypatch):
     before = canary.stat()
     (workdir / "etc_link").symlink_to("/etc")
     (workdir / "canary_link").symlink_to(canary)
-    code = (open(path).read().replace("{CANARY}", str(canary))
-            .replace("{CANARY_REL}", str(canary).lstrip("/"))
-            .replace("{PORT}", str(listener.port)))
+    code = (
+        open(path)
+        .read()
+        .replace("{CANARY}", str(canary))
+        .replace("{CANARY_REL}", str(canary).lstrip("/"))
+        .replace("{PORT}", str(listener.port))
+    )
 
     chk = sandbox.check(code)
-    ex = sandbox.Executor(workdir, timeout_s=TIMEOUT, memory_mb=1024,
-                          max_file_mb=50, max_disk_mb=200)
+    ex = sandbox.Executor(workdir, timeout_s=TIMEOUT, memory_mb=1024, max_file_mb=50, max_disk_mb=200)
     res = ex.run(code)
 
     assert not res.ok, f"escape succeeded: {res}"
@@ -80,12 +84,15 @@ def test_poisoning_does_not_leak_into_next_run(tmp_path):
     """A run that monkeypatches modules (here via the trusted harness, which
     has full power inside the child) cannot affect the next run."""
     ex = sandbox.Executor(tmp_path, timeout_s=20)
-    poison = ("import json, pandas as pd\n"
-              "json.dumps = lambda *a, **k: 'POISONED'\n"
-              "pd.DataFrame.sum = lambda self, *a, **k: 'POISONED'\n")
+    poison = (
+        "import json, pandas as pd\n"
+        "json.dumps = lambda *a, **k: 'POISONED'\n"
+        "pd.DataFrame.sum = lambda self, *a, **k: 'POISONED'\n"
+    )
     r1 = ex.run("x = 1", harness=poison)
     assert r1.ok
-    r2 = ex.run("import json\nimport pandas as pd\n"
-                "print(json.dumps({'a': 1}), int(pd.DataFrame({'a': [1, 2]}).sum().iloc[0]))")
+    r2 = ex.run(
+        "import json\nimport pandas as pd\nprint(json.dumps({'a': 1}), int(pd.DataFrame({'a': [1, 2]}).sum().iloc[0]))"
+    )
     assert r2.ok, r2
     assert r2.stdout.strip() == '{"a": 1} 3'

@@ -1,4 +1,5 @@
 """The benign corpus: realistic data-science snippets that must pass."""
+
 import glob
 import os
 import re
@@ -25,7 +26,7 @@ def test_benign_snippet_runs(path, tmp_path):
     res = sandbox.Executor(tmp_path, timeout_s=60, memory_mb=2048).run(code)
     assert res.ok, (res.error_type, res.error, res.stderr[-3000:])
     m = re.search(r"^# expect: (.+)$", code, re.M)
-    for name in (m.group(1).split(",") if m else []):
+    for name in m.group(1).split(",") if m else []:
         p = tmp_path / name.strip()
         assert p.is_file() and p.stat().st_size > 0, name
         if name.strip().endswith(".png"):

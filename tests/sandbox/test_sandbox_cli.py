@@ -1,4 +1,5 @@
 """python -m sandbox check|run: one JSON object on stdout, exit 0 / 2."""
+
 import json
 import subprocess
 import sys
@@ -7,8 +8,9 @@ import sbx_helpers
 
 
 def _cli(*args, timeout=120):
-    p = subprocess.run([sys.executable, "-m", "sandbox", *args], cwd=sbx_helpers.REPO,
-                       capture_output=True, text=True, timeout=timeout)
+    p = subprocess.run(
+        [sys.executable, "-m", "sandbox", *args], cwd=sbx_helpers.REPO, capture_output=True, text=True, timeout=timeout
+    )
     return p.returncode, json.loads(p.stdout)
 
 
@@ -44,8 +46,7 @@ def test_cli_run(tmp_path):
     fail = tmp_path / "fail.py"
     fail.write_text("x = 1 / 0\n")
     for f, expect in ((ok, None), (bad, "PolicyViolation"), (fail, "ZeroDivisionError")):
-        code, out = _cli("run", str(f), "--workdir", str(wd), "--timeout", "30",
-                         "--memory-mb", "1024")
+        code, out = _cli("run", str(f), "--workdir", str(wd), "--timeout", "30", "--memory-mb", "1024")
         assert code == 0
         assert out["error_type"] == expect and out["ok"] == (expect is None)
         for k in ("ok", "error_type", "error", "stdout", "stderr", "duration_s", "isolation"):

@@ -1,4 +1,5 @@
 """API contract of sandbox.check / Executor / restricted_exec."""
+
 import os
 import threading
 import time
@@ -9,10 +10,12 @@ import sbx_helpers  # noqa: F401
 import sandbox
 from sandbox import executor as executor_mod
 
-SMALL = ("import pandas as pd\n"
-         "df = pd.DataFrame({'a': [1, 2, 3], 'b': [4, 5, 6]})\n"
-         "df['c'] = df['a'] / df['b']\n"
-         "print(round(float(df['c'].sum()), 2))\n")
+SMALL = (
+    "import pandas as pd\n"
+    "df = pd.DataFrame({'a': [1, 2, 3], 'b': [4, 5, 6]})\n"
+    "df['c'] = df['a'] / df['b']\n"
+    "print(round(float(df['c'].sum()), 2))\n"
+)
 
 
 def test_check_reports_line_numbers():
@@ -43,15 +46,15 @@ def test_policy_violation_executes_nothing(tmp_path):
 
 def test_harness_gets_user_namespace_and_does_io(tmp_path):
     import pandas as pd
+
     pd.DataFrame({"a": [1.0, 2.0], "b": [2.0, 4.0]}).to_parquet(tmp_path / "input.parquet")
-    code = ("def transform(df):\n"
-            "    df['ratio'] = df['a'] / df['b']\n"
-            "    df['a'] += 1\n"
-            "    return df\n")
-    harness = ("import pandas as pd\n"
-               "df = pd.read_parquet('input.parquet')\n"
-               "out = user['transform'](df.copy())\n"
-               "out.to_parquet('output.parquet')\n")
+    code = "def transform(df):\n    df['ratio'] = df['a'] / df['b']\n    df['a'] += 1\n    return df\n"
+    harness = (
+        "import pandas as pd\n"
+        "df = pd.read_parquet('input.parquet')\n"
+        "out = user['transform'](df.copy())\n"
+        "out.to_parquet('output.parquet')\n"
+    )
     r = sandbox.Executor(tmp_path).run(code, harness=harness)
     assert r.ok, r
     out = pd.read_parquet(tmp_path / "output.parquet")
@@ -78,6 +81,7 @@ def test_user_error_type_line_and_no_host_paths(tmp_path):
     assert "line 3" in r.error
     assert str(tmp_path) not in r.error and str(tmp_path) not in r.stderr
     import sys
+
     assert sys.prefix not in r.stderr
 
 
@@ -90,8 +94,9 @@ def test_stdout_is_capped(tmp_path):
 def test_cancel_from_another_thread(tmp_path):
     ex = sandbox.Executor(tmp_path, timeout_s=60)
     out = {}
-    t = threading.Thread(target=lambda: out.setdefault("r", ex.run(
-        "open('started', 'w').write('1')\nwhile True:\n    pass\n")))
+    t = threading.Thread(
+        target=lambda: out.setdefault("r", ex.run("open('started', 'w').write('1')\nwhile True:\n    pass\n"))
+    )
     t.start()
     for _ in range(200):
         if (tmp_path / "started").exists():
@@ -109,8 +114,7 @@ def test_parallel_runs_from_threads(tmp_path):
 
     def work(i):
         wd = tmp_path / f"w{i}"
-        results[i] = sandbox.Executor(wd, timeout_s=60).run(
-            SMALL + f"open('out.txt', 'w').write('{i}')\n")
+        results[i] = sandbox.Executor(wd, timeout_s=60).run(SMALL + f"open('out.txt', 'w').write('{i}')\n")
 
     threads = [threading.Thread(target=work, args=(i,)) for i in range(6)]
     for t in threads:
@@ -142,9 +146,10 @@ def test_zygote_restarts_after_dying(tmp_path):
 
 def test_restricted_exec_in_process(tmp_path):
     ns = sandbox.restricted_exec(
-        "def transform(df):\n    df['b'] = df['a'] * 2\n    return df\n",
-        workdir=str(tmp_path))
+        "def transform(df):\n    df['b'] = df['a'] * 2\n    return df\n", workdir=str(tmp_path)
+    )
     import pandas as pd
+
     out = ns["transform"](pd.DataFrame({"a": [1, 2]}))
     assert out["b"].tolist() == [2, 4]
     with pytest.raises(sandbox.PolicyError) as ei:
@@ -153,15 +158,16 @@ def test_restricted_exec_in_process(tmp_path):
     ns = sandbox.restricted_exec("def f(x):\n    return getattr(x, '__cla' + 'ss__')\n")
     with pytest.raises(sandbox.PolicyViolation):
         ns["f"](1)
-    ns = sandbox.restricted_exec("def g():\n    return open('/etc/passwd').read()\n",
-                                 workdir=str(tmp_path))
+    ns = sandbox.restricted_exec("def g():\n    return open('/etc/passwd').read()\n", workdir=str(tmp_path))
     with pytest.raises(sandbox.PolicyViolation):
         ns["g"]()
     # without a workdir (the in-process predict path) there is no file access at all
     (tmp_path / "local.txt").write_text("secret-ish")
-    ns = sandbox.restricted_exec("import pandas as pd\n"
-                                 "def h():\n    return open('local.txt').read()\n"
-                                 "def k():\n    return pd.read_csv('local.txt')\n")
+    ns = sandbox.restricted_exec(
+        "import pandas as pd\n"
+        "def h():\n    return open('local.txt').read()\n"
+        "def k():\n    return pd.read_csv('local.txt')\n"
+    )
     cwd = os.getcwd()
     os.chdir(tmp_path)
     try:
@@ -170,29 +176,32 @@ def test_restricted_exec_in_process(tmp_path):
                 ns[fn]()
     finally:
         os.chdir(cwd)
-    ns = sandbox.restricted_exec("import numpy as np\n"
-                                 "def s(a):\n    np.savetxt('a.txt', a, '%d', ',')\n",
-                                 workdir=str(tmp_path))
+    ns = sandbox.restricted_exec(
+        "import numpy as np\ndef s(a):\n    np.savetxt('a.txt', a, '%d', ',')\n", workdir=str(tmp_path)
+    )
     import numpy as np
+
     ns["s"](np.array([[1, 2]]))
     assert (tmp_path / "a.txt").read_text().strip() == "1,2"
 
 
 def test_policy_allows_everyday_data_science():
-    code = ("import pandas as pd\nimport numpy as np\n"
-            "df = pd.DataFrame({'a': [1, 2, 3], 'b': [1, 0, 2], 'x': [5, 6, 7]})\n"
-            "df['ratio'] = df['a'] / df['b']\n"
-            "df.loc[df['a'] > 1, 'x'] = 0\n"
-            "df['a'] += 1\n"
-            "df.loc[:, 'b'] *= 2\n"
-            "df.columns = [c.upper() for c in df.columns]\n"
-            "arr = np.zeros(3)\narr[0] = 1\narr[1:] += 2\n"
-            "d = {}\nd['k'] = 1\nd['k'] += 1\n"
-            "class H:\n    def __init__(self):\n        self.n = 0\n"
-            "    def inc(self):\n        self.n += 1\n        return self.n\n"
-            "h = H()\nh.inc()\n"
-            "w = np.where(df['A'] > 2, 'hi', 'lo')\n"
-            "s = f\"{len(df)} rows\"\n")
+    code = (
+        "import pandas as pd\nimport numpy as np\n"
+        "df = pd.DataFrame({'a': [1, 2, 3], 'b': [1, 0, 2], 'x': [5, 6, 7]})\n"
+        "df['ratio'] = df['a'] / df['b']\n"
+        "df.loc[df['a'] > 1, 'x'] = 0\n"
+        "df['a'] += 1\n"
+        "df.loc[:, 'b'] *= 2\n"
+        "df.columns = [c.upper() for c in df.columns]\n"
+        "arr = np.zeros(3)\narr[0] = 1\narr[1:] += 2\n"
+        "d = {}\nd['k'] = 1\nd['k'] += 1\n"
+        "class H:\n    def __init__(self):\n        self.n = 0\n"
+        "    def inc(self):\n        self.n += 1\n        return self.n\n"
+        "h = H()\nh.inc()\n"
+        "w = np.where(df['A'] > 2, 'hi', 'lo')\n"
+        's = f"{len(df)} rows"\n'
+    )
     ns = sandbox.restricted_exec(code)
     assert ns["df"]["X"].tolist() == [5, 0, 0]
     assert ns["df"]["A"].tolist() == [2, 3, 4]
@@ -201,31 +210,34 @@ def test_policy_allows_everyday_data_science():
 
 
 def test_write_guard_keeps_modules_classes_functions_read_only():
-    for code in ("import pandas as pd\npd.DataFrame.sum = 1\n",
-                 "import json\njson.dumps = 1\n",
-                 "def f():\n    pass\nf.x = 1\n",
-                 "import math\nsetattr(math, 'pi', 3)\n"):
+    for code in (
+        "import pandas as pd\npd.DataFrame.sum = 1\n",
+        "import json\njson.dumps = 1\n",
+        "def f():\n    pass\nf.x = 1\n",
+        "import math\nsetattr(math, 'pi', 3)\n",
+    ):
         with pytest.raises(sandbox.PolicyViolation):
             sandbox.restricted_exec(code)
 
 
 def test_unclosed_files_are_flushed(tmp_path):
-    r = sandbox.Executor(tmp_path).run(
-        "f = open('unclosed.txt', 'w')\nf.write('data' * 1000)\n")
+    r = sandbox.Executor(tmp_path).run("f = open('unclosed.txt', 'w')\nf.write('data' * 1000)\n")
     assert r.ok, r
     assert (tmp_path / "unclosed.txt").read_text() == "data" * 1000
 
 
 def test_no_thread_outlives_the_run(tmp_path):
     """run() returns only when nothing in the child can still write."""
-    harness = ("import threading, time\n"
-               "def spam():\n"
-               "    i = 0\n"
-               "    while True:\n"
-               "        i += 1\n"
-               "        open('late.txt', 'w').write(str(i))\n"
-               "threading.Thread(target=spam, daemon=True).start()\n"
-               "time.sleep(0.2)\n")
+    harness = (
+        "import threading, time\n"
+        "def spam():\n"
+        "    i = 0\n"
+        "    while True:\n"
+        "        i += 1\n"
+        "        open('late.txt', 'w').write(str(i))\n"
+        "threading.Thread(target=spam, daemon=True).start()\n"
+        "time.sleep(0.2)\n"
+    )
     r = sandbox.Executor(tmp_path).run("x = 1", harness=harness)
     assert r.ok, r
     first = (tmp_path / "late.txt").read_text()

@@ -4,6 +4,7 @@ These attacks run as the *harness* (ordinary, unrestricted Python inside the
 child), i.e. as if an attacker had fully escaped RestrictedPython.  Every
 attempt must fail, and the side effect must not have happened.
 """
+
 import json
 import os
 import subprocess
@@ -15,7 +16,7 @@ import sbx_helpers  # noqa: F401
 import sandbox
 from sandbox import oslayer
 
-ATTACKS = r'''
+ATTACKS = r"""
 import json, os, sys
 results = {}
 def attempt(name, fn):
@@ -128,24 +129,24 @@ attempt("setrlimit_up", lambda: __import__("resource").setrlimit(
 results["env_has_secret"] = "LEAK" if any("SECRET" in k for k in os.environ) else "blocked: clean"
 with open("attacks.json", "w") as f:
     json.dump(results, f)
-'''
+"""
 
 
 def _user_namespaces_work() -> bool:
     """Whether this kernel lets an unprivileged-looking process make a user + network namespace (a child tries)."""
-    probe = ("import ctypes, os; libc = ctypes.CDLL(None, use_errno=True); "
-             "os._exit(0 if libc.unshare(0x10000000 | 0x40000000) == 0 else 1)")
+    probe = (
+        "import ctypes, os; libc = ctypes.CDLL(None, use_errno=True); "
+        "os._exit(0 if libc.unshare(0x10000000 | 0x40000000) == 0 else 1)"
+    )
     return subprocess.run([sys.executable, "-c", probe], timeout=30).returncode == 0
 
 
 def _harness(canary, port, parent):
-    return (ATTACKS.replace("CANARY", str(canary)).replace("PORT", str(port))
-            .replace("PARENT", str(parent)))
+    return ATTACKS.replace("CANARY", str(canary)).replace("PORT", str(port)).replace("PARENT", str(parent))
 
 
 @pytest.mark.parametrize("use_zygote", [True, False], ids=["zygote", "subprocess"])
-def test_os_layers_hold_without_the_policy(tmp_path, listener, monkeypatch,
-                                           use_zygote):
+def test_os_layers_hold_without_the_policy(tmp_path, listener, monkeypatch, use_zygote):
     monkeypatch.setenv("SANDBOX_TEST_SECRET", "s3cr3t-value")
     workdir = tmp_path / "work"
     workdir.mkdir()
@@ -180,39 +181,41 @@ def test_os_layers_hold_without_the_policy(tmp_path, listener, monkeypatch,
 
 @pytest.mark.slow
 def test_signal_catching_harness_is_killed_at_timeout(tmp_path):
-    harness = ("import signal, time\n"
-               "for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGXCPU):\n"
-               "    signal.signal(s, lambda *a: None)\n"
-               "open('started', 'w').write('1')\n"
-               "while True:\n"
-               "    try:\n"
-               "        time.sleep(0.05)\n"
-               "        open('alive', 'w').write(str(time.time()))\n"
-               "    except BaseException:\n"
-               "        pass\n")
+    harness = (
+        "import signal, time\n"
+        "for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGXCPU):\n"
+        "    signal.signal(s, lambda *a: None)\n"
+        "open('started', 'w').write('1')\n"
+        "while True:\n"
+        "    try:\n"
+        "        time.sleep(0.05)\n"
+        "        open('alive', 'w').write(str(time.time()))\n"
+        "    except BaseException:\n"
+        "        pass\n"
+    )
     res = sandbox.Executor(tmp_path, timeout_s=1.5).run("x = 1", harness=harness)
     assert not res.ok and res.error_type == "Timeout" and res.timed_out
     assert res.duration_s < 6
     assert (tmp_path / "started").exists()
     last = (tmp_path / "alive").stat().st_mtime
     import time
+
     time.sleep(0.5)
     assert (tmp_path / "alive").stat().st_mtime == last  # really dead
 
 
 def test_memory_limit_applies_to_harness(tmp_path):
     res = sandbox.Executor(tmp_path, timeout_s=20, memory_mb=600).run(
-        "x = 1", harness="import numpy as np\na = np.ones(200_000_000)\n"
-                         "open('survived', 'w').write('1')")
+        "x = 1", harness="import numpy as np\na = np.ones(200_000_000)\nopen('survived', 'w').write('1')"
+    )
     assert not res.ok and res.error_type == "MemoryError", res
     assert not (tmp_path / "survived").exists()
 
 
 def test_file_size_limit(tmp_path):
     res = sandbox.Executor(tmp_path, timeout_s=20, max_file_mb=5).run(
-        "with open('big.bin', 'w') as f:\n"
-        "    for i in range(100):\n"
-        "        f.write('x' * 1024 * 1024)\n")
+        "with open('big.bin', 'w') as f:\n    for i in range(100):\n        f.write('x' * 1024 * 1024)\n"
+    )
     assert not res.ok and res.error_type == "OSError", res
     assert (tmp_path / "big.bin").stat().st_size <= 5 * 1024 * 1024
 
@@ -222,6 +225,7 @@ def test_weakest_mode_still_blocks_network_and_reports_it(tmp_path, listener):
     hook still blocks sockets, and `isolation` says so."""
     import subprocess
     import sys
+
     script = f"""
 import sys, json
 sys.path.insert(0, {sbx_helpers.REPO!r})
@@ -245,8 +249,9 @@ except Exception as e:
     out["read"] = "blocked: " + type(e).__name__
 print(json.dumps(out))
 """
-    p = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                       timeout=60, env={"PATH": "/usr/bin:/bin"})
+    p = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, env={"PATH": "/usr/bin:/bin"}
+    )
     assert p.returncode == 0, p.stderr
     out = json.loads(p.stdout.strip().splitlines()[-1])
     assert "net:audithook-only" in out["isolation"]
@@ -256,13 +261,15 @@ print(json.dumps(out))
 
 
 def test_thread_bomb_in_harness_is_contained(tmp_path):
-    harness = ("import threading, time\n"
-               "n = 0\n"
-               "while True:\n"
-               "    threading.Thread(target=time.sleep, args=(100,), daemon=True).start()\n"
-               "    n += 1\n"
-               "    if n % 100 == 0:\n"
-               "        open('count.txt', 'w').write(str(n))\n")
+    harness = (
+        "import threading, time\n"
+        "n = 0\n"
+        "while True:\n"
+        "    threading.Thread(target=time.sleep, args=(100,), daemon=True).start()\n"
+        "    n += 1\n"
+        "    if n % 100 == 0:\n"
+        "        open('count.txt', 'w').write(str(n))\n"
+    )
     res = sandbox.Executor(tmp_path, timeout_s=5, memory_mb=512).run("x = 1", harness=harness)
     assert not res.ok and res.error_type in ("RuntimeError", "MemoryError", "Timeout"), res
     assert res.duration_s < 12

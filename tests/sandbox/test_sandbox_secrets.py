@@ -1,6 +1,7 @@
 """A secret in the environment of the process that calls Executor is not
 readable from the child: not via os.environ, /proc/self/environ,
 /proc/<zygote>/environ nor /proc/<caller>/environ."""
+
 import json
 import os
 import subprocess
@@ -10,9 +11,9 @@ import time
 import pytest
 import sbx_helpers
 
-pytestmark = pytest.mark.slow   # the whole module runs real pipelines, apps or browsers
+pytestmark = pytest.mark.slow  # the whole module runs real pipelines, apps or browsers
 
-HARNESS = r'''
+HARNESS = r"""
 import os, json
 found = {}
 def grab(name, fn):
@@ -29,9 +30,9 @@ grab("proc_scan", lambda: [open(f"/proc/{p}/environ", "rb").read().decode("latin
                            for p in os.listdir("/proc") if p.isdigit()])
 open("found.json", "w").write(json.dumps(found, default=str))
 print(json.dumps(found, default=str))
-'''
+"""
 
-CALLER = r'''
+CALLER = r"""
 import json, os, sys
 sys.path.insert(0, sys.argv[1])
 import sandbox
@@ -42,7 +43,7 @@ for mode in (True, False):
                          use_zygote=mode).run("x = 1", harness=harness)
     out["zygote" if mode else "subprocess"] = r.to_dict()
 print(json.dumps(out))
-'''
+"""
 
 
 def test_parent_secret_unreadable(tmp_path):
@@ -50,16 +51,19 @@ def test_parent_secret_unreadable(tmp_path):
     env = dict(os.environ, SANDBOX_SECRET_TOKEN=secret)
     # a sibling process holding the secret: its environ must be readable by
     # us (positive control) and unreadable from the sandbox
-    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"],
-                               env=env)
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"], env=env)
     try:
         time.sleep(0.1)
         with open(f"/proc/{sleeper.pid}/environ", "rb") as f:
             assert secret.encode() in f.read()
         harness = HARNESS.replace("SLEEPER", str(sleeper.pid))
-        proc = subprocess.run([sys.executable, "-c", CALLER, sbx_helpers.REPO,
-                               str(tmp_path), harness],
-                              env=env, capture_output=True, text=True, timeout=180)
+        proc = subprocess.run(
+            [sys.executable, "-c", CALLER, sbx_helpers.REPO, str(tmp_path), harness],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
     finally:
         sleeper.kill()
         sleeper.wait()

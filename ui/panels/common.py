@@ -1,4 +1,5 @@
 """What the phase panels share: the not-yet-run caption and the generated-code log."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,8 +16,7 @@ def waiting_note(phase: str, state: RunState) -> None:
     if state.status in TERMINAL_STATUSES:
         st.caption(f"{PANEL_TITLES[phase]} did not run in this run.")
     else:
-        st.caption(f"{PHASE_MICONS[phase]} {PANEL_TITLES[phase]} appears here when the {PHASE_TITLES[phase]} "
-                   f"finishes.")
+        st.caption(f"{PHASE_MICONS[phase]} {PANEL_TITLES[phase]} appears here when the {PHASE_TITLES[phase]} finishes.")
 
 
 def ran(state: RunState, phase: str) -> bool:
@@ -32,17 +32,37 @@ def render_code_log(state: RunState, run_dir: Path, kind: str, key: str) -> None
     entries = code_entries(state, kind)
     if not entries:
         return
-    rows = [{"#": e.get("seq"), "iteration": e.get("iteration"), "attempt": e.get("attempt"),
-             "source": e.get("source", ""), "check": "passed" if e.get("check_ok") else "rejected",
-             "run": "ran" if e.get("run_ok") else ("—" if not e.get("check_ok") else "failed"),
-             "seconds": e.get("duration_s"), "error": (f"{e.get('error_type', '')}: {e.get('error', '')}"
-                                                      if e.get("error") else "")} for e in entries]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
-                 column_config={"seconds": st.column_config.NumberColumn(format="%.2f")})
-    labels = [f"#{e.get('seq')} · iteration {e.get('iteration')} · try {e.get('attempt')} · "
-              f"{'ok' if e.get('run_ok') else 'failed'}" for e in entries]
-    choice = st.selectbox("Show the code of", range(len(entries)), index=len(entries) - 1,
-                          format_func=lambda i: labels[i], key=f"{key}_code_pick")
+    rows = [
+        {
+            "#": e.get("seq"),
+            "iteration": e.get("iteration"),
+            "attempt": e.get("attempt"),
+            "source": e.get("source", ""),
+            "check": "passed" if e.get("check_ok") else "rejected",
+            "run": "ran" if e.get("run_ok") else ("—" if not e.get("check_ok") else "failed"),
+            "seconds": e.get("duration_s"),
+            "error": (f"{e.get('error_type', '')}: {e.get('error', '')}" if e.get("error") else ""),
+        }
+        for e in entries
+    ]
+    st.dataframe(
+        pd.DataFrame(rows),
+        hide_index=True,
+        width="stretch",
+        column_config={"seconds": st.column_config.NumberColumn(format="%.2f")},
+    )
+    labels = [
+        f"#{e.get('seq')} · iteration {e.get('iteration')} · try {e.get('attempt')} · "
+        f"{'ok' if e.get('run_ok') else 'failed'}"
+        for e in entries
+    ]
+    choice = st.selectbox(
+        "Show the code of",
+        range(len(entries)),
+        index=len(entries) - 1,
+        format_func=lambda i: labels[i],
+        key=f"{key}_code_pick",
+    )
     entry = entries[choice]
     path = run_dir / str(entry.get("file", ""))
     code = path.read_text() if entry.get("file") and path.is_file() else entry.get("code", "")

@@ -1,4 +1,5 @@
 """The Visualizations panel: the EDA plots and their code."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -16,11 +17,13 @@ def render_plots(state: RunState, run_dir: Path, key: str) -> None:
         return waiting_note("visualizer", state)
     plots = [p for p in state.plots.plots if (run_dir / p.path).is_file()]
     if not plots:
-        st.info("No exploratory plots were drawn in this run; the generated plot code and the sandbox's verdict "
-                "are below.", icon=":material/palette:")
+        st.info(
+            "No exploratory plots were drawn in this run; the generated plot code and the sandbox's verdict are below.",
+            icon=":material/palette:",
+        )
     for i in range(0, len(plots), 2):
         cols = st.columns(2)
-        for col, plot in zip(cols, plots[i:i + 2]):
+        for col, plot in zip(cols, plots[i : i + 2]):
             with col:
                 show_image(run_dir / plot.path, width="stretch")
                 st.caption(f"**{md_escape(plot.title)}** — {md_escape(plot.insight)}")

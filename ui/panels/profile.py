@@ -1,4 +1,5 @@
 """The Data profile panel, and the leakage warning shown above every panel."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -22,26 +23,33 @@ def render_leakage(state: RunState, full: bool = True) -> None:
     suspects = state.profile.leakage_suspects
     out = [s for s in suspects if not s.get("kept")]
     kept = [s for s in suspects if s.get("kept")]
+
     def names(items: list[dict[str, Any]]) -> str:
         return ", ".join(f"**{md_escape(s.get('column', ''))}**" for s in items)
 
     if out:
         text = f"**Possible target leakage, excluded from the features:** {names(out)}."
         if full:
-            text += "\n\n" + "\n".join(f"- **{md_escape(s.get('column', ''))}**: {md_escape(s.get('reason', ''))}"
-                                        for s in out)
-            text += ("\n\nKnown before the outcome after all? Start the run again with it under *Keep flagged "
-                     "columns* in the settings (`--keep-columns` on the command line), or reject the features gate "
-                     "with \u201ckeep column …\u201d.")
+            text += "\n\n" + "\n".join(
+                f"- **{md_escape(s.get('column', ''))}**: {md_escape(s.get('reason', ''))}" for s in out
+            )
+            text += (
+                "\n\nKnown before the outcome after all? Start the run again with it under *Keep flagged "
+                "columns* in the settings (`--keep-columns` on the command line), or reject the features gate "
+                "with \u201ckeep column …\u201d."
+            )
         else:
             text += " The Data Profiler panel says why."
         st.warning(text, icon=":material/warning:")
     if kept:
-        text = (f"**Kept at your request although it looks like target leakage:** {names(kept)}. The model uses it: "
-                "the holdout score may be optimistic, and predictions need the column.")
+        text = (
+            f"**Kept at your request although it looks like target leakage:** {names(kept)}. The model uses it: "
+            "the holdout score may be optimistic, and predictions need the column."
+        )
         if full:
-            text += "\n\n" + "\n".join(f"- **{md_escape(s.get('column', ''))}**: {md_escape(s.get('reason', ''))}"
-                                        for s in kept)
+            text += "\n\n" + "\n".join(
+                f"- **{md_escape(s.get('column', ''))}**: {md_escape(s.get('reason', ''))}" for s in kept
+            )
         st.error(text, icon=":material/warning:")
 
 
@@ -58,17 +66,27 @@ def render_profile(state: RunState, run_dir: Path, key: str) -> None:
     c[4].metric("Duplicate rows", f"{prof.duplicates:,}")
     st.caption(md_escape(prof.summary))
     flags = []
-    for label, items in (("constant", prof.constant_columns), ("id-like", prof.id_like_columns),
-                         ("dates", prof.date_columns), ("free text", prof.text_columns)):
+    for label, items in (
+        ("constant", prof.constant_columns),
+        ("id-like", prof.id_like_columns),
+        ("dates", prof.date_columns),
+        ("free text", prof.text_columns),
+    ):
         flags += [{"flag": label, "column": c, "detail": ""} for c in items]
-    flags += [{"flag": "possible leakage" + (" (kept by you)" if s.get("kept") else " (excluded)"),
-               "column": str(s.get("column", s)), "detail": str(s.get("reason", ""))} for s in prof.leakage_suspects]
+    flags += [
+        {
+            "flag": "possible leakage" + (" (kept by you)" if s.get("kept") else " (excluded)"),
+            "column": str(s.get("column", s)),
+            "detail": str(s.get("reason", "")),
+        }
+        for s in prof.leakage_suspects
+    ]
     left, right = st.columns([1.3, 1], gap="medium")
     with left:
         st.markdown("##### Key findings")
         findings = prof.findings_md or ""
-        if prof.leakage_note and findings.startswith(prof.leakage_note):   # already in the warning box above
-            findings = findings[len(prof.leakage_note):].lstrip()
+        if prof.leakage_note and findings.startswith(prof.leakage_note):  # already in the warning box above
+            findings = findings[len(prof.leakage_note) :].lstrip()
         st.markdown(findings or "_No findings recorded._")
         if state.objective.explanation:
             st.caption("Objective: " + md_escape(state.objective.explanation))
@@ -87,27 +105,60 @@ def render_profile(state: RunState, run_dir: Path, key: str) -> None:
             if target is not None and target.stats:
                 st.markdown("##### Target")
                 stats = pd.DataFrame({"statistic": list(target.stats), "value": list(target.stats.values())})
-                st.dataframe(stats, hide_index=True, width="stretch",
-                             column_config={"value": st.column_config.NumberColumn(format="%.3f")})
+                st.dataframe(
+                    stats,
+                    hide_index=True,
+                    width="stretch",
+                    column_config={"value": st.column_config.NumberColumn(format="%.3f")},
+                )
         if prof.top_correlations:
             st.markdown("##### Most correlated pairs")
-            st.dataframe(pd.DataFrame(prof.top_correlations).rename(columns={"a": "column a", "b": "column b"}),
-                         hide_index=True, width="stretch", height=min(38 + 35 * len(prof.top_correlations), 250))
-    cols = pd.DataFrame([{"column": cp.name, "kind": cp.kind, "dtype": cp.dtype, "missing %": cp.missing_pct,
-                          "unique": cp.unique, "association": cp.target_association,
-                          "examples": ", ".join(cp.sample_values[:4])} for cp in prof.columns])
+            st.dataframe(
+                pd.DataFrame(prof.top_correlations).rename(columns={"a": "column a", "b": "column b"}),
+                hide_index=True,
+                width="stretch",
+                height=min(38 + 35 * len(prof.top_correlations), 250),
+            )
+    cols = pd.DataFrame(
+        [
+            {
+                "column": cp.name,
+                "kind": cp.kind,
+                "dtype": cp.dtype,
+                "missing %": cp.missing_pct,
+                "unique": cp.unique,
+                "association": cp.target_association,
+                "examples": ", ".join(cp.sample_values[:4]),
+            }
+            for cp in prof.columns
+        ]
+    )
     if not cols.empty:
         st.markdown("##### Columns")
-        st.dataframe(cols, hide_index=True, width="stretch", height=min(38 + 35 * len(cols), 400),
-                     column_config={
-                         "missing %": st.column_config.ProgressColumn(format="%.1f%%", min_value=0, max_value=100),
-                         "association": st.column_config.ProgressColumn(
-                             "association with target", format="%.2f", min_value=0, max_value=1)})
+        st.dataframe(
+            cols,
+            hide_index=True,
+            width="stretch",
+            height=min(38 + 35 * len(cols), 400),
+            column_config={
+                "missing %": st.column_config.ProgressColumn(format="%.1f%%", min_value=0, max_value=100),
+                "association": st.column_config.ProgressColumn(
+                    "association with target", format="%.2f", min_value=0, max_value=1
+                ),
+            },
+        )
 
 
 @cached_spec
 def _class_balance_spec(cb: pd.DataFrame) -> dict[str, Any]:
-    return vega_spec(alt.Chart(cb).mark_bar(cornerRadius=3).encode(
-        x=alt.X("rows:Q", title="training rows"), y=alt.Y("class:N", sort="-x", title=None),
-        color=alt.Color("class:N", legend=None, scale=alt.Scale(range=PALETTE)),
-        tooltip=["class:N", "rows:Q"]).properties(height=alt.Step(26)))
+    return vega_spec(
+        alt.Chart(cb)
+        .mark_bar(cornerRadius=3)
+        .encode(
+            x=alt.X("rows:Q", title="training rows"),
+            y=alt.Y("class:N", sort="-x", title=None),
+            color=alt.Color("class:N", legend=None, scale=alt.Scale(range=PALETTE)),
+            tooltip=["class:N", "rows:Q"],
+        )
+        .properties(height=alt.Step(26))
+    )

@@ -20,6 +20,7 @@ class Clipper:
             out[c] = out[c].clip(lo, hi)
         return out
 
+
 df = pd.read_csv("input.csv")
 clip = Clipper().fit(df, ["income", "age"])
 print(clip.transform(df)["income"].max(), clip.calls)

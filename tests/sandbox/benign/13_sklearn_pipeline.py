@@ -5,8 +5,9 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 df = pd.read_csv("input.csv")
-pre = ColumnTransformer([("num", StandardScaler(), ["age", "income"]),
-                         ("cat", OneHotEncoder(handle_unknown="ignore"), ["city"])])
+pre = ColumnTransformer(
+    [("num", StandardScaler(), ["age", "income"]), ("cat", OneHotEncoder(handle_unknown="ignore"), ["city"])]
+)
 model = Pipeline([("pre", pre), ("rf", RandomForestClassifier(n_estimators=20, random_state=0))])
 model.fit(df[["age", "income", "city"]], df["churn"])
 print(model.score(df[["age", "income", "city"]], df["churn"]))

@@ -9,4 +9,5 @@ def transform(df):
     df["log_income"] = np.log1p(df["income"].clip(lower=0))
     return df
 
+
 print(transform(pd.read_csv("input.csv")).head())
