@@ -11,6 +11,7 @@ import pandas as pd
 
 from pipeline import heap
 from pipeline.brains import make_brain
+from pipeline.brains.base import Brain
 from pipeline.ml.cv import make_folds
 from pipeline.ml.objective import finalise_objective
 from pipeline.run.context import DataSplit
@@ -34,7 +35,7 @@ class PreparedRun:
 
     state: RunState
     split: DataSplit
-    brain: Any
+    brain: Brain
     start: str = "profiler"  # where the graph walk begins ("end": straight to finalize, on resume)
     budget_s: float | None = None  # a resumed run gets what is left of its budget
     started_at: float | None = None  # time.monotonic() the budget counts from (the CLI: process start)
