@@ -11,24 +11,6 @@ import streamlit as st
 
 from ui.runner import home
 
-TERMINAL_STATUSES = ("finished", "failed", "cancelled", "interrupted")
-PANEL_TITLES = {
-    "profiler": "Data profile",
-    "features": "Features",
-    "visualizer": "Visualizations",
-    "trainer": "Model",
-    "evaluator": "Evaluation",
-    "critic": "Critic",
-}
-# Material icons ship with Streamlit's own font, so they render on any machine (emoji need a system font).
-PHASE_MICONS = {
-    "profiler": ":material/biotech:",
-    "features": ":material/genetics:",
-    "visualizer": ":material/palette:",
-    "trainer": ":material/model_training:",
-    "evaluator": ":material/target:",
-    "critic": ":material/rate_review:",
-}
 UPLOAD_TYPES = ["csv", "tsv", "txt", "xlsx", "xlsm", "xls", "parquet", "pq", "json", "jsonl"]
 
 

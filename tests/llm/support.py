@@ -15,26 +15,12 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from pipeline.brains import SETTINGS
 from tests.llm.fakes import FakeLLMServer
 
 ROOT = Path(__file__).resolve().parents[2]
 PLANTED = "sk-test-PLANTED-123"
-LLM_ENV = (
-    "LLM_PROVIDER",
-    "ANTHROPIC_API_KEY",
-    "ANTHROPIC_BASE_URL",
-    "OPENAI_API_KEY",
-    "OPENAI_BASE_URL",
-    "LLM_MODEL",
-    "LLM_TIMEOUT_S",
-    "LLM_MAX_RETRIES",
-    "LLM_MAX_COST_USD",
-    "LLM_REPAIR_ATTEMPTS",
-    "LLM_DOWN_AFTER",
-    "LLM_PRICE_IN_PER_MTOK",
-    "LLM_PRICE_OUT_PER_MTOK",
-    "PIPELINE_SNIPPET_TIMEOUT_S",
-)
+LLM_ENV = (*SETTINGS, "PIPELINE_SNIPPET_TIMEOUT_S")  # what a test clears so that the shell cannot leak in
 
 
 def provider_env(server: FakeLLMServer, key: str = PLANTED, **extra: Any) -> dict[str, str]:

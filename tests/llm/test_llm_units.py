@@ -19,6 +19,20 @@ from tests.llm.fakes import CRITIC_OK, PLAN, PROFILE_MD, Reply, error
 from tests.llm.support import PLANTED, provider_env
 
 
+def _critic_request() -> CriticRequest:
+    """A first-iteration critic question about a binary run at CV ROC AUC 0.8."""
+    return CriticRequest(
+        profile=ProfileResult(target="y", task="binary"),
+        objective=Objective(metric="roc_auc"),
+        training=TrainResult(cv_score=0.8),
+        evaluation=EvalResult(),
+        iteration=1,
+        max_loops=2,
+        cv_history=[0.8],
+        feature_history=[],
+    )
+
+
 def _config(brain: str = "auto", model: str | None = None) -> RunConfig:
     return RunConfig(data_path="x.csv", brain=brain, model=model)
 
@@ -207,16 +221,7 @@ def test_an_invalid_plan_is_retried_with_the_problem_then_accepted(fake_server):
 def test_a_valid_critic_answer_is_the_decision(fake_server):
     server = fake_server("openai", {"critic": [Reply(tool=CRITIC_OK)]})
     brain = make_brain(_config("openai"), provider_env(server))
-    request = CriticRequest(
-        profile=ProfileResult(target="y", task="binary"),
-        objective=Objective(metric="roc_auc"),
-        training=TrainResult(cv_score=0.8),
-        evaluation=EvalResult(),
-        iteration=1,
-        max_loops=2,
-        cv_history=[0.8],
-        feature_history=[],
-    )
+    request = _critic_request()
     decision = brain.critic_decision(request)
     assert (decision.action, decision.source) == ("finalize", "openai")
 
@@ -273,16 +278,7 @@ def test_llama_cpp_without_jinja_steps_down_from_tools(fake_server):
     brain = make_brain(
         _config("openai"), {"OPENAI_BASE_URL": server.base_url, "LLM_MODEL": "local", "LLM_MAX_RETRIES": "0"}
     )
-    request = CriticRequest(
-        profile=ProfileResult(target="y", task="binary"),
-        objective=Objective(metric="roc_auc"),
-        training=TrainResult(cv_score=0.8),
-        evaluation=EvalResult(),
-        iteration=1,
-        max_loops=2,
-        cv_history=[0.8],
-        feature_history=[],
-    )
+    request = _critic_request()
     decision = brain.critic_decision(request)
     assert (decision.action, decision.source) == ("finalize", "openai")
     assert server.bodies[0].get("tools") and server.bodies[1]["response_format"] == {"type": "json_object"}
@@ -321,16 +317,7 @@ class _Failing(OfflineBrain):
 
 def test_the_fallback_layer_answers_offline_and_records_each_fallback_once_scrubbed():
     brain = FallbackBrain(_Failing(), scrub=lambda text: scrub(text, [PLANTED]))
-    request = CriticRequest(
-        profile=ProfileResult(target="y", task="binary"),
-        objective=Objective(metric="roc_auc"),
-        training=TrainResult(cv_score=0.8),
-        evaluation=EvalResult(),
-        iteration=1,
-        max_loops=2,
-        cv_history=[0.8],
-        feature_history=[],
-    )
+    request = _critic_request()
     decision = brain.critic_decision(request)
     assert decision.source == "offline-fallback" and decision.action in ("finalize", "refine_features", "retrain_model")
     profile = ProfileResult(n_rows=5, n_cols=2, target="y", task="binary")
