@@ -13,16 +13,6 @@ PANEL_TITLES = {
     "evaluator": "Evaluation",
     "critic": "Critic",
 }
-
-
-PANEL_TITLES = {
-    "profiler": "Data profile",
-    "features": "Features",
-    "visualizer": "Visualizations",
-    "trainer": "Model",
-    "evaluator": "Evaluation",
-    "critic": "Critic",
-}
 # Material icons ship with Streamlit's own font, so they render on any machine (emoji need a system font).
 PHASE_MICONS = {
     "profiler": ":material/biotech:",

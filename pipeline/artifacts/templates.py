@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pipeline.brains.base import CandidateSpec, ModelPlan
+from pipeline.brains.base import Brain, CandidateSpec, ModelPlan
 from pipeline.files import write_json
 from pipeline.run.store import default_home, load_state
 from pipeline.state import RunConfig
@@ -138,7 +138,7 @@ def check_columns(template: dict[str, Any], columns: list[str]) -> None:
 class TemplateBrain:
     """The run's brain, but features and the model plan come from the template."""
 
-    def __init__(self, inner: Any, template: dict[str, Any]) -> None:
+    def __init__(self, inner: Brain, template: dict[str, Any]) -> None:
         self._inner = inner
         self.template = template
 
@@ -150,11 +150,14 @@ class TemplateBrain:
         return code if code.strip() else self._inner.feature_code(request)
 
     def model_plan(self, request: Any) -> ModelPlan:
-        m = self.template["model"]
+        """The template's family with its tuned parameters; the run's own plan when the template names none (a
+        hand-edited template may leave out any field but the family)."""
+        m = self.template.get("model") or {}
         if not m.get("family"):
             return self._inner.model_plan(request)
+        name = m.get("name") or m["family"]
         spec = CandidateSpec(
-            f"{m['name'] or m['family']} (template)", m["family"], dict(m["params"]), dict(m["search_space"])
+            f"{name} (template)", m["family"], dict(m.get("params") or {}), dict(m.get("search_space") or {})
         )
         return ModelPlan(
             candidates=[spec],

@@ -92,10 +92,11 @@ class FallbackBrain:
             raise
 
     def repair_code(self, failure: CodeFailure, request: Any) -> str | None:
-        """The primary's fix, or None (recorded) when it has none: codegen then runs the fallback's code."""
+        """The primary's fix, or None (recorded) when it has none: codegen then runs the fallback's code. A bug in
+        the primary reaches codegen, which logs it with the attempt."""
         try:
             return self.primary.repair_code(failure, request)
-        except Exception as exc:
+        except BrainUnavailable as exc:
             self._record("features" if failure.kind == "features" else "visualizer", "repair_code", exc)
             return None
 

@@ -69,7 +69,8 @@ def make_estimator(family: str, task: str, params: dict[str, Any], class_weight:
 def single_threaded(family: str, rows: int) -> bool:
     """Whether a fit of this family on this many rows keeps to one core (see make_pipeline): two such fits can
     then run side by side."""
-    return FAMILIES[family].one_core and rows < SMALL_ROWS
+    known = FAMILIES.get(family)
+    return known is not None and known.one_core and rows < SMALL_ROWS
 
 
 def make_pipeline(

@@ -65,3 +65,28 @@ def test_template_save_list_and_replay(tmp_path, monkeypatch, capsys):
     assert cli_main(["run", str(tmp_path / "bad.csv"), "--template", "churn-recipe", "--out", str(tmp_path / "c")]) == 2
     assert "plan" in capsys.readouterr().err
     assert cli_main(["run", str(second), "--template", "nope", "--out", str(tmp_path / "d")]) == 2
+
+
+def test_a_hand_edited_template_without_parameters_still_plans():
+    """A template file edited by hand may keep only the family: the plan is that family with its defaults, and a
+    template without a family leaves the plan to the run's own brain."""
+    from pipeline.artifacts.templates import TemplateBrain
+    from pipeline.brains.base import ModelRequest
+    from pipeline.brains.offline import OfflineBrain
+    from pipeline.state import Objective, ProfileResult, TrainResult
+
+    request = ModelRequest(
+        profile=ProfileResult(target="y", task="binary"),
+        objective=Objective(metric="roc_auc"),
+        n_rows=500,
+        n_features=4,
+        iteration=1,
+        critic_feedback="",
+        previous=TrainResult(),
+    )
+    plan = TemplateBrain(OfflineBrain(), {"name": "t", "model": {"family": "hist_gb"}}).model_plan(request)
+    assert [(c.name, c.family, c.params, c.search_space) for c in plan.candidates] == [
+        ("hist_gb (template)", "hist_gb", {}, {})
+    ]
+    inner = TemplateBrain(OfflineBrain(), {"name": "t"}).model_plan(request)
+    assert [c.family for c in inner.candidates] == [c.family for c in OfflineBrain().model_plan(request).candidates]
