@@ -47,6 +47,19 @@ def write_atomic(path: Path, data: str | bytes) -> None:
         raise
 
 
+def parquet_atomic(path: Path, frame: Any) -> None:
+    """DataFrame.to_parquet to a temp file in the same folder, then rename over the target."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        frame.to_parquet(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 def write_json(path: Path, obj: Any) -> None:
     write_atomic(path, json.dumps(obj, indent=2, default=json_default, allow_nan=True))
 

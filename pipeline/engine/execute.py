@@ -18,7 +18,7 @@ from pipeline.engine import graph
 from pipeline.engine.finalize import finalize
 from pipeline.engine.prepare import PreparedRun
 from pipeline.engine.resume import restore_context
-from pipeline.files import write_json
+from pipeline.files import parquet_atomic, write_json
 from pipeline.run.codegen import SNIPPET_TIMEOUT_S, CodeRunner
 from pipeline.run.context import Budget, Cancelled, PhaseContext
 from pipeline.run.rundata import RunData
@@ -52,9 +52,6 @@ def execute(
     state, split = prepared.state, prepared.split
     cancel_event = cancel_event or threading.Event()
     run_dir = Path(run_dir)
-    (run_dir / "data").mkdir(parents=True, exist_ok=True)
-    split.X_train.to_parquet(run_dir / "data" / "train_X.parquet")
-    split.X_holdout.to_parquet(run_dir / "data" / "holdout_X.parquet")
     state.status = "running"
     state.pending_gate = None  # a gate left open by a dead process is asked again when its phase re-runs
     budget = Budget(prepared.budget_s or state.config.time_budget_s, prepared.started_at)
@@ -98,6 +95,8 @@ def execute(
         f"metric {state.objective.metric}, budget {state.config.time_budget_s:.0f} s",
     )
     try:
+        parquet_atomic(run_dir / "data" / "train_X.parquet", split.X_train)
+        parquet_atomic(run_dir / "data" / "holdout_X.parquet", split.X_holdout)
         checkpoint(state, run_dir, store)
         if prepared.start != graph.END:
             graph.walk(state, ctx, start=prepared.start)
