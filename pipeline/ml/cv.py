@@ -39,19 +39,24 @@ def oof_predictions(
     on_fold: Callable[[int, np.ndarray, np.ndarray], None] | None = None,
     deadline: float | None = None,
     fit_deadline: float | None = None,
+    fold_estimate: float | None = None,
 ) -> np.ndarray:
     """Out-of-fold predictions (probabilities with one column per class for classification).
 
-    Past `deadline` (time.monotonic), OutOfTime is raised: between folds, or inside a LightGBM fit. `fit_deadline` instead
-    bounds the boosting inside each fold (an equal share of the time left per remaining fold; see
-    models.boosting_deadline), for the one CV a run cannot do without.
+    OutOfTime is raised before a fold that would end past `deadline` (time.monotonic) by the folds' mean time so
+    far (`fold_estimate` for the first fold, when given), or inside a LightGBM fit once the deadline passes:
+    only boosting can be stopped mid-fit, so a linear fold that cannot finish in time is not started.
+    `fit_deadline` instead bounds the boosting inside each fold (an equal share of the time left per remaining
+    fold; see models.boosting_deadline), for the one CV a run cannot do without.
     """
     n = len(X)
     out = np.zeros((n, len(classes))) if task != "regression" else np.zeros(n)
+    began = time.monotonic()
     for i, (tr, va) in enumerate(folds):
-        if deadline is not None and i and time.monotonic() > deadline:
-            raise OutOfTime(progress=i / len(folds))
         now = time.monotonic()
+        expected = (now - began) / i if i else fold_estimate
+        if deadline is not None and expected is not None and now + expected > deadline:
+            raise OutOfTime(progress=i / len(folds))
         fold_at = None if fit_deadline is None else now + max(0.0, fit_deadline - now) / (len(folds) - i)
         with fitting(), boosting_deadline(fold_at), abort_after(deadline):
             model = build(X.iloc[tr])

@@ -93,6 +93,7 @@ def cv_params(
     folds,
     on_fold: Callable[[int, np.ndarray, np.ndarray], None] | None = None,
     deadline: float | None = None,
+    fold_estimate: float | None = None,
 ) -> np.ndarray:
     return oof_predictions(
         lambda Xf: make_pipeline(job.family, job.task, params, Xf, job.class_weight, job.seed),
@@ -103,6 +104,7 @@ def cv_params(
         job.classes,
         on_fold,
         deadline=deadline,
+        fold_estimate=fold_estimate,
     )
 
 
@@ -113,9 +115,11 @@ def make_objective(
     folds,
     stop: Callable[[], bool],
     on_result: Callable[[dict[str, Any], float, np.ndarray, float], None] | None = None,
+    fold_estimate: float | None = None,
 ) -> Callable[[optuna.Trial], float]:
     """The CV objective with per-fold pruning; `stop()` ends the study before a trial or between folds
-    (cancel, deadline, the run finished the job)."""
+    (cancel, deadline, the run finished the job). A fold that would end past the job's deadline is not started
+    (`fold_estimate`: seconds a fold is expected to take before one has been timed)."""
     deadline = time.monotonic() + max(0.0, job.deadline_unix - time.time())
 
     def objective(trial: optuna.Trial) -> float:
@@ -137,7 +141,7 @@ def make_objective(
                 raise optuna.TrialPruned()
 
         try:
-            oof = cv_params(job, params, X, y, folds, on_fold, deadline)
+            oof = cv_params(job, params, X, y, folds, on_fold, deadline, fold_estimate)
         except OutOfTime:
             trial.study.stop()
             raise optuna.TrialPruned() from None

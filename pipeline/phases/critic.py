@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 
 from pipeline.brains.base import CriticRequest
+from pipeline.phases.trainer import spare_tuning_pays
 from pipeline.run import gates
 from pipeline.run.context import Budget, PhaseContext
 from pipeline.run.feedback import feedback_route
@@ -31,7 +32,7 @@ def _decide(state: RunState, ctx: PhaseContext) -> CriticDecision:
             "rule",
         )
     left = ctx.budget.remaining() - ctx.budget.finish_reserve()
-    if left < Budget.MIN_LOOP_S and not spare_tuning_pays(state, left):
+    if left < Budget.MIN_LOOP_S and not spare_tuning_pays(state, ctx):
         return CriticDecision(
             it,
             "finalize",
@@ -83,7 +84,7 @@ def _decide(state: RunState, ctx: PhaseContext) -> CriticDecision:
         )
     # time a loop cannot use goes to tuning the best family further: its screening CV is reused, so even a few
     # seconds buy trials (and what is left after that goes into the delivered model's seed bag)
-    if decision.action == "finalize" and spare_tuning_pays(state, left):
+    if decision.action == "finalize" and spare_tuning_pays(state, ctx):
         return CriticDecision(
             it,
             "retrain_model",
@@ -94,26 +95,6 @@ def _decide(state: RunState, ctx: PhaseContext) -> CriticDecision:
             extra_tuning=True,
         )
     return decision
-
-
-def spare_tuning_pays(state: RunState, left: float) -> bool:
-    """Whether `left` seconds buy tuning: room for a trial of the best family (a trial costs about its screening
-    CV), its refit and an evaluation, and the last spare-time round did not end without a trial. Seconds this
-    declines go to the delivered model's seed bag, which stops at a dozen copies: a 1,200-row table with 9 s left
-    (two trials' worth asked for 9.3 s) finished at 55 s of 60 with its bag full."""
-    training, last = state.training, state.decisions[-1] if state.decisions else None
-    if state.config.max_trials or left < Budget.MIN_SPARE_S:
-        return False
-    if last is not None and last.extra_tuning and not any(t["state"] == "COMPLETE" for t in training.trials):
-        return False
-    scored = [c for c in training.candidates if c.cv_score is not None]
-    if not scored:
-        return False
-    best = max(scored, key=lambda c: c.cv_score if state.objective.greater_is_better else -c.cv_score)
-    evaluated = [
-        r.duration_s or 0.0 for r in state.history if r.phase == "evaluator" and r.iteration == state.iteration
-    ]
-    return left >= best.fit_seconds + training.refit_seconds + sum(evaluated)
 
 
 def loop_cost(state: RunState, action: str, share: float = Budget.LOOP_COST_SHARE) -> float:

@@ -19,7 +19,7 @@ from pipeline.phases.trainer_plan import ask_plan, review_plan
 from pipeline.phases.trainer_refit import in_sample_metrics, refit, refit_rows
 from pipeline.phases.trainer_score import cv_scores
 from pipeline.phases.trainer_screen import screen
-from pipeline.phases.trainer_tune import tune_best
+from pipeline.phases.trainer_tune import refit_allowance, tune_best, tuning_fits
 from pipeline.run.context import Budget, PhaseContext
 from pipeline.state import RunState, TrainResult
 
@@ -33,15 +33,38 @@ def trainer_budget(state: RunState, ctx: PhaseContext) -> float:
     Half is kept back only when it could pay for another loop (the critic's estimate of a retrain is
     three quarters of this one); otherwise it would be left unused at the end of the run.
     """
-    if extra_tuning(state):  # spare time: all of it but the next evaluation, the delivered refit and the export
-        evaluated = [r.duration_s or 0.0 for r in state.history if r.phase == "evaluator"]
-        spare = ctx.budget.remaining() - ctx.budget.export_reserve() - ctx.budget.final_refit_s
-        return max(1.0, spare - EVALUATION_SLACK * (evaluated[-1] if evaluated else 0.0) - CRITIC_S)
+    if extra_tuning(state):
+        return spare_budget(state, ctx)
     remaining = ctx.budget.remaining() - ctx.budget.finish_reserve()
     loops_left = state.config.max_loops - (state.iteration - 1)
     another_loop_fits = 0.5 * remaining >= Budget.MIN_LOOP_S + Budget.LOOP_COST_SHARE * 0.5 * remaining
     share = 0.5 if loops_left > 0 and another_loop_fits else 0.8  # the rest pays for evaluation and the critic
     return max(1.0, remaining * share)
+
+
+def spare_budget(state: RunState, ctx: PhaseContext) -> float:
+    """Seconds a spare-time round may use: all that is left but the next evaluation, the delivered refit and the
+    export."""
+    evaluated = [r.duration_s or 0.0 for r in state.history if r.phase == "evaluator"]
+    spare = ctx.budget.remaining() - ctx.budget.export_reserve() - ctx.budget.final_refit_s
+    return max(1.0, spare - EVALUATION_SLACK * (evaluated[-1] if evaluated else 0.0) - CRITIC_S)
+
+
+def spare_tuning_pays(state: RunState, ctx: PhaseContext) -> bool:
+    """Whether the time a loop cannot use buys tuning of the best family: after keeping its refit, the spare
+    round has room for a trial by the tuning step's own rule (a trial costs about the family's screening CV,
+    which the round reuses), and the last spare round did not end without a trial. Time this declines goes to
+    the delivered model's seed bag."""
+    training, last = state.training, state.decisions[-1] if state.decisions else None
+    if state.config.max_trials or ctx.budget.remaining() - ctx.budget.finish_reserve() < Budget.MIN_SPARE_S:
+        return False
+    if last is not None and last.extra_tuning and not any(t["state"] == "COMPLETE" for t in training.trials):
+        return False
+    scored = [c for c in training.candidates if c.cv_score is not None]
+    if not scored:
+        return False
+    best = max(scored, key=lambda c: c.cv_score if state.objective.greater_is_better else -c.cv_score)
+    return tuning_fits(spare_budget(state, ctx) - refit_allowance(training.refit_seconds), best.fit_seconds)
 
 
 def extra_tuning(state: RunState) -> bool:

@@ -39,6 +39,8 @@ from pipeline.state import CandidateResult, RunState, TrainResult
 TUNE_ROWS = 200_000
 MIN_TRIAL_SECONDS = 0.5
 TARGET_TRIALS = 8
+TRIAL_MARGIN = 1.2  # a search starts only with room for this many trials' time (a fold that cannot end by the
+# search's deadline is not started, so a short search costs its seconds and no more)
 REFIT_SLACK = 1.5  # tuning may pick a configuration this many times slower to refit than the defaults
 TUNE_THREADS = 2  # trials at a time when each fit keeps to one core
 BLEND_SHARE = 0.25  # tuning on more rows than screening: blend there too if it costs at most this of tuning
@@ -84,8 +86,8 @@ def tune_best(
         Xt, yt = X.iloc[rows].reset_index(drop=True), y.iloc[rows].reset_index(drop=True)
         folds = make_folds(yt, state.profile.task, tune_k, state.config.seed)
     members = others[: ENSEMBLE_MEMBERS - 1]
-    refit_allowance = REFIT_SLACK * refit_best
-    refit_estimate = refit_allowance + (sum(screening.refit_seconds(c) for c in members) if Xt is Xs else 0.0)
+    refit_kept = refit_allowance(refit_best)
+    refit_estimate = refit_kept + (sum(screening.refit_seconds(c) for c in members) if Xt is Xs else 0.0)
     tune_time = budget - (time.monotonic() - started) - refit_estimate
     trial_seconds = per_row * len(Xt) * len(folds)
     blend_here = False
@@ -99,7 +101,7 @@ def tune_best(
     params, score, oof = dict(spec.params), None, None
     if Xt is Xs:  # screening already scored the default parameters on exactly these rows
         oof, score = screening.oofs[best.name], best.cv_score
-    if spec.search_space and tune_time > max(1.5 * trial_seconds, MIN_TRIAL_SECONDS * 4):
+    if spec.search_space and tuning_fits(tune_time, trial_seconds):
         params, score, oof = _search(
             state,
             ctx,
@@ -111,14 +113,26 @@ def tune_best(
             tune_time,
             (params, score, oof),
             result,
-            refit_allowance=refit_allowance,
+            refit_allowance=refit_kept,
             refit_scale=n / len(Xt),
+            fold_seconds=trial_seconds / max(len(folds), 1),
         )
     ctx.check_cancelled()
     if oof is None:  # tuning rows were drawn but no trial finished: fall back to the screening CV
         Xt, yt, folds, oof = Xs, screening.ys, screening.folds, screening.oofs[best.name]
         params = dict(spec.params)
     return Tuned(Xt, yt, folds, params, oof, blend_here, refit_best)
+
+
+def tuning_fits(seconds: float, trial_seconds: float) -> bool:
+    """Whether a search of `seconds` can expect to finish a trial that takes `trial_seconds`: the one answer the
+    tuning step and the critic's spare-time round both go by."""
+    return seconds > max(TRIAL_MARGIN * trial_seconds, MIN_TRIAL_SECONDS * 4)
+
+
+def refit_allowance(refit_seconds: float) -> float:
+    """Seconds a search keeps back for refitting what it chooses (it may choose a slower configuration)."""
+    return REFIT_SLACK * refit_seconds
 
 
 def _search(
@@ -134,6 +148,7 @@ def _search(
     result: TrainResult,
     refit_allowance: float,
     refit_scale: float,
+    fold_seconds: float,
 ) -> tuple[dict[str, Any], float | None, np.ndarray | None]:
     """Optuna TPE search with median pruning from `start` (params, score, oof); the best that beats it and whose
     refit fits the time kept for it."""
@@ -182,7 +197,15 @@ def _search(
 
         return locked
 
-    objective = make_objective(job, X, y, folds, ctx.cancel_event.is_set, one_at_a_time(keep_if_better))
+    objective = make_objective(
+        job,
+        X,
+        y,
+        folds,
+        ctx.cancel_event.is_set,
+        one_at_a_time(keep_if_better),
+        fold_estimate=fold_seconds,
+    )
     try:
         with fitting():  # the worker threads' fits are this thread's wall time spent fitting
             study.optimize(
