@@ -57,7 +57,8 @@ ANSWERS_MIN_ROWS = 25  # (f) rows the rest gets wrong, at least: on small tables
 # the noise of a model fitted on few rows, which an honest column need not share
 ANSWERS_SHARE = 0.8  # (f) the column alone is right on this share of them (lower 95 % bound: 0.6)
 ANSWERS_LOWER = 0.6
-RECODING_MIN_ROWS, RECODING_LOWER = 4, 0.45  # (f) for a few-valued recoding of the classes (4 of 4 is enough)
+RECODING_MIN_ROWS, RECODING_LOWER = 3, 0.43  # (f) for a few-valued recoding of the classes: 3 of 3 is enough
+# (a strong rest on a few hundred rows may get only three wrong: penguins' planted copy of the species)
 PILED_P = 0.01  # (f) and its mistakes do not pile up on those rows (binomial test against its error
 # rate on the other rows, at this level)
 ONE_COLUMN_SHARE = 0.7  # of the time to the deadline, for the one-column checks (the rest: comparisons)
