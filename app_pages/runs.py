@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-import shutil
 from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
+import sandbox
 from ui import access
 from ui.downloads import render_downloads
 from ui.loading import LoadedRun, load_run
@@ -59,7 +59,7 @@ def delete_run(run_id: str) -> str:
     if row:
         run_dir = Path(row["run_dir"]).resolve()
         if runner.home.resolve() in run_dir.parents and run_dir.is_dir():
-            shutil.rmtree(run_dir, ignore_errors=True)
+            sandbox.remove_tree(run_dir)
     if st.session_state.get("run_id") == run_id:
         st.session_state.pop("run_id", None)
     return "deleted"

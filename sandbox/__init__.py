@@ -104,6 +104,7 @@ cannot start, runs use a plain ``python`` subprocess (``subprocess+...``).
 from . import policy
 from .executor import ExecResult, Executor, prewarm, shutdown_zygote
 from .policy import CheckResult, PolicyError, PolicyViolation, check, restricted_exec
+from .tree import remove_tree
 
 __all__ = [
     "check",
@@ -116,4 +117,5 @@ __all__ = [
     "prewarm",
     "shutdown_zygote",
     "policy",
+    "remove_tree",
 ]

@@ -24,6 +24,7 @@ import time
 from dataclasses import asdict, dataclass, field
 
 from . import oslayer, policy
+from .tree import remove_symlinks
 
 PKG_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STDOUT_CAP = 256 * 1024
@@ -229,18 +230,6 @@ def _tree_bytes(root: str, limit: int) -> int:
     return total
 
 
-def _remove_symlinks(root: str) -> None:
-    """Symlinks written by a run must not lead the trusted caller out."""
-    for dirpath, dirnames, filenames in os.walk(root):
-        for name in dirnames + filenames:
-            p = os.path.join(dirpath, name)
-            if os.path.islink(p):
-                try:
-                    os.unlink(p)
-                except OSError:
-                    pass
-
-
 class Executor:
     """Run untrusted code in a fresh sandboxed process per call.
 
@@ -310,7 +299,7 @@ class Executor:
         finally:
             with self._lock:
                 self._active.remove(run)
-            _remove_symlinks(workdir)
+            remove_symlinks(workdir)
         res.duration_s = time.perf_counter() - t0
         return res
 

@@ -32,14 +32,24 @@ def load_model(run_dir: str | Path) -> TabularModel:
 
 
 def sandboxed_features(code: str, frame: pd.DataFrame, timeout_s: float = 300) -> pd.DataFrame:
-    """Run feature code on `frame` in a fresh sandbox child and read the result back."""
-    with tempfile.TemporaryDirectory(prefix="mlp-predict-") as tmp:
-        work = Path(tmp)
+    """Run feature code on `frame` in a fresh sandbox child and read the result back. Success is what this process
+    verifies itself (a readable table with one row per input row), not what the child says; the workdir is
+    removed however the child left it."""
+    work = Path(tempfile.mkdtemp(prefix="mlp-predict-"))
+    try:
         frame.to_parquet(work / "input.parquet")
         result = sandbox.Executor(work, timeout_s=timeout_s).run(code, harness=PREDICT_HARNESS)
         if not result.ok:
             raise DataError(f"The feature code failed on this data: {result.error_type}: {result.error}")
-        return pd.read_parquet(work / "features.parquet")
+        try:
+            features = pd.read_parquet(work / "features.parquet")
+        except (OSError, ValueError) as exc:
+            raise DataError(f"The feature code left no readable features: {exc}") from None
+        if len(features) != len(frame):
+            raise DataError(f"The feature code returned {len(features):,} rows for {len(frame):,} input rows.")
+        return features
+    finally:
+        sandbox.remove_tree(work)
 
 
 def predict_frame(model: TabularModel, frame: pd.DataFrame) -> pd.DataFrame:

@@ -6,13 +6,13 @@ Exit codes: 0 done, 1 the run failed or was cancelled, 2 bad input (one clear me
 from __future__ import annotations
 
 import argparse
-import shutil
 import signal
 import sys
 import threading
 import time
 from pathlib import Path
 
+import sandbox
 from pipeline import STARTED_AT
 from pipeline.cli import joins, models, templates
 from pipeline.state import PHASE_TITLES, PHASES, Event, RunConfig, RunState
@@ -137,7 +137,7 @@ def _prepare_out_dir(out: Path) -> None:
         for name in ARTEFACTS:
             (out / name).unlink(missing_ok=True)
         for sub in ("export", "plots", "code", "models", "data", "work"):
-            shutil.rmtree(out / sub, ignore_errors=True)
+            sandbox.remove_tree(out / sub)
     out.mkdir(parents=True, exist_ok=True)
 
 

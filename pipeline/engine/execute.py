@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import errno
 import os
-import shutil
 import threading
 import time
 import traceback
@@ -120,7 +119,7 @@ def execute(
             for name in ("model.joblib", "metrics.json"):
                 (run_dir / name).unlink(missing_ok=True)
         _checkpoint_quietly(state, run_dir, store)
-        shutil.rmtree(run_dir / "work", ignore_errors=True)
+        sandbox.remove_tree(run_dir / "work")
         kind = {"finished": "run_finished", "cancelled": "run_cancelled"}.get(state.status, "run_failed")
         emit(kind, "", state.error or "Finished")
         publish_state()

@@ -327,7 +327,7 @@ class CodeRunner:
                     code = sanitise_plot_code(code)
                 workdir = self.run_dir / "work" / f"{kind}_it{iteration}_{source}_{attempt}"
                 if workdir.exists():
-                    shutil.rmtree(workdir)
+                    sandbox.remove_tree(workdir)
                 workdir.mkdir(parents=True)
                 for name, path in inputs.items():
                     _link_or_copy(path, workdir / name)

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import copy
 import pickle
-import shutil
 import time
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
+import sandbox
 from pipeline import heap
 from pipeline.ml.estimators import OutOfTime, abort_after
 from pipeline.ml.fitclock import fitting
@@ -211,7 +211,7 @@ def _all_rows_features(ctx: PhaseContext, model: Any, iteration: int) -> pd.Data
     if ctx.data.features is not None and ctx.data.features.code == model.feature_code:
         return pd.concat([ctx.data.features.train, ctx.data.features.holdout], ignore_index=True)
     workdir = ctx.run_dir / "work" / "delivery"
-    shutil.rmtree(workdir, ignore_errors=True)
+    sandbox.remove_tree(workdir)
     workdir.mkdir(parents=True)
     pd.concat([ctx.split.X_train, ctx.split.X_holdout], ignore_index=True).to_parquet(workdir / "train_X.parquet")
     result, _ = ctx.code.execute(

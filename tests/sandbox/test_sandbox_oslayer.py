@@ -92,6 +92,45 @@ def raw_kill_parent():
 def dlopen():
     import ctypes
     return ctypes.CDLL("libc.so.6").system(b"touch CANARY")
+def raw(nr, *args):
+    import ctypes
+    libc = sys.modules["sandbox.oslayer"]._libc
+    r = libc.syscall(nr, *args)
+    if r == -1:
+        raise OSError(ctypes.get_errno(), f"syscall {nr}")
+    return r
+def chmod_canary():
+    return raw(90, b"CANARY", 0o777)
+def utime_canary():
+    return raw(132, b"CANARY", None)
+def xattr_canary():
+    return raw(188, b"CANARY", b"user.pwned", b"1", 1, 0)
+def affinity_parent():
+    import ctypes
+    mask = ctypes.c_ulong(1)
+    return raw(203, PARENT, ctypes.sizeof(mask), ctypes.byref(mask))
+def ioprio_parent():
+    return raw(251, 1, PARENT, (3 << 13) | 7)
+def sigqueue_parent():
+    import ctypes
+    info = ctypes.create_string_buffer(128)
+    return raw(129, PARENT, 0, info)
+def memfd():
+    return raw(319, b"hidden", 0)
+def inotify():
+    return raw(294, 0)
+def fallocate_big():
+    fd = os.open("big.bin", os.O_CREAT | os.O_WRONLY, 0o600)
+    import ctypes
+    return raw(285, fd, 0, ctypes.c_long(0), ctypes.c_long(4 << 30))
+def host_shm():
+    import ctypes
+    libc = sys.modules["sandbox.oslayer"]._libc
+    libc.shmat.restype = ctypes.c_void_p
+    addr = libc.shmat(SHMID, None, 0)
+    if addr in (None, ctypes.c_void_p(-1).value):
+        raise OSError(ctypes.get_errno(), "shmat")
+    return ctypes.string_at(addr, 16)
 
 attempt("read_passwd", lambda: open("/etc/passwd").read())
 attempt("read_shadow_dir", lambda: os.listdir("/root"))
@@ -124,6 +163,16 @@ attempt("raw_socket", raw_socket)
 attempt("raw_kill_parent", raw_kill_parent)
 attempt("kill_parent", lambda: os.kill(PARENT, 0))
 attempt("dlopen", dlopen)
+attempt("chmod_outside", chmod_canary)
+attempt("utime_outside", utime_canary)
+attempt("setxattr_outside", xattr_canary)
+attempt("affinity_of_parent", affinity_parent)
+attempt("ioprio_of_parent", ioprio_parent)
+attempt("sigqueue_to_parent", sigqueue_parent)
+attempt("memfd_create", memfd)
+attempt("inotify", inotify)
+attempt("fallocate_4g", fallocate_big)
+attempt("host_shared_memory", host_shm)
 attempt("setrlimit_up", lambda: __import__("resource").setrlimit(
     __import__("resource").RLIMIT_CPU, (10**6, 10**6)))
 results["env_has_secret"] = "LEAK" if any("SECRET" in k for k in os.environ) else "blocked: clean"
@@ -141,12 +190,33 @@ def _user_namespaces_work() -> bool:
     return subprocess.run([sys.executable, "-c", probe], timeout=30).returncode == 0
 
 
-def _harness(canary, port, parent):
-    return ATTACKS.replace("CANARY", str(canary)).replace("PORT", str(port)).replace("PARENT", str(parent))
+def _harness(canary, port, parent, shmid=-1):
+    return (
+        ATTACKS.replace("CANARY", str(canary))
+        .replace("PORT", str(port))
+        .replace("PARENT", str(parent))
+        .replace("SHMID", str(shmid))
+    )
+
+
+@pytest.fixture
+def host_segment():
+    """A SysV shared memory segment of this (host) process holding a secret; removed afterwards."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.shmat.restype = ctypes.c_void_p
+    shmid = libc.shmget(0, 4096, 0o1000 | 0o600)  # IPC_PRIVATE, IPC_CREAT
+    assert shmid >= 0
+    addr = libc.shmat(shmid, None, 0)
+    ctypes.memmove(addr, b"host-shm-secret!", 16)
+    yield shmid
+    libc.shmdt(ctypes.c_void_p(addr))
+    libc.shmctl(shmid, 0, None)  # IPC_RMID
 
 
 @pytest.mark.parametrize("use_zygote", [True, False], ids=["zygote", "subprocess"])
-def test_os_layers_hold_without_the_policy(tmp_path, listener, monkeypatch, use_zygote):
+def test_os_layers_hold_without_the_policy(tmp_path, listener, monkeypatch, use_zygote, host_segment):
     monkeypatch.setenv("SANDBOX_TEST_SECRET", "s3cr3t-value")
     workdir = tmp_path / "work"
     workdir.mkdir()
@@ -154,17 +224,21 @@ def test_os_layers_hold_without_the_policy(tmp_path, listener, monkeypatch, use_
     outside.mkdir()
     canary = outside / "canary.txt"
     canary.write_text("original")
-    mtime = canary.stat().st_mtime_ns
+    mtime, mode = canary.stat().st_mtime_ns, canary.stat().st_mode
+    affinity = os.sched_getaffinity(0)
     ex = sandbox.Executor(workdir, timeout_s=30, use_zygote=use_zygote)
-    res = ex.run("x = 1", harness=_harness(canary, listener.port, os.getpid()))
+    res = ex.run("x = 1", harness=_harness(canary, listener.port, os.getpid(), host_segment))
     assert res.ok, (res.error_type, res.error, res.stderr[-2000:])
     results = json.loads((workdir / "attacks.json").read_text())
     leaks = {k: v for k, v in results.items() if not v.startswith("blocked")}
     assert not leaks, leaks
-    assert len(results) >= 28
+    assert len(results) >= 38
     # and the side effects really did not happen
     assert canary.read_text() == "original"
-    assert canary.stat().st_mtime_ns == mtime
+    assert canary.stat().st_mtime_ns == mtime and canary.stat().st_mode == mode
+    assert "user.pwned" not in os.listxattr(canary)
+    assert os.sched_getaffinity(0) == affinity
+    assert not (workdir / "big.bin").exists() or (workdir / "big.bin").stat().st_blocks * 512 < 1 << 20
     assert sorted(os.listdir(outside)) == ["canary.txt"]
     assert not os.path.exists("/tmp/sandbox-oslayer-probe")
     assert listener.connections == 0 and listener.received == b""
@@ -275,3 +349,46 @@ def test_thread_bomb_in_harness_is_contained(tmp_path):
     assert res.duration_s < 12
     # the machine is fine: the next run works
     assert sandbox.Executor(tmp_path, timeout_s=20).run("x = 1").ok
+
+
+def test_hostile_trees_are_cleaned_up_without_recursion_or_hangs(tmp_path):
+    """A run leaves a tree 3,000 levels deep, a FIFO, symlinks out and many files: the executor's own symlink sweep
+    and remove_tree get through all of it without RecursionError, without blocking on the FIFO and without
+    following a link out of the workdir."""
+    workdir, outside = tmp_path / "work", tmp_path / "outside"
+    workdir.mkdir()
+    outside.mkdir()
+    (outside / "keep.txt").write_text("keep")
+    harness = (
+        "import os\n"
+        "for i in range(300):\n"
+        "    open(f'f{i}', 'w').close()\n"
+        "fd = os.open('.', os.O_RDONLY)\n"
+        "for i in range(3000):\n"
+        "    os.mkdir('d', dir_fd=fd)\n"
+        "    nxt = os.open('d', os.O_RDONLY, dir_fd=fd)\n"
+        "    os.close(fd)\n"
+        "    fd = nxt\n"
+        "os.close(os.open('deepest', os.O_CREAT | os.O_WRONLY, 0o600, dir_fd=fd))\n"
+    )
+    res = sandbox.Executor(workdir, timeout_s=60).run("x = 1", harness=harness)
+    assert res.ok, (res.error_type, res.error)
+    deep = os.open(workdir, os.O_RDONLY)
+    for _ in range(3000):  # the tree is really there (walked by descriptor: the path is too long to name)
+        nxt = os.open("d", os.O_RDONLY, dir_fd=deep)
+        os.close(deep)
+        deep = nxt
+    assert "deepest" in os.listdir(deep)
+    os.close(deep)
+    os.mkfifo(workdir / "d" / "pipe")  # as a run could have, had mknod() and symlink() not been refused
+    os.symlink(outside, workdir / "out_link")
+    os.symlink(outside / "keep.txt", workdir / "d" / "file_link")
+    locked = workdir / "locked"
+    locked.mkdir()
+    (locked / "inner").mkdir()
+    locked.chmod(0)
+    assert sandbox.tree.remove_symlinks(workdir) == 2
+    sandbox.remove_tree(workdir)
+    assert not workdir.exists()
+    assert (outside / "keep.txt").read_text() == "keep"
+    sandbox.remove_tree(workdir)  # a missing path is fine
