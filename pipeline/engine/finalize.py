@@ -27,7 +27,7 @@ sys.path.insert(0, str(HERE))
 import joblib  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from pipeline.ml.runtime import MissingColumnsError  # noqa: E402
+from pipeline.ml.runtime import FeatureCodeError, MissingColumnsError  # noqa: E402
 
 
 def read_any(path):
@@ -52,7 +52,7 @@ def main(argv):
     try:
         frame = read_any(argv[1])
         features = model.features(frame)
-    except MissingColumnsError as exc:
+    except (MissingColumnsError, FeatureCodeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except (OSError, ValueError) as exc:

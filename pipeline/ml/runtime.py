@@ -1,13 +1,11 @@
 """The shipped model: feature code + fitted scikit-learn pipeline, predicting from raw columns.
 
 This module is copied into every export bundle, so it depends only on numpy, pandas, scikit-learn
-and the standalone `sandbox` package (whose policy runs the feature code with RestrictedPython's
-guards when no sandbox process is wanted, e.g. inside `predict.py` of an export).
+and the standalone `sandbox` package, in whose process sandbox the feature code always runs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -199,19 +197,51 @@ def to_number(s: pd.Series) -> pd.Series:
     return pd.to_numeric(text.where(s.notna()), errors="coerce")
 
 
-def run_feature_code(code: str, X: pd.DataFrame) -> pd.DataFrame:
-    """Apply generated feature code in this process under RestrictedPython's guards (no OS isolation)."""
+FEATURE_HARNESS = """
+import pandas as pd
+frame = pd.read_parquet("input.parquet")
+out = user["transform"](frame.copy())
+if not isinstance(out, pd.DataFrame) or len(out) != len(frame):
+    raise ValueError("the feature code did not return one row per input row")
+out = out.reset_index(drop=True)
+out.columns = [str(c) for c in out.columns]
+out.to_parquet("features.parquet")
+"""
+FEATURE_TIMEOUT_S = 300.0
+
+
+class FeatureCodeError(ValueError):
+    """The model's feature code failed on this data, or left nothing this process can verify."""
+
+
+def sandboxed_features(code: str, X: pd.DataFrame, timeout_s: float = FEATURE_TIMEOUT_S) -> pd.DataFrame:
+    """Apply generated feature code in a fresh process sandbox (sandbox.Executor: its own namespaces, Landlock,
+    seccomp and limits, a workdir removed afterwards). Generated code never runs in this process: not at
+    training time, not in the app or the CLI, not in an export's predict.py, serve.py or train.py, and not when
+    anyone's own code loads model.joblib. Success is what this process verifies (a readable table with one row
+    per input row), not what the child reports."""
     if not code.strip():
         return X.copy()
+    import tempfile
+    from pathlib import Path
+
     import sandbox
 
-    namespace = sandbox.restricted_exec(code)
-    out = namespace["transform"](X.copy())
-    if not isinstance(out, pd.DataFrame) or len(out) != len(X):
-        raise ValueError("the feature code did not return one row per input row")
-    out = out.reset_index(drop=True)
-    out.columns = [str(c) for c in out.columns]
-    return out
+    work = Path(tempfile.mkdtemp(prefix="mlp-features-"))
+    try:
+        X.to_parquet(work / "input.parquet")
+        result = sandbox.Executor(work, timeout_s=timeout_s).run(code, harness=FEATURE_HARNESS)
+        if not result.ok:
+            raise FeatureCodeError(f"The feature code failed on this data: {result.error_type}: {result.error}")
+        try:
+            out = pd.read_parquet(work / "features.parquet")
+        except (OSError, ValueError) as exc:
+            raise FeatureCodeError(f"The feature code left no readable features: {exc}") from None
+        if len(out) != len(X):
+            raise FeatureCodeError(f"The feature code returned {len(out):,} rows for {len(X):,} input rows.")
+        return out
+    finally:
+        sandbox.remove_tree(work)
 
 
 class TabularModel(BaseEstimator):
@@ -274,11 +304,9 @@ class TabularModel(BaseEstimator):
             out[col] = s.reset_index(drop=True)
         return pd.DataFrame(out, columns=self.raw_columns)
 
-    def features(
-        self, X: pd.DataFrame, feature_runner: Callable[[str, pd.DataFrame], pd.DataFrame] | None = None
-    ) -> pd.DataFrame:
-        aligned = self.align(X)
-        return (feature_runner or run_feature_code)(self.feature_code, aligned)
+    def features(self, X: pd.DataFrame) -> pd.DataFrame:
+        """The model's input features: the raw columns aligned, then the feature code, in the process sandbox."""
+        return sandboxed_features(self.feature_code, self.align(X))
 
     def predict_proba_features(self, F: pd.DataFrame) -> np.ndarray:
         return self.pipeline.predict_proba(F)

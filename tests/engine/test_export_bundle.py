@@ -147,6 +147,8 @@ def test_export_bundle_in_fresh_venv(tmp_path):
                 assert server.poll() is None, server.stderr.read().decode()[-2000:]
                 time.sleep(0.3)
         assert health and health["status"] == "ok" and health["target"] == "churn"
+        # the feature code runs in the bundle's process sandbox, and the host's layers are reported
+        assert health["sandbox"].startswith(("zygote", "subprocess")) and "audithook" in health["sandbox"]
         records = json.loads(new.to_json(orient="records"))
         answer = _post(f"http://127.0.0.1:{port}/predict", {"records": records})
         assert [str(p) for p in answer["predictions"]] == list(app_preds["prediction"].astype(str))
