@@ -218,7 +218,10 @@ def main() -> int:
                         row = run_planted(table, frame, seed, args.budget, Path(tmp))
                         jsonl.append(results, [row])
                         print(quality.progress(row), file=sys.stderr, flush=True)
-    records = [r for r in (jsonl.read(results) if results.exists() else []) if r["seed"] in seeds]
+    latest_rows = {  # the latest record of each (table, seed, kind): a rerun at a later commit supersedes
+        (r["table"], r["seed"], r.get("kind", "profile")): r for r in (jsonl.read(results) if results.exists() else [])
+    }
+    records = [r for r in latest_rows.values() if r["seed"] in seeds]
     names = {t.name for t in tables}
     profiles = [r for r in records if r.get("kind", "profile") == "profile" and r["table"] in names]
     runs = [r for r in records if r.get("kind") == "run" and r["table"] in names]

@@ -174,6 +174,8 @@ class TrainResult:
     regularisation: int = 0  # how many times the critic asked for a stronger one
     refit_seconds: float = 0.0  # the final refit on the training part: what refitting on more rows will cost
     refit_rows: int = 0
+    spare_refit_s: float = 0.0  # the tuned family's refit on every training row, as tuning estimated it
+    spare_ready: bool = False  # the best family's screening CV is kept: a spare-time round can go straight to tuning
 
 
 @dataclass

@@ -299,7 +299,10 @@ class Executor:
         finally:
             with self._lock:
                 self._active.remove(run)
-            remove_symlinks(workdir)
+            walked = remove_symlinks(workdir)
+        if not walked and res.ok:  # a folder the run left could not be checked for links out: trust none of it
+            res.ok, res.error_type = False, "SandboxError"
+            res.error = "the run left folders that could not be checked for links out of its workdir"
         res.duration_s = time.perf_counter() - t0
         return res
 

@@ -297,6 +297,10 @@ _DENY_X86_64 = {
     "removexattr": 197,
     "lremovexattr": 198,
     "fremovexattr": 199,
+    "setxattrat": 463,  # Linux 6.13
+    "removexattrat": 466,
+    "open_tree_attr": 467,
+    "file_setattr": 469,
     # memory the data limit does not count, file watches that see host names, I/O priority of any process
     "memfd_create": 319,
     "memfd_secret": 447,
@@ -376,14 +380,13 @@ def _seccomp_program(self_pid: int) -> bytes:
         _ins(_BPF_RET_K, 0, 0, _RET_ERRNO_EPERM),
         _ins(_BPF_RET_K, 0, 0, _RET_ALLOW),
     ]
-    # ioctl(TIOCSTI): no typing into a terminal
-    p += [
-        _ins(_BPF_JEQ_K, 0, 4, 16),
-        _ins(_BPF_LD_W_ABS, 0, 0, 24),
-        _ins(_BPF_JEQ_K, 0, 1, 0x5412),
-        _ins(_BPF_RET_K, 0, 0, _RET_ERRNO_EPERM),
-        _ins(_BPF_RET_K, 0, 0, _RET_ALLOW),
-    ]
+    # ioctl: no typing into a terminal (TIOCSTI), no inode flags or project attributes (FS_IOC_SETFLAGS,
+    # FS_IOC_FSSETXATTR: metadata again, which Landlock does not govern)
+    denied = (0x5412, 0x40086602, 0x401C5820)
+    p += [_ins(_BPF_JEQ_K, 0, len(denied) + 3, 16), _ins(_BPF_LD_W_ABS, 0, 0, 24)]
+    for i, request in enumerate(denied):
+        p.append(_ins(_BPF_JEQ_K, len(denied) - i, 0, request))
+    p += [_ins(_BPF_RET_K, 0, 0, _RET_ALLOW), _ins(_BPF_RET_K, 0, 0, _RET_ERRNO_EPERM)]
     p.append(_ins(_BPF_RET_K, 0, 0, _RET_ALLOW))
     return b"".join(p)
 

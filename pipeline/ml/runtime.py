@@ -229,7 +229,7 @@ def sandboxed_features(code: str, X: pd.DataFrame, timeout_s: float = FEATURE_TI
 
     work = Path(tempfile.mkdtemp(prefix="mlp-features-"))
     try:
-        X.to_parquet(work / "input.parquet")
+        _write_input(X, work / "input.parquet")
         result = sandbox.Executor(work, timeout_s=timeout_s).run(code, harness=FEATURE_HARNESS)
         if not result.ok:
             raise FeatureCodeError(f"The feature code failed on this data: {result.error_type}: {result.error}")
@@ -242,6 +242,25 @@ def sandboxed_features(code: str, X: pd.DataFrame, timeout_s: float = FEATURE_TI
         return out
     finally:
         sandbox.remove_tree(work)
+
+
+def _write_input(X: pd.DataFrame, path: Any) -> None:
+    """The aligned rows as Parquet. A text column holding numbers too (JSON records, spreadsheets) is written as
+    text, as a CSV would have given it."""
+    try:
+        X.to_parquet(path)
+        return
+    except (TypeError, ValueError):  # pyarrow's ArrowTypeError / ArrowInvalid: a column of mixed types
+        pass
+    text = {
+        c: X[c].map(lambda v: v if v is None or isinstance(v, str) or v != v else _plain(v))
+        for c in X.columns
+        if X[c].dtype == object
+    }
+    try:
+        X.assign(**text).to_parquet(path)
+    except (TypeError, ValueError) as exc:
+        raise FeatureCodeError(f"These rows cannot be handed to the feature code: {exc}") from None
 
 
 class TabularModel(BaseEstimator):

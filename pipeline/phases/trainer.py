@@ -25,6 +25,7 @@ from pipeline.state import RunState, TrainResult
 
 EVALUATION_SLACK = 1.5  # spare-time tuning leaves this many times the last evaluation's duration for the next
 CRITIC_S = 0.5
+SPARE_START_S = 0.5  # a spare-time round's plan and reused screening, before it can tune
 
 
 def trainer_budget(state: RunState, ctx: PhaseContext) -> float:
@@ -51,12 +52,14 @@ def spare_budget(state: RunState, ctx: PhaseContext) -> float:
 
 
 def spare_tuning_pays(state: RunState, ctx: PhaseContext) -> bool:
-    """Whether the time a loop cannot use buys tuning of the best family: after keeping its refit, the spare
-    round has room for a trial by the tuning step's own rule (a trial costs about the family's screening CV,
-    which the round reuses), and the last spare round did not end without a trial. Time this declines goes to
-    the delivered model's seed bag."""
+    """Whether the time a loop cannot use buys tuning of the best family: its screening CV is kept (the round
+    reuses it instead of screening again), after keeping the refit tuning estimated for it the round has room
+    for a trial by the tuning step's own rule (a trial costs about that screening CV), and the last spare round
+    did not end without a trial. Time this declines goes to the delivered model's seed bag."""
     training, last = state.training, state.decisions[-1] if state.decisions else None
     if state.config.max_trials or ctx.budget.remaining() - ctx.budget.finish_reserve() < Budget.MIN_SPARE_S:
+        return False
+    if not (training.spare_ready and ctx.screened):  # e.g. cut short by the clock, or after a resume
         return False
     if last is not None and last.extra_tuning and not any(t["state"] == "COMPLETE" for t in training.trials):
         return False
@@ -64,7 +67,8 @@ def spare_tuning_pays(state: RunState, ctx: PhaseContext) -> bool:
     if not scored:
         return False
     best = max(scored, key=lambda c: c.cv_score if state.objective.greater_is_better else -c.cv_score)
-    return tuning_fits(spare_budget(state, ctx) - refit_allowance(training.refit_seconds), best.fit_seconds)
+    seconds = spare_budget(state, ctx) - refit_allowance(training.spare_refit_s) - SPARE_START_S
+    return tuning_fits(seconds, best.fit_seconds)
 
 
 def extra_tuning(state: RunState) -> bool:
@@ -89,6 +93,7 @@ def run(state: RunState, ctx: PhaseContext) -> TrainResult:
     ranked = sorted(scored, key=lambda c: -c.cv_score if obj.greater_is_better else c.cv_score)
     best, others = ranked[0], ranked[1:]
     tuned = tune_best(state, ctx, plan, screening, best, others, result, budget, started)
+    result.spare_refit_s, result.spare_ready = tuned.refit_best, best.name in screening.kept
     members, weights, oof = blend(state, ctx, plan, screening, tuned, best, others, budget, started)
     metrics, threshold = cv_scores(tuned.y, oof, state, ctx)
     result.best = members[0][2] if len(members) == 1 else "Blend: " + " + ".join(m[2] for m in members)

@@ -65,6 +65,7 @@ def blend(
                 state.profile.task,
                 ctx.split.classes,
                 deadline=started + budget - tuned.refit_best - cost,
+                fold_estimate=cand.fit_seconds / max(len(screening.folds), 1) * len(tuned.X) / len(screening.Xs),
             )
             left = budget - (time.monotonic() - started) - tuned.refit_best - cost
         except OutOfTime:

@@ -7,7 +7,7 @@ cost); a screening CV is kept for later loops, which reuse it when features, row
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -53,6 +53,7 @@ class Screening:
     ys: pd.Series
     folds: list[tuple[np.ndarray, np.ndarray]]
     oofs: dict[str, np.ndarray]
+    kept: set[str] = field(default_factory=set)  # candidates whose CV is kept in ctx.screened for later loops
 
     def refit_seconds(self, cand: CandidateResult) -> float:
         """Expected seconds to refit a screened candidate on every training row (from its per-row screening
@@ -110,6 +111,7 @@ def screen(
         if cached is not None and cached.rows == n_screen:  # the same CV on the same rows ran in an earlier loop
             cand = _candidate(state, ctx, spec, screening.ys, cached.oof, cached.fit_seconds)
             screening.oofs[spec.name] = cached.oof
+            screening.kept.add(spec.name)
             first_seconds = first_seconds or cand.fit_seconds / relative_cost(spec.family)
             result.candidates.append(cand)
             ctx.emit(
@@ -156,6 +158,7 @@ def screen(
             screening.oofs[spec.name] = oof
             if boosting_stops() == stops:  # a CV cut short by the clock is not the family's score to reuse
                 ctx.screened[key] = Screened(oof, cand.fit_seconds, n_screen)
+                screening.kept.add(spec.name)
             if first_seconds is None:
                 first_seconds = (time.monotonic() - t0) / relative_cost(spec.family)
         except OutOfTime:

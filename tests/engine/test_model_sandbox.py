@@ -81,3 +81,24 @@ def test_loaded_model_does_not_depend_on_the_callers_language_layer(tmp_path, mo
         model.features(pd.DataFrame({"x": [1.0]}))
     assert secret not in str(failure.value)
     assert "import" in str(failure.value) or "os" in str(failure.value)
+
+
+def test_a_text_column_holding_numbers_too_still_scores(tmp_path):
+    """JSON records and spreadsheets give text columns with numbers in them: they reach the feature code as text
+    (as a CSV would have), not as a Parquet error."""
+    code = (
+        "def transform(df):\n    out = df.copy()\n    out['long'] = out['city'].astype(str).str.len()\n    return out\n"
+    )
+    X = pd.DataFrame({"city": ["Paris", "Rome", "Oslo"], "long": [5.0, 4.0, 4.0]})
+    model = TabularModel(
+        feature_code=code,
+        pipeline=LinearRegression().fit(X[["long"]], [10.0, 8.0, 8.0]),
+        task="regression",
+        target="y",
+        raw_columns=["city"],
+        required_columns=["city"],
+        raw_dtypes={"city": "object"},
+    )
+    mixed = pd.DataFrame({"city": ["Paris", 12345, None]}, dtype=object)
+    features = model.features(mixed)
+    assert features["long"].tolist()[:2] == [5, 5]
