@@ -103,6 +103,7 @@ cannot start, runs use a plain ``python`` subprocess (``subprocess+...``).
 
 from . import policy
 from .executor import ExecResult, Executor, prewarm, shutdown_zygote
+from .layers import REMAINING, missing_layers
 from .policy import CheckResult, PolicyError, PolicyViolation, check, restricted_exec
 from .tree import remove_tree
 
@@ -118,4 +119,6 @@ __all__ = [
     "shutdown_zygote",
     "policy",
     "remove_tree",
+    "missing_layers",
+    "REMAINING",
 ]

@@ -8,6 +8,7 @@ import streamlit as st
 
 from pipeline.state import PHASES, RunState
 from ui.downloads import render_downloads
+from ui.isolation import render_isolation
 from ui.loading import LoadedRun
 from ui.panels.critic import render_critic
 from ui.panels.evaluation import render_evaluation
@@ -45,6 +46,7 @@ def render_panels(state: RunState, run_dir: Path, key: str) -> None:
 def render_details(loaded: LoadedRun, key: str, show_downloads: bool = True) -> None:
     """What changes only when a phase starts or ends or reports progress: downloads, graph and panels."""
     state = loaded.state
+    render_isolation(state)
     if state.profile.leakage_suspects:
         render_leakage(state, full=False)
     if show_downloads and state.status == "finished":

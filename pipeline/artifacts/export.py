@@ -98,7 +98,13 @@ def _plain(value):
 
 @app.get("/health")
 def health():
-    return {"status": "ok", "task": MODEL.task, "target": MODEL.target, "sandbox": LAYERS}
+    return {
+        "status": "ok",
+        "task": MODEL.task,
+        "target": MODEL.target,
+        "sandbox": LAYERS,
+        "sandbox_missing": sorted(sandbox.missing_layers(LAYERS)),
+    }
 
 
 @app.post("/predict")
@@ -127,6 +133,8 @@ def main():
     parser.add_argument("--port", type=int, default=8000)
     args = parser.parse_args()
     print(f"feature code runs in the process sandbox; layers on this host: {LAYERS}", file=sys.stderr)
+    for name, meaning in sandbox.missing_layers(LAYERS).items():
+        print(f"warning: this host refuses the sandbox's {name} layer: {meaning}", file=sys.stderr)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
 
 

@@ -387,3 +387,24 @@ def test_llm_usage_is_shown_per_phase_with_fallbacks(finished_run, home):
     assert metrics.get("Tokens in / out") == f"{usage['total']['tokens_in']:,} / {usage['total']['tokens_out']:,}"
     assert metrics.get("Model") == "fake-model"
     assert "sk-test-usage" not in json.dumps(usage)
+
+
+def test_sandbox_layers_the_host_refuses_are_said_at_the_top(finished_run, home):
+    """A run whose generated code got only the fallback layers says so above its panels, naming each missing
+    layer and what it would have stopped; a run with every layer says nothing."""
+    state = json.loads((Path(finished_run["run_dir"]) / "run.json").read_text())["state"]
+    full = "zygote+userns+netns+ipcns+rlimits+landlock(v7)+seccomp+audithook"
+    weak = "subprocess+rlimits+audithook+net:audithook-only"
+    shown = {}
+    for name, layers in (("full", full), ("weak", weak)):
+        log = [{**entry, "isolation": layers} for entry in state["code_log"]]
+        at = app_test()
+        at.query_params["run"] = _copy_run(finished_run["run_dir"], home, "finished", code_log=log)
+        at.run()
+        assert not at.exception
+        shown[name] = [w.value for w in at.warning if "sandbox" in w.value]
+    assert shown["full"] == []
+    assert len(shown["weak"]) == 1
+    for layer in ("userns", "landlock", "seccomp"):
+        assert f"**{layer}**" in shown["weak"][0]
+    assert weak in shown["weak"][0] and "audit hook" in shown["weak"][0]

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import sandbox
 from pipeline.artifacts.export import zip_bytes
 from pipeline.artifacts.predict import predict_file
 from pipeline.cli.main import main as cli_main
@@ -149,6 +150,7 @@ def test_export_bundle_in_fresh_venv(tmp_path):
         assert health and health["status"] == "ok" and health["target"] == "churn"
         # the feature code runs in the bundle's process sandbox, and the host's layers are reported
         assert health["sandbox"].startswith(("zygote", "subprocess")) and "audithook" in health["sandbox"]
+        assert health["sandbox_missing"] == sorted(sandbox.missing_layers(health["sandbox"]))
         records = json.loads(new.to_json(orient="records"))
         answer = _post(f"http://127.0.0.1:{port}/predict", {"records": records})
         assert [str(p) for p in answer["predictions"]] == list(app_preds["prediction"].astype(str))
