@@ -53,3 +53,11 @@ def test_the_thread_cpu_share_is_measured_for_real_when_other_processes_hold_the
             hog.wait()
     assert budget.slowdown >= 2.0, budget.slowdown
     assert budget.finish_reserve() > budget.idle_reserve()
+
+
+def test_the_cli_budget_counts_from_the_process_start_not_from_the_engine_import():
+    """The interpreter's start-up and whatever ran before `import pipeline` are inside the user's budget: a
+    process that idles 1 s before importing the engine has already spent that second."""
+    probe = "import time; time.sleep(1.0); import pipeline; print(time.monotonic() - pipeline.STARTED_AT)"
+    spent = float(subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout)
+    assert 1.0 <= spent < 30.0
