@@ -202,9 +202,8 @@ def transform(df):
             if FAMILIES[name].max_rows is None or request.n_rows <= FAMILIES[name].max_rows
         ]
         reasoning = (
-            f"{len(candidates)} families (boosting, linear, histogram boosting"
-            + (", bagging" if len(candidates) > 3 else "")
-            + ") screened by CV; the best is tuned with Optuna."
+            f"{len(candidates)} families ({', '.join(c.name for c in candidates)}) screened by CV; "
+            "the best is tuned with Optuna."
         )
         if reg:
             reasoning += f" Regularisation raised to level {reg} because the critic saw overfitting."

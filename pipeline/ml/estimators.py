@@ -18,6 +18,7 @@ import lightgbm
 import numpy as np
 from sklearn.base import is_classifier
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from sklearn.linear_model import LogisticRegression, Ridge
 
 STOP_FRACTION = 0.1  # as scikit-learn's HistGradientBoosting: a tenth of the fit's rows decides when to stop
 STOP_ROUNDS = 30  # boosting rounds without a better validation loss before stopping
@@ -206,3 +207,11 @@ class RoundsHGBClassifier(_BoostsInRounds, HistGradientBoostingClassifier):
 
 class RoundsHGBRegressor(_BoostsInRounds, HistGradientBoostingRegressor):
     """HistGradientBoostingRegressor that honours boosting deadlines (see _BoostsInRounds)."""
+
+
+class SplineLogisticRegression(LogisticRegression):
+    """Logistic regression on spline bases: its own class so that a fitted model's family is read off it."""
+
+
+class SplineRidge(Ridge):
+    """Ridge regression on spline bases: its own class so that a fitted model's family is read off it."""

@@ -27,6 +27,8 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from pipeline.ml.estimators import (
     RoundsHGBClassifier,
     RoundsHGBRegressor,
+    SplineLogisticRegression,
+    SplineRidge,
     StoppingLGBMClassifier,
     StoppingLGBMRegressor,
 )
@@ -52,7 +54,8 @@ class Family:
     space: Callable[[str, int], Space]  # (task, strength) -> Optuna search space
     build: Build  # the estimator: these params on top of the family's defaults
     classes: tuple[type, ...]  # the library classes `build` makes: a fitted model's family is read off them
-    matrix: str  # what it reads: "one-hot" (scaled numbers, one-hot categories) or a tree
+    matrix: str  # what it reads: "one-hot" (scaled numbers, one-hot categories), "splines" (the same with
+    # spline bases of the many-valued numbers: a smooth curve per column, as a GAM) or a tree
     # matrix of "float32" / "float64" (HistGradientBoosting would copy float32)
     one_core: bool  # fits on small tables keep to one core (HistGradientBoosting uses all, OpenMP)
     max_rows: int | None = None  # the offline plan leaves it out above this many rows
@@ -135,6 +138,12 @@ def _linear(task: str, params: dict[str, Any], class_weight: str | None, seed: i
     return Ridge(**{"alpha": 1.0, **params})
 
 
+def _spline(task: str, params: dict[str, Any], class_weight: str | None, seed: int) -> Any:
+    if task != "regression":
+        return SplineLogisticRegression(class_weight=class_weight, **{"C": 1.0, "max_iter": 2000, **params})
+    return SplineRidge(**{"alpha": 1.0, **params})
+
+
 def _hist_gb(task: str, params: dict[str, Any], class_weight: str | None, seed: int) -> Any:
     base = {"max_iter": 300, "learning_rate": 0.08, "early_stopping": True, "random_state": seed, **params}
     if task != "regression":
@@ -199,6 +208,22 @@ FAMILIES: dict[str, Family] = {
             fit_row_cap=LINEAR_MAX_ROWS,
         ),
         Family(
+            "spline",
+            "Linear on splines (GAM-like)",
+            ("spline", "splines", "gam", "additive"),
+            3.0,
+            False,
+            False,
+            _linear_start,
+            _linear_space,
+            _spline,
+            (SplineLogisticRegression, SplineRidge),
+            "splines",
+            True,
+            max_rows=200_000,
+            fit_row_cap=LINEAR_MAX_ROWS,
+        ),
+        Family(
             "hist_gb",
             "HistGradientBoosting",
             ("hist_gb", "histgradientboosting", "hist gradient boosting", "histogram"),
@@ -244,8 +269,14 @@ FAMILIES: dict[str, Family] = {
     )
 }
 NAMES: tuple[str, ...] = tuple(FAMILIES)
-OFFLINE_PLAN: tuple[str, ...] = ("lightgbm", "linear", "hist_gb", "extra_trees")  # what the offline brain screens
-REQUIRED: tuple[str, ...] = ("lightgbm", "linear", "hist_gb")  # a brain's plan is completed with these
+OFFLINE_PLAN: tuple[str, ...] = (
+    "lightgbm",
+    "linear",
+    "spline",
+    "hist_gb",
+    "extra_trees",
+)  # what the offline brain screens
+REQUIRED: tuple[str, ...] = ("lightgbm", "linear", "spline", "hist_gb")  # a brain's plan is completed with these
 GROUPS: dict[str, tuple[str, ...]] = {  # words for several families at once ("no trees")
     "boosting": ("lightgbm", "hist_gb"),
     "trees": ("lightgbm", "hist_gb", "random_forest", "extra_trees"),

@@ -16,7 +16,7 @@ import pandas as pd
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.preprocessing import OneHotEncoder, SplineTransformer, StandardScaler
 
 # saved models name the estimator classes here, their home before pipeline.ml.estimators
 from pipeline.ml.estimators import (  # noqa: F401
@@ -30,17 +30,44 @@ from pipeline.ml.families import FAMILIES
 from pipeline.ml.runtime import TablePrep, TreeMatrix
 
 SMALL_ROWS = 20_000
+LINEAR_MATRICES = ("one-hot", "splines")  # prepared as scaled columns for a linear model
+SPLINE_MIN_VALUES = 3  # a flag keeps one coefficient; a rating of 1-5 gets a curve
+SPLINE_MAX_COLUMNS = 30  # the first this many many-valued numbers get a curve: 7 columns each
+SPLINE_KNOTS = 5
 
 
-def _linear_columns(prep: TablePrep, X: pd.DataFrame) -> ColumnTransformer:
-    """Median-imputed, scaled numbers with missing-value flags, and one-hot categories (at most 30 per column)."""
-    prep.fit(X)
-    num = Pipeline(
+def _numbers() -> Pipeline:
+    return Pipeline(
         [
             ("impute", SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)),
             ("scale", StandardScaler()),
         ]
     )
+
+
+def _curves() -> Pipeline:
+    """A cubic B-spline basis on each number's quantiles, continued as a straight line beyond the training range
+    (as a linear model would), then scaled for the penalty."""
+    return Pipeline(
+        [
+            ("impute", SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)),
+            ("spline", SplineTransformer(n_knots=SPLINE_KNOTS, degree=3, knots="quantile", extrapolation="linear")),
+            ("scale", StandardScaler()),
+        ]
+    )
+
+
+def _linear_columns(prep: TablePrep, X: pd.DataFrame, splines: bool = False) -> ColumnTransformer:
+    """Median-imputed, scaled numbers with missing-value flags, and one-hot categories (at most 30 per column);
+    with `splines`, the many-valued numbers become spline bases, so that the model fits a curve per column."""
+    prep.fit(X)
+    numbers = prep.numeric_ + prep.datetime_
+    curved: list[str] = []
+    if splines:
+        many = [c for c in numbers if pd.Series(X[c]).nunique() >= SPLINE_MIN_VALUES]
+        curved = many[:SPLINE_MAX_COLUMNS]
+    straight = [c for c in numbers if c not in curved]
+    parts = [("num", _numbers(), straight)] + ([("curve", _curves(), curved)] if curved else [])
     cat = Pipeline(
         [
             ("impute", SimpleImputer(strategy="constant", fill_value="(missing)")),
@@ -53,7 +80,7 @@ def _linear_columns(prep: TablePrep, X: pd.DataFrame) -> ColumnTransformer:
         ]
     )
     return ColumnTransformer(
-        [("num", num, prep.numeric_ + prep.datetime_), ("cat", cat, prep.categorical_)],
+        [*parts, ("cat", cat, prep.categorical_)],
         remainder="drop",
         verbose_feature_names_out=False,
     )
@@ -79,18 +106,21 @@ def make_pipeline(
     """`prep -> model` for the tree families (TreeMatrix), `prep -> columns -> model` for the linear one."""
     estimator = make_estimator(family, task, params, class_weight, seed)
     matrix = FAMILIES[family].matrix
-    if single_threaded(family, len(X)) and matrix != "one-hot":
+    if single_threaded(family, len(X)) and matrix not in LINEAR_MATRICES:
         estimator.set_params(n_jobs=1)  # threads cost more than they save on small tables
-    if matrix == "one-hot":
+    if matrix in LINEAR_MATRICES:
         prep = TablePrep()
-        return Pipeline([("prep", prep), ("columns", _linear_columns(prep, X)), ("model", estimator)])
+        columns = _linear_columns(prep, X, splines=matrix == "splines")
+        return Pipeline([("prep", prep), ("columns", columns), ("model", estimator)])
     prep = TreeMatrix(dtype=np.dtype(matrix), impute_median=FAMILIES[family].forest)
     return Pipeline([("prep", prep), ("model", estimator)])
 
 
 def family_of(estimator: Any) -> str:
-    """The family a fitted estimator was made for by `make_estimator` ("" for anything else)."""
-    return next((f.name for f in FAMILIES.values() if isinstance(estimator, f.classes)), "")
+    """The family a fitted estimator was made for by `make_estimator` ("" for anything else): the one naming its
+    exact class first (a spline model is also a linear one), then any it is an instance of."""
+    exact = next((f.name for f in FAMILIES.values() if type(estimator) in f.classes), "")
+    return exact or next((f.name for f in FAMILIES.values() if isinstance(estimator, f.classes)), "")
 
 
 BAG_SEED_STEP = 7919
