@@ -370,7 +370,7 @@ def model_plan_prompt(request: Any, baseline: dict[str, Any]) -> str:
         feedback.append("The user's feedback:\n" + data("user_feedback", request.user_feedback))
     return MODEL_PLAN.format(
         iteration=request.iteration,
-        families="lightgbm, linear, hist_gb, random_forest, extra_trees",
+        families=", ".join(NAMES),
         objective=data("objective", objective_view(request.objective)),
         facts=data("facts", {"rows": request.n_rows, "features": request.n_features}),
         profile=data("profile", profile_view(request.profile)),
