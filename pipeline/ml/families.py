@@ -55,7 +55,7 @@ class Family:
     build: Build  # the estimator: these params on top of the family's defaults
     classes: tuple[type, ...]  # the library classes `build` makes: a fitted model's family is read off them
     matrix: str  # what it reads: "one-hot" (scaled numbers, one-hot categories), "splines" (the same with
-    # spline bases of the many-valued numbers: a smooth curve per column, as a GAM) or a tree
+    # spline bases of the numbers with 3 or more values: a smooth curve per column, as a GAM) or a tree
     # matrix of "float32" / "float64" (HistGradientBoosting would copy float32)
     one_core: bool  # fits on small tables keep to one core (HistGradientBoosting uses all, OpenMP)
     max_rows: int | None = None  # the offline plan leaves it out above this many rows

@@ -59,12 +59,12 @@ def _curves() -> Pipeline:
 
 def _linear_columns(prep: TablePrep, X: pd.DataFrame, splines: bool = False) -> ColumnTransformer:
     """Median-imputed, scaled numbers with missing-value flags, and one-hot categories (at most 30 per column);
-    with `splines`, the many-valued numbers become spline bases, so that the model fits a curve per column."""
+    with `splines`, numbers with SPLINE_MIN_VALUES or more values become spline bases (a curve per column)."""
     prep.fit(X)
     numbers = prep.numeric_ + prep.datetime_
     curved: list[str] = []
     if splines:
-        many = [c for c in numbers if pd.Series(X[c]).nunique() >= SPLINE_MIN_VALUES]
+        many = [c for c in numbers if X[c].nunique() >= SPLINE_MIN_VALUES]
         curved = many[:SPLINE_MAX_COLUMNS]
     straight = [c for c in numbers if c not in curved]
     parts = [("num", _numbers(), straight)] + ([("curve", _curves(), curved)] if curved else [])
