@@ -39,6 +39,7 @@ BRAINS = {
 }
 KEY_NAMES = {"anthropic": "ANTHROPIC_API_KEY", "openai": "OPENAI_API_KEY"}
 PULSE_S = 0.5  # status line, phase chips and timeline of a live run: "at least once a second" with margin
+IDLE_PULSE_S = 2.0  # a run still queued or waiting at a gate: only its place in line or an answer can change
 DETAILS_EVERY_S = 3.0  # panels redraw at most this often for progress within a phase (trials, candidates)
 
 
@@ -300,8 +301,13 @@ def live_view(run_id: str) -> None:
     if st.session_state.get("resume_error"):
         st.error(f"**Cannot resume:** {md_escape(st.session_state.pop('resume_error'))}", icon=":material/error:")
     drawn_key, drawn_version, drawn_at = phase_key(first.state), first.version, time.monotonic()
+    gate = first.state.pending_gate
+    idle = (gate is not None and gate.status == "waiting") or (
+        first.handle is not None and first.handle.queue_position > 0
+    )
 
-    @st.fragment(run_every=PULSE_S if was_live else None)
+    # a run leaving the queue or a gate changes the phase key, and the page redraws with the faster pulse
+    @st.fragment(run_every=(IDLE_PULSE_S if idle else PULSE_S) if was_live else None)
     def pulse() -> None:
         if st.session_state.pop("resumed", False):
             st.rerun(scope="app")  # the page starts polling the resumed run

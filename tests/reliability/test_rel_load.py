@@ -2,11 +2,12 @@
 
 Five Playwright contexts in Debian's Chromium each upload a different table (distinct column names,
 class labels and file names per session, so any leak across sessions is visible), choose the target,
-set a short budget and press Run pipeline, one after the other; then all five are watched at once until
-each says Finished. Asserted: every run finishes; each page shows only its own run and its own data;
-the runs started in the order they were queued with at most two running at any moment (from the
-phase history in each run.json), and the "Queued — position N" line each page showed matches the runs
-still waiting when it was pressed; the summed
+set a short budget and press Run pipeline, one after the other; the first two runs pause at the "Before
+training" gate, so they hold both slots however slowly the pages answer, and are approved once all five are
+pressed; then all five are watched at once until each says Finished. Asserted: every run finishes; each page
+shows only its own run and its own data; the runs started in the order they were queued with at most two
+running at any moment (from the phase history in each run.json), and the "Queued — position N" line each page
+showed matches the runs still waiting when it was pressed (pages 3, 4 and 5: 1, 2 and 3); the summed
 RSS of the server process tree (sampled from /proc every 100 ms) stays under 3 GB. The wall time and the
 memory peaks are printed and written to test-artifacts/load.json.
 """
@@ -34,7 +35,9 @@ ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 SESSIONS = ["zqamber", "zqbirch", "zqcedar", "zqdune", "zqember"]  # column / label / file prefixes
 LIMIT = 2
-BUDGET = 25  # long enough that runs 1 and 2 still hold both slots while page 3 presses Run on a busy machine
+BUDGET = 25
+HOLD_GATE = "Before training"  # runs 1 and 2 wait there (time at a gate is outside the budget) until approved
+PRESS_MS = 150_000  # a press answered in 30 s here while five live pages shared two cores with the server
 MEMORY_CAP = 3 * 1024**3
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 
@@ -139,7 +142,7 @@ def _set_number(page: Page, label: str, value: int) -> None:
     wait_idle(page, 60_000)
 
 
-def _prepare_session(page: Page, url: str, csv: Path, target: str) -> None:
+def _prepare_session(page: Page, url: str, csv: Path, target: str, gate: str | None) -> None:
     page.goto(url)
     page.locator("input[type=file]").first.set_input_files(str(csv))
     expect(page.get_by_text("Target column", exact=True)).to_be_visible(timeout=60_000)
@@ -148,6 +151,13 @@ def _prepare_session(page: Page, url: str, csv: Path, target: str) -> None:
     page.get_by_text("Settings", exact=True).click()
     _set_number(page, "Time budget (s)", BUDGET)
     _set_number(page, "Max loops", 1)
+    if gate:
+        box = page.get_by_test_id("stMultiSelect").filter(has=page.get_by_text("Approval gates", exact=True))
+        box.locator("input").first.click()
+        page.get_by_role("option", name=gate, exact=True).click()
+        page.keyboard.press("Escape")
+        wait_idle(page, 60_000)
+        expect(box.get_by_text(gate, exact=True)).to_be_visible()
 
 
 def _recorded_statuses(home: Path) -> dict[str, str]:
@@ -183,8 +193,10 @@ def test_five_browser_sessions_queue_in_order_stay_apart_and_finish(server, tmp_
         pages = {prefix: ctx.new_page() for prefix, ctx in zip(SESSIONS, contexts)}
         for page in pages.values():
             page.set_default_timeout(60_000)
-        for prefix, page in pages.items():
-            _prepare_session(page, server["url"], tables[prefix][0], f"{prefix}_label")
+        for i, (prefix, page) in enumerate(pages.items()):
+            _prepare_session(
+                page, server["url"], tables[prefix][0], f"{prefix}_label", HOLD_GATE if i < LIMIT else None
+            )
 
         # Press Run pipeline in all five, in order, as fast as the pages answer.
         t_load = time.monotonic()
@@ -192,11 +204,16 @@ def test_five_browser_sessions_queue_in_order_stay_apart_and_finish(server, tmp_
         for prefix, page in pages.items():
             clicked[prefix] = time.time()
             page.get_by_role("button", name="Run pipeline").click()
-            page.wait_for_url(re.compile(r"[?&]run="), timeout=60_000)
+            page.wait_for_url(re.compile(r"[?&]run="), timeout=PRESS_MS)
             run_ids[prefix] = re.search(r"[?&]run=([\w-]+)", page.url).group(1)
-            expect(page.get_by_text(re.compile(r"^(Queued|Running|Finished)$")).first).to_be_visible(timeout=60_000)
+            expect(page.get_by_text(re.compile(r"^(Queued|Running|Finished)$")).first).to_be_visible(timeout=PRESS_MS)
             first_status[prefix] = _status_line(page)
             seen[prefix] = time.time()
+        # Runs 1 and 2 wait at their gate: let them go.
+        for prefix in SESSIONS[:LIMIT]:
+            approve = pages[prefix].get_by_role("button", name="Approve")
+            expect(approve).to_be_visible(timeout=180_000)
+            approve.click()
 
         # Watch all five at once until each has ended.
         ended: dict[str, str] = {}
@@ -211,6 +228,9 @@ def test_five_browser_sessions_queue_in_order_stay_apart_and_finish(server, tmp_
                     ended[prefix] = _status_line(page)
             time.sleep(0.5)
         t_all_done = time.monotonic()
+        for prefix, page in pages.items():
+            if prefix not in ended:
+                page.screenshot(path=str(ARTIFACTS / f"load_{prefix}_not_ended.png"), full_page=True)
         assert ended == {prefix: "finished" for prefix in pages}, (
             ended,
             first_status,
@@ -256,9 +276,9 @@ def test_five_browser_sessions_queue_in_order_stay_apart_and_finish(server, tmp_
     assert peak_running == LIMIT, peak_running
     # Each page was told its true place in line when it pressed Run: the number of earlier runs still waiting
     # for a slot at that moment (from the recorded start times; the page rendered between click and `seen`).
-    # Page 3 pressed while runs 1 and 2 held both slots, so at least one page waited.
+    # Runs 1 and 2 held both slots at their gate until every page had been pressed, so pages 3, 4 and 5 waited.
     queued = {p: re.search(r"Queued — position (\d+)", first_status[p]) for p in SESSIONS}
-    assert queued[SESSIONS[LIMIT]] is not None and queued[SESSIONS[LIMIT]].group(1) == "1", first_status
+    assert [q.group(1) if q else None for q in queued.values()] == [None] * LIMIT + ["1", "2", "3"], first_status
     slack = 1.0  # a run leaves the queue just before its first phase starts
     for i, p in enumerate(SESSIONS):
         if queued[p] is None:
