@@ -192,18 +192,24 @@ def labels(spec, y):
     return y.map(one).astype(object)
 
 
-def fit_recipe(spec, F, y, bags):
-    """Every member of the recipe fitted on F, y; with bags > 1, that many seed copies of each seed-dependent member,
+def fit_recipe(spec, F, y, counts):
+    """Every member of the recipe fitted on F, y; counts[i] seed copies of member i where it depends on its seed,
     sharing the member's blend weight (as the run's delivered model)."""
     fitted, weights = [], []
-    for member in spec["members"]:
-        copies = [p for p in (bag_params(member["family"], member["params"], b) for b in range(bags)) if p is not None]
+    for member, count in zip(spec["members"], counts):
+        copies = [p for p in (bag_params(member["family"], member["params"], b) for b in range(count)) if p is not None]
         for params in copies:
             fitted.append(fit_pipeline(member["family"], spec["task"], params, F,
                                        y.tolist() if spec["task"] != "regression" else y,
                                        member["class_weight"], spec["seed"]))
             weights.append(member["weight"] / len(copies))
     return fitted[0] if len(fitted) == 1 else BlendedModel(fitted, weights, spec["task"])
+
+
+def copy_counts(spec):
+    """Seed copies of each member in the delivered model (bundles written before copies were counted per member
+    give one count for all)."""
+    return spec.get("copies") or [spec.get("bags", 1)] * len(spec["members"])
 
 
 def main(argv):
@@ -225,7 +231,7 @@ def main(argv):
                          positive_index=spec["positive_index"], metric=spec["metric"])
     F_train = shell.features(X.iloc[train_idx])
     y_train = y.iloc[train_idx].reset_index(drop=True)
-    shell.pipeline = fit_recipe(spec, F_train, y_train, 1)
+    shell.pipeline = fit_recipe(spec, F_train, y_train, [1] * len(spec["members"]))
     F_hold = shell.features(X.iloc[hold_idx])
     y_hold = y.iloc[hold_idx].reset_index(drop=True)
     if spec["task"] == "regression":
@@ -241,7 +247,7 @@ def main(argv):
     if spec.get("refit_full"):   # the holdout has been scored: the delivered model learns from every row
         order = np.concatenate([train_idx, hold_idx])   # the run's order: training rows, then the holdout's
         shell.pipeline = fit_recipe(spec, shell.features(X.iloc[order]), y.iloc[order].reset_index(drop=True),
-                                    spec.get("bags", 1))
+                                    copy_counts(spec))
         delivered_rows = len(y)
     out_dir.mkdir(parents=True, exist_ok=True)
     joblib.dump(shell, out_dir / "model.joblib")
@@ -332,6 +338,7 @@ def training_spec(model: Any, state: Any, best: Any, delivery: dict[str, Any] | 
         "holdout_metrics": dict(best.holdout_metrics),
         "refit_full": bool(delivery and delivery.get("refit_on_all_rows")),
         "bags": int((delivery or {}).get("bags", 1)),
+        "copies": [int(c) for c in (delivery or {}).get("copies", [])],
     }
 
 

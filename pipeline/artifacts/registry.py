@@ -82,10 +82,12 @@ def lineage(
 
 
 def _params_of(state: Any, best: Any) -> dict[str, Any]:
-    """Tuned parameters of an earlier iteration: the best complete trial of that iteration."""
+    """Tuned parameters of an earlier iteration: the best complete trial of the family that iteration tuned first
+    (its best family; the families tuned after it in the time left are blend members)."""
     trials = [t for t in state.training.trials if t.get("iteration") == best.iteration and t.get("value") is not None]
     if not trials:
         return {}
+    trials = [t for t in trials if t.get("family") == trials[0].get("family")]
     pick = max if state.objective.greater_is_better else min
     return dict(pick(trials, key=lambda t: t["value"])["params"])
 

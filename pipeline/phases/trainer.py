@@ -14,11 +14,11 @@ import numpy as np
 from pipeline.brains.base import ModelPlan, ModelRequest
 from pipeline.ml.models import feature_importance
 from pipeline.ml.runtime import TabularModel
-from pipeline.phases.trainer_blend import blend
+from pipeline.phases.trainer_blend import TUNED, blend
 from pipeline.phases.trainer_plan import ask_plan, review_plan
 from pipeline.phases.trainer_refit import in_sample_metrics, refit, refit_rows
 from pipeline.phases.trainer_score import cv_scores
-from pipeline.phases.trainer_screen import screen
+from pipeline.phases.trainer_screen import ENSEMBLE_MEMBERS, screen, screen_key
 from pipeline.phases.trainer_tune import refit_allowance, tune_best, tuning_fits
 from pipeline.run.context import Budget, PhaseContext
 from pipeline.state import RunState, TrainResult
@@ -97,7 +97,7 @@ def run(state: RunState, ctx: PhaseContext) -> TrainResult:
     members, weights, oof = blend(state, ctx, plan, screening, tuned, best, others, budget, started)
     metrics, threshold = cv_scores(tuned.y, oof, state, ctx)
     result.best = members[0][2] if len(members) == 1 else "Blend: " + " + ".join(m[2] for m in members)
-    result.best_params = tuned.params
+    result.best_params = members[0][1] if len(members) == 1 else tuned.params
     result.cv_metrics = metrics
     result.cv_score = metrics.get(obj.metric)
     result.threshold = threshold
@@ -107,7 +107,8 @@ def run(state: RunState, ctx: PhaseContext) -> TrainResult:
     ctx.check_cancelled()
     X, y, n = screening.X, screening.y, len(screening.X)
     costs = {cand.name: screening.refit_seconds(cand) for cand in others}
-    refit_cost = tuned.refit_best + sum(costs.get(m[2], 0.0) for m in members[1:])
+    costs[best.name] = tuned.refit_best
+    refit_cost = sum(costs.get(m[2].removesuffix(TUNED), 0.0) for m in members)
     left = ctx.budget.remaining() - ctx.budget.finish_reserve()
     Xr, yr = refit_rows(X, y, refit_cost, left, len(screening.Xs), seed)
     if len(tuned.X) < n:
@@ -167,8 +168,13 @@ def _plan(state: RunState, ctx: PhaseContext, extra: bool) -> tuple[ModelPlan, T
             (c for c in previous.candidates if c.cv_score is not None),
             key=lambda c: -c.cv_score if obj.greater_is_better else c.cv_score,
         )
-        keep = {c.family for c in ranked[: 1 if extra else 2]}
+        keep = {c.family for c in ranked[: ENSEMBLE_MEMBERS if extra else 2]}
         kept = [c for c in plan.candidates if c.family in keep] or plan.candidates
+        if extra:  # spare time: the best family, and the next ones where their screening CV can be reused
+            seed = state.config.seed
+            kept = [
+                c for c in kept if c.family == ranked[0].family or screen_key(ctx, X, seed, c, plan) in ctx.screened
+            ]
         plan = ModelPlan(kept, plan.class_weight, plan.reasoning)
     plan, waited = review_plan(state, ctx, request, plan)  # user's family wishes; the optional training gate
     return plan, TrainResult(metric=obj.metric, regularisation=regularisation), waited

@@ -41,17 +41,23 @@ def blend(
     if not (on_screen_rows or tuned.blend_here) or len(screening.oofs) <= 1:
         return alone
     pool = {spec.name + TUNED: tuned.oof}
+    params_of = {spec.name + TUNED: tuned.params}
     # Members join only if their refit still fits: in this trainer's share, or else in what the whole run has
     # left (tuning may overrun its share by a trial, and a blend dropped for that can leave a bigger budget
     # scoring below a smaller one).
     run_left = ctx.budget.remaining() - ctx.budget.finish_reserve()
     left = max(budget - (time.monotonic() - started), run_left) - tuned.refit_best
-    for cand in others[: ENSEMBLE_MEMBERS - 1]:
+    joining = [c for i, c in enumerate(others) if i < ENSEMBLE_MEMBERS - 1 or c.name in tuned.others]
+    for cand in joining:
         cost = screening.refit_seconds(cand)
         if cand.name not in screening.oofs or cost > left:
             continue
         if on_screen_rows:
-            pool[cand.name], left = screening.oofs[cand.name], left - cost
+            if cand.name in tuned.others:  # tuned in the time the best family's search left
+                params_of[cand.name + TUNED], pool[cand.name + TUNED] = tuned.others[cand.name]
+            else:
+                pool[cand.name] = screening.oofs[cand.name]
+            left -= cost
             continue
         member = next(s for s in plan.candidates if s.name == cand.name)
         try:  # the member's out-of-fold predictions on the tuning rows, stopped if its refit would not fit
@@ -71,15 +77,18 @@ def blend(
         except OutOfTime:
             break
     chosen = greedy_blend(pool, tuned.y, state, ctx)
-    if len(chosen) <= 1:
+    if list(chosen) == [spec.name + TUNED]:
         return alone
     specs = {c.name: c for c in plan.candidates}
     members = []
     for name in chosen:
         base = name.removesuffix(TUNED)
-        members.append((specs[base].family, tuned.params if name.endswith(TUNED) else specs[base].params, name))
+        members.append((specs[base].family, params_of.get(name, specs[base].params), name))
     total = sum(chosen.values())
     weights = list(chosen.values())
+    if len(chosen) == 1:
+        state.notes.append(f"{members[0][2]} alone scores best out of fold; it is the model.")
+        return members, weights, pool[members[0][2]]
     state.notes.append(
         "Blended "
         + ", ".join(f"{name} ×{w / total:.2f}" for name, w in chosen.items())
@@ -91,12 +100,15 @@ def blend(
 def greedy_blend(
     pool: dict[str, np.ndarray], y: pd.Series, state: RunState, ctx: PhaseContext, rounds: int = 15
 ) -> dict[str, float]:
-    """Caruana-style ensemble selection with replacement; returns member -> weight (count)."""
+    """Caruana-style ensemble selection with replacement, from the best member alone; returns member -> weight
+    (count)."""
     gib, metric = state.objective.greater_is_better, state.objective.metric
     names = list(pool)
-    counts = {names[0]: 1.0}
-    acc = pool[names[0]].copy()
-    best = cv_scores(y, acc, state, ctx)[0][metric]
+    alone = {name: cv_scores(y, pool[name], state, ctx)[0][metric] for name in names}
+    first = max(names, key=lambda n: alone[n] if gib else -alone[n])  # the first listed wins ties
+    counts = {first: 1.0}
+    acc = pool[first].copy()
+    best = alone[first]
     for _ in range(rounds):
         k = sum(counts.values())
         trial = {name: cv_scores(y, (acc + pool[name]) / (k + 1), state, ctx)[0][metric] for name in names}

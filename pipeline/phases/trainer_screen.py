@@ -106,7 +106,7 @@ def screen(
     first_seconds = None
     for index, spec in enumerate(plan.candidates):
         ctx.check_cancelled()
-        key = _screen_key(ctx, X, seed, spec, plan)
+        key = screen_key(ctx, X, seed, spec, plan)
         cached = ctx.screened.get(key)
         if cached is not None and cached.rows == n_screen:  # the same CV on the same rows ran in an earlier loop
             cand = _candidate(state, ctx, spec, screening.ys, cached.oof, cached.fit_seconds)
@@ -214,7 +214,7 @@ def _screening_rows(
     n_screen = screen_rows(n, budget, quick_cost, families, len(split.folds), share, run_left)
     if n_screen < n:
         n_screen = screen_rows(n, budget, quick_cost, families, k, share, run_left)
-    keys = (_screen_key(ctx, X, seed, spec, plan) for spec in plan.candidates)
+    keys = (screen_key(ctx, X, seed, spec, plan) for spec in plan.candidates)
     earlier = {ctx.screened[key].rows for key in keys if key in ctx.screened}
     if extra and len(earlier) == 1:  # spare-time tuning: the same rows and folds as the screening it reuses
         n_screen = earlier.pop()
@@ -229,7 +229,7 @@ def _screening_rows(
     return Screening(X, y, Xs, ys, make_folds(ys, task, k, seed), {})
 
 
-def _screen_key(ctx: PhaseContext, X: pd.DataFrame, seed: int, spec: CandidateSpec, plan: ModelPlan) -> tuple:
+def screen_key(ctx: PhaseContext, X: pd.DataFrame, seed: int, spec: CandidateSpec, plan: ModelPlan) -> tuple:
     """What a screening CV depends on besides its rows: features, seed (sample and folds), family, parameters
     (regularisation included) and class weights."""
     return (ctx.data.features.code, X.shape, seed, spec.family, repr(sorted(spec.params.items())), plan.class_weight)

@@ -3,8 +3,8 @@
 The holdout's one job is an honest score for the model fitted without it; once that score is recorded, its rows
 are worth more inside the model (scikit-learn's `refit=True`, AutoGluon's `refit_full`). The recipe is what CV
 chose: feature code, families, hyperparameters, blend weights and threshold. Time the run has left after that
-refit goes into more copies of the boosted members with other seeds (a seed bag, averaged), never past the
-budget. Anything that goes wrong here leaves the recipe's own model, which the holdout scored, as the delivery.
+refit goes into more copies of the boosted members with other seeds (a seed bag, averaged), one copy at a time,
+never past the budget. Anything that goes wrong here leaves the recipe's own model, which the holdout scored, as the delivery.
 """
 
 from __future__ import annotations
@@ -41,9 +41,10 @@ class Delivery:
 
     model: Any
     rows: int  # rows it was fitted on
-    bags: int  # copies of each seed-dependent member (1: no bag)
+    bags: int  # most copies of any seed-dependent member (1: no bag)
     seconds: float
     note: str = ""
+    copies: tuple[int, ...] = ()  # copies of each member, in the recipe's member order (empty: one each)
 
     @property
     def refit(self) -> bool:
@@ -53,6 +54,7 @@ class Delivery:
         return {
             "rows": self.rows,
             "bags": self.bags,
+            "copies": list(self.copies),
             "refit_on_all_rows": self.refit,
             "seconds": round(self.seconds, 3),
         }
@@ -120,7 +122,8 @@ def _refit(state: RunState, ctx: PhaseContext, best: IterationSummary, model: An
     ctx.screened = {}
     heap.give_back_free_memory()
     y = pd.concat([split.y_train, split.y_holdout], ignore_index=True)
-    fitted, bags = _fit_bags(state, ctx, model, features, y, time.monotonic() + left)
+    fitted, copies = _fit_bags(state, ctx, model, features, y, time.monotonic() + left)
+    bags = max(copies, default=0)
     if not fitted:
         return Delivery(
             model,
@@ -139,12 +142,12 @@ def _refit(state: RunState, ctx: PhaseContext, best: IterationSummary, model: An
     seconds = time.monotonic() - started
     note = (
         f"The delivered model was refit on all {n_all:,} rows (training and holdout) with the recipe chosen by CV"
-        + (f", as a bag of {bags} copies with different seeds" if bags > 1 else "")
+        + (f", with up to {bags} copies of each seed-dependent member (other seeds, averaged)" if bags > 1 else "")
         + f" ({seconds:.1f} s). Its holdout figures are those of the same recipe fitted on the {trained_on:,} "
         "training rows before the holdout was scored: the delivered model saw the holdout, so it cannot be "
         "scored on it."
     )
-    return Delivery(delivered, n_all, bags, seconds, note)
+    return Delivery(delivered, n_all, bags, seconds, note, tuple(copies))
 
 
 def _time_left(ctx: PhaseContext) -> float:
@@ -166,43 +169,57 @@ def _skipped(model: Any, trained_on: int, n_all: int, estimate: float, left: flo
 
 def _fit_bags(
     state: RunState, ctx: PhaseContext, model: Any, features: pd.DataFrame, y: pd.Series, deadline: float
-) -> tuple[list[tuple[Any, float]], int]:
-    """Copies of every member on all rows, one bag at a time while the next one (and writing it) fits before
+) -> tuple[list[tuple[Any, float]], list[int]]:
+    """Every member fitted on all rows, then further seed copies of the seed-dependent members, one copy at a time
+    (the member with the fewest copies first) while that copy's measured time and writing the model fit before
     `deadline` and the model stays under MAX_MODEL_BYTES; each member's blend weight is shared among its copies.
-    A first bag that would overrun is given up."""
+    Copies go member by member rather than a whole bag at a time so that the time left at the end is at most one
+    member's fit, not one bag's. A first fit of the members that would overrun is given up."""
     members, task, seed = model_members(model), state.profile.task, state.config.seed
-    copies: list[list[tuple[int, Any]]] = []
-    bag_seconds = bag_bytes = 0.0
-    while len(copies) < MAX_BAGS:
+
+    def fit(index: int, copy_number: int) -> Any | None:
+        member = members[index]
+        params = bag_params(member["family"], member["params"], copy_number)
+        if params is None:
+            return None
+        return fit_pipeline(member["family"], task, params, features, y, member["class_weight"], seed)
+
+    fitted: dict[int, list[Any]] = {}
+    seconds: dict[int, float] = {}
+    sizes: dict[int, int] = {}
+    try:
+        with fitting(), abort_after(deadline):
+            for index in range(len(members)):
+                ctx.check_cancelled()
+                began = time.monotonic()
+                fitted[index] = [fit(index, 0)]
+                seconds[index] = time.monotonic() - began
+                sizes[index] = len(pickle.dumps(fitted[index][0], protocol=pickle.HIGHEST_PROTOCOL))
+    except OutOfTime:
+        return [], []
+    bagged = [i for i in fitted if bag_params(members[i]["family"], members[i]["params"], 1) is not None]
+    while bagged:
         ctx.check_cancelled()
-        began = time.monotonic()
-        if copies:
-            write_s = bag_bytes * (len(copies) + 1) / WRITE_BYTES_PER_S
-            if began + BAG_SLACK * bag_seconds + write_s > deadline or bag_bytes * (len(copies) + 1) > MAX_MODEL_BYTES:
-                break
-        bag: list[tuple[int, Any]] = []
+        total = sum(sizes[i] * len(fitted[i]) for i in fitted)
+        fits = [
+            i
+            for i in sorted(bagged, key=lambda i: (len(fitted[i]), i))
+            if len(fitted[i]) < MAX_BAGS
+            and total + sizes[i] <= MAX_MODEL_BYTES
+            and time.monotonic() + BAG_SLACK * seconds[i] + (total + sizes[i]) / WRITE_BYTES_PER_S <= deadline
+        ]
+        if not fits:
+            break
+        index, began = fits[0], time.monotonic()
         try:
             with fitting(), abort_after(deadline):
-                for index, member in enumerate(members):
-                    params = bag_params(member["family"], member["params"], len(copies))
-                    if params is not None:
-                        bag.append(
-                            (
-                                index,
-                                fit_pipeline(member["family"], task, params, features, y, member["class_weight"], seed),
-                            )
-                        )
+                pipe = fit(index, len(fitted[index]))
         except OutOfTime:
             break
-        if not bag:
-            break
-        copies.append(bag)
-        bag_seconds = time.monotonic() - began
-        if len(copies) == 1:
-            bag_bytes = len(pickle.dumps([pipe for _, pipe in bag], protocol=pickle.HIGHEST_PROTOCOL))
-    counts = [sum(1 for bag in copies for index, _ in bag if index == i) for i in range(len(members))]
-    fitted = [(pipe, members[index]["weight"] / counts[index]) for bag in copies for index, pipe in bag]
-    return fitted, len(copies)
+        fitted[index].append(pipe)
+        seconds[index] = time.monotonic() - began
+    pairs = [(pipe, members[i]["weight"] / len(pipes)) for i, pipes in fitted.items() for pipe in pipes]
+    return pairs, [len(fitted[i]) for i in range(len(members))]
 
 
 def _all_rows_features(ctx: PhaseContext, model: Any, iteration: int) -> pd.DataFrame | None:

@@ -88,7 +88,8 @@ def test_delivered_model_learns_from_the_holdout_rows_after_they_are_scored(tmp_
     report = (run_dir / "report.md").read_text()
     assert f"refit on all {len(frame):,} rows" in report and "measured before the refit" in report
     spec = json.loads((run_dir / "export" / "training.json").read_text())
-    assert spec["refit_full"] and spec["bags"] == delivered["bags"]
+    assert spec["refit_full"] and spec["bags"] == delivered["bags"] == max(delivered["copies"])
+    assert spec["copies"] == delivered["copies"] and len(delivered["copies"]) == len(spec["members"])
 
 
 def test_no_refit_full_delivers_the_model_the_holdout_scored(tmp_path):
