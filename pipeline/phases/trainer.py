@@ -19,7 +19,7 @@ from pipeline.phases.trainer_plan import ask_plan, review_plan
 from pipeline.phases.trainer_refit import in_sample_metrics, refit, refit_rows
 from pipeline.phases.trainer_score import cv_scores
 from pipeline.phases.trainer_screen import ENSEMBLE_MEMBERS, screen, screen_key
-from pipeline.phases.trainer_tune import refit_allowance, tune_best, tuning_fits
+from pipeline.phases.trainer_tune import REFIT_SLACK, refit_allowance, tune_best, tuning_fits
 from pipeline.run.context import Budget, PhaseContext
 from pipeline.state import RunState, TrainResult
 
@@ -97,7 +97,7 @@ def run(state: RunState, ctx: PhaseContext) -> TrainResult:
     members, weights, oof = blend(state, ctx, plan, screening, tuned, best, others, budget, started)
     metrics, threshold = cv_scores(tuned.y, oof, state, ctx)
     result.best = members[0][2] if len(members) == 1 else "Blend: " + " + ".join(m[2] for m in members)
-    result.best_params = members[0][1] if len(members) == 1 else tuned.params
+    result.best_params = members[0][1]  # the best member alone (the blend's first)
     result.cv_metrics = metrics
     result.cv_score = metrics.get(obj.metric)
     result.threshold = threshold
@@ -107,8 +107,9 @@ def run(state: RunState, ctx: PhaseContext) -> TrainResult:
     ctx.check_cancelled()
     X, y, n = screening.X, screening.y, len(screening.X)
     costs = {cand.name: screening.refit_seconds(cand) for cand in others}
-    costs[best.name] = tuned.refit_best
-    refit_cost = sum(costs.get(m[2].removesuffix(TUNED), 0.0) for m in members)
+    costs.update({name + TUNED: REFIT_SLACK * costs[name] for name in tuned.others})  # tuning may pick slower ones
+    costs[best.name] = costs[best.name + TUNED] = tuned.refit_best
+    refit_cost = sum(costs.get(m[2], 0.0) for m in members)
     left = ctx.budget.remaining() - ctx.budget.finish_reserve()
     Xr, yr = refit_rows(X, y, refit_cost, left, len(screening.Xs), seed)
     if len(tuned.X) < n:

@@ -15,7 +15,7 @@ from pipeline.ml.models import make_pipeline
 from pipeline.phases.trainer_refit import Member
 from pipeline.phases.trainer_score import cv_scores
 from pipeline.phases.trainer_screen import ENSEMBLE_MEMBERS, Screening
-from pipeline.phases.trainer_tune import Tuned
+from pipeline.phases.trainer_tune import REFIT_SLACK, Tuned
 from pipeline.run.context import PhaseContext
 from pipeline.state import CandidateResult, RunState
 
@@ -49,7 +49,7 @@ def blend(
     left = max(budget - (time.monotonic() - started), run_left) - tuned.refit_best
     joining = [c for i, c in enumerate(others) if i < ENSEMBLE_MEMBERS - 1 or c.name in tuned.others]
     for cand in joining:
-        cost = screening.refit_seconds(cand)
+        cost = screening.refit_seconds(cand) * (REFIT_SLACK if cand.name in tuned.others else 1.0)
         if cand.name not in screening.oofs or cost > left:
             continue
         if on_screen_rows:

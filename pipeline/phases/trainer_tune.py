@@ -110,6 +110,7 @@ def tune_best(
     params, score, oof = dict(spec.params), None, None
     if Xt is Xs:  # screening already scored the default parameters on exactly these rows
         oof, score = screening.oofs[best.name], best.cv_score
+    studies: dict[str, optuna.Study] = {}
     if spec.search_space and tuning_fits(tune_time, trial_seconds):
         params, score, oof = _search(
             state,
@@ -125,6 +126,7 @@ def tune_best(
             refit_allowance=refit_kept,
             refit_scale=n / len(Xt),
             fold_seconds=trial_seconds / max(len(folds), 1),
+            studies=studies,
         )
     ctx.check_cancelled()
     if oof is None:  # tuning rows were drawn but no trial finished: fall back to the screening CV
@@ -133,7 +135,7 @@ def tune_best(
     tuned = Tuned(Xt, yt, folds, params, oof, blend_here, refit_best, score)
     if Xt is Xs and not state.config.max_trials and not os.environ.get("OPTUNA_STORAGE"):
         ends = started + budget - refit_estimate
-        _tune_others(state, ctx, plan, screening, others, result, tuned, best, ends)
+        _tune_others(state, ctx, plan, screening, others, result, tuned, best, ends, studies)
     return tuned
 
 
@@ -147,16 +149,18 @@ def _tune_others(
     tuned: Tuned,
     best: CandidateResult,
     ends: float,
+    studies: dict[str, optuna.Study],
 ) -> None:
     """Tune the other screened families in turn (best screening score first) on the screening rows and folds, each
-    from its screened defaults, while a trial still fits before `ends`; a family whose search finds better
-    parameters joins the blend's pool with them. Time left after every search has stopped goes to further
-    passes over all of them, the best family included, each from its best so far and twice as patient."""
+        from its screened defaults, while a trial still fits before `ends`; a family whose search finds better
+        parameters joins the blend's pool with them. Time left after every search has stopped goes to further
+        passes over all of them, the best family included, each going on with its own study (TPE keeps what it has
+    learnt) from its best so far and twice as patient."""
     specs = {s.name: s for s in plan.candidates}
-    found: dict[str, tuple[dict[str, Any], float | None, np.ndarray]] = {
-        best.name: (tuned.params, tuned.score, tuned.oof)
-    }
+    found: dict[str, tuple[dict[str, Any], float | None, np.ndarray]] = {}
     cost = {best.name: best.fit_seconds}
+    if specs[best.name].search_space:
+        found[best.name] = (tuned.params, tuned.score, tuned.oof)
     for cand in others:
         spec = specs.get(cand.name)
         if spec is not None and spec.search_space and cand.name in screening.oofs:
@@ -188,6 +192,7 @@ def _tune_others(
                 refit_scale=len(screening.X) / len(screening.Xs),
                 fold_seconds=cost[name] / max(len(screening.folds), 1),
                 patience_scale=patience,
+                studies=studies,
             )
             searched = True
         if not searched:
@@ -227,13 +232,20 @@ def _search(
     refit_scale: float,
     fold_seconds: float,
     patience_scale: int = 1,
+    studies: dict[str, optuna.Study] | None = None,
 ) -> tuple[dict[str, Any], float | None, np.ndarray | None]:
     """Optuna TPE search with median pruning from `start` (params, score, oof); the best that beats it and whose
     refit fits the time kept for it."""
     obj = state.objective
     job = tuning_job(state, ctx, spec, plan, seconds)
     storage = os.environ.get("OPTUNA_STORAGE") or None
-    study = create_study(job, storage)
+    if studies is not None and spec.name in studies:  # a further pass: TPE goes on from what it has learnt
+        study = studies[spec.name]
+    else:
+        study = create_study(job, storage)
+        if studies is not None:
+            studies[spec.name] = study
+    before = len(result.trials)
     if storage:
         publish_job(ctx.run_dir, job, X, y, folds)
     if start[1] is None:  # the defaults' score is not known on these rows yet: start from them
@@ -302,7 +314,7 @@ def _search(
     finally:
         if storage:
             finish_job(ctx.run_dir, job)
-    mine = [t for t in result.trials if t.get("family") == spec.name and t["iteration"] == state.iteration]
+    mine = result.trials[before:]
     shared = len(study.trials) - len(mine)
     complete = [t for t in study.get_trials(deepcopy=False) if t.state == optuna.trial.TrialState.COMPLETE]
     if storage and complete:

@@ -104,22 +104,29 @@ def _candidates_spec(scored: pd.DataFrame, metric: str, better: bool) -> dict[st
 
 @cached_spec
 def _trials_spec(trials: pd.DataFrame, metric: str, better: bool) -> dict[str, Any]:
+    """Trials in the order they ended (searches of several families follow one another), coloured by family
+    when more than one was tuned, else by state; the line is the best score so far."""
+    trials = trials.reset_index(drop=True).assign(trial=lambda t: t.index + 1)
+    if "family" not in trials:
+        trials["family"] = ""
     done = trials[trials["value"].notna()].copy()
     done["best so far"] = done["value"].cummax() if better else done["value"].cummin()
+    by_state = alt.Color(
+        "state:N",
+        scale=alt.Scale(domain=["COMPLETE", "PRUNED", "FAIL"], range=["#22d3ee", "#f472b6", "#ef4444"]),
+    )
+    several = trials["family"].nunique() > 1
     points = (
         alt.Chart(trials.dropna(subset=["value"]))
         .mark_circle(size=70, opacity=0.85)
         .encode(
-            x=alt.X("number:Q", title="trial"),
+            x=alt.X("trial:Q", title="trial"),
             y=alt.Y("value:Q", title=f"CV {metric}", scale=alt.Scale(zero=False)),
-            color=alt.Color(
-                "state:N",
-                scale=alt.Scale(domain=["COMPLETE", "PRUNED", "FAIL"], range=["#22d3ee", "#f472b6", "#ef4444"]),
-            ),
-            tooltip=["number:Q", "state:N", alt.Tooltip("value:Q", format=".4f"), "params:N"],
+            color=alt.Color("family:N", title="family") if several else by_state,
+            tooltip=["trial:Q", "family:N", "state:N", alt.Tooltip("value:Q", format=".4f"), "params:N"],
         )
     )
-    line = alt.Chart(done).mark_line(color="#facc15", interpolate="step-after").encode(x="number:Q", y="best so far:Q")
+    line = alt.Chart(done).mark_line(color="#facc15", interpolate="step-after").encode(x="trial:Q", y="best so far:Q")
     return vega_spec((points + line).properties(height=280))
 
 
