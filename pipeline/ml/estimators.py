@@ -92,6 +92,12 @@ def abort_after(at: float | None) -> Iterator[None]:
         _boosting.abort_at = previous
 
 
+def abortable(family: str) -> bool:
+    """Whether `abort_after` can stop a fit of this family mid-way (LightGBM's callback); other families' fits
+    run to their end once started."""
+    return family == "lightgbm"
+
+
 def boosting_stops() -> int:
     """Fits in this thread that a boosting deadline cut short, so far."""
     return getattr(_boosting, "stops", 0)

@@ -23,7 +23,7 @@ from pipeline.phases.trainer_tune import REFIT_SLACK, refit_allowance, tune_best
 from pipeline.run.context import Budget, PhaseContext
 from pipeline.state import RunState, TrainResult
 
-EVALUATION_SLACK = 1.5  # spare-time tuning leaves this many times the last evaluation's duration for the next
+EVALUATION_SLACK = 1.2  # spare-time tuning leaves this many times the last evaluation's duration for the next
 CRITIC_S = 0.5
 SPARE_START_S = 0.5  # a spare-time round's plan and reused screening, before it can tune
 

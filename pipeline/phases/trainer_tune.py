@@ -209,7 +209,7 @@ def _tune_others(
 def tuning_fits(seconds: float, trial_seconds: float) -> bool:
     """Whether a search of `seconds` can expect to finish a trial that takes `trial_seconds`: the one answer the
     tuning step and the critic's spare-time round both go by."""
-    return seconds > max(TRIAL_MARGIN * trial_seconds, MIN_TRIAL_SECONDS * 4)
+    return seconds > max(TRIAL_MARGIN * trial_seconds, MIN_TRIAL_SECONDS * 2)
 
 
 def refit_allowance(refit_seconds: float) -> float:

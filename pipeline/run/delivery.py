@@ -19,7 +19,7 @@ import pandas as pd
 
 import sandbox
 from pipeline import heap
-from pipeline.ml.estimators import OutOfTime, abort_after
+from pipeline.ml.estimators import OutOfTime, abort_after, abortable
 from pipeline.ml.fitclock import fitting
 from pipeline.ml.models import bag_params, fit_pipeline, model_members
 from pipeline.ml.runtime import BlendedModel, compact_floats
@@ -32,6 +32,7 @@ MAX_MODEL_BYTES = 200 * 2**20  # nor may the copies make the saved model larger 
 WRITE_BYTES_PER_S = 100 * 2**20  # pickling, fsync and the export's copy, on a slow disk
 ESTIMATE_SLACK = 1.15
 BAG_SLACK = 1.1  # a further copy starts only if one more copy's measured time fits with this margin
+UNSTOPPABLE_SLACK = 1.5  # the margin for a copy whose fit cannot be given up at the deadline once started
 REFIT_FLOOR_S = 1.0  # a refit expected to take less than this is done even on a run already at its budget
 
 
@@ -171,8 +172,9 @@ def _fit_bags(
     state: RunState, ctx: PhaseContext, model: Any, features: pd.DataFrame, y: pd.Series, deadline: float
 ) -> tuple[list[tuple[Any, float]], list[int]]:
     """Every member fitted on all rows, then further seed copies of the seed-dependent members, one copy at a time
-    (the member with the fewest copies first) while that copy's measured time and writing the model fit before
-    `deadline` and the model stays under MAX_MODEL_BYTES; each member's blend weight is shared among its copies.
+    (the member with the fewest copies first) while that copy's measured time and saving the model (pickling, as
+    measured on the first copies, and writing) fit before `deadline` and the model stays under MAX_MODEL_BYTES;
+    each member's blend weight is shared among its copies.
     Copies go member by member rather than a whole bag at a time so that the time left at the end is at most one
     member's fit, not one bag's. A first fit of the members that would overrun is given up."""
     members, task, seed = model_members(model), state.profile.task, state.config.seed
@@ -187,6 +189,7 @@ def _fit_bags(
     fitted: dict[int, list[Any]] = {}
     seconds: dict[int, float] = {}
     sizes: dict[int, int] = {}
+    saving: dict[int, float] = {}  # seconds to pickle one copy (LightGBM writes its trees out as text: 0.2 s a copy)
     try:
         with fitting(), abort_after(deadline):
             for index in range(len(members)):
@@ -194,19 +197,25 @@ def _fit_bags(
                 began = time.monotonic()
                 fitted[index] = [fit(index, 0)]
                 seconds[index] = time.monotonic() - began
+                began = time.monotonic()
                 sizes[index] = len(pickle.dumps(fitted[index][0], protocol=pickle.HIGHEST_PROTOCOL))
+                saving[index] = time.monotonic() - began
     except OutOfTime:
         return [], []
     bagged = [i for i in fitted if bag_params(members[i]["family"], members[i]["params"], 1) is not None]
     while bagged:
         ctx.check_cancelled()
         total = sum(sizes[i] * len(fitted[i]) for i in fitted)
+        write_s = sum(saving[i] * len(fitted[i]) for i in fitted) + total / WRITE_BYTES_PER_S
         fits = [
             i
             for i in sorted(bagged, key=lambda i: (len(fitted[i]), i))
             if len(fitted[i]) < MAX_BAGS
             and total + sizes[i] <= MAX_MODEL_BYTES
-            and time.monotonic() + BAG_SLACK * seconds[i] + (total + sizes[i]) / WRITE_BYTES_PER_S <= deadline
+            and time.monotonic()
+            + _slack(members[i]["family"]) * seconds[i]
+            + ESTIMATE_SLACK * (write_s + saving[i] + sizes[i] / WRITE_BYTES_PER_S)
+            <= deadline
         ]
         if not fits:
             break
@@ -220,6 +229,10 @@ def _fit_bags(
         seconds[index] = time.monotonic() - began
     pairs = [(pipe, members[i]["weight"] / len(pipes)) for i, pipes in fitted.items() for pipe in pipes]
     return pairs, [len(fitted[i]) for i in range(len(members))]
+
+
+def _slack(family: str) -> float:
+    return BAG_SLACK if abortable(family) else UNSTOPPABLE_SLACK
 
 
 def _all_rows_features(ctx: PhaseContext, model: Any, iteration: int) -> pd.DataFrame | None:
