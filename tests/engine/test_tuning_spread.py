@@ -28,7 +28,7 @@ def _linear_table(n: int = 600, seed: int = 5) -> pd.DataFrame:
 def test_a_saturated_search_leaves_its_time_to_the_other_families(tmp_path):
     data = tmp_path / "buy.csv"
     _linear_table().to_csv(data, index=False)
-    config = RunConfig(data_path=str(data), target="bought", time_budget_s=45, max_loops=0)
+    config = RunConfig(data_path=str(data), target="bought", time_budget_s=30, max_loops=0)
     state = execute(prepare(config), tmp_path / "run", RunStore(tmp_path / "store.sqlite"))
     assert state.status == "finished", state.error
     trials = state.training.trials
