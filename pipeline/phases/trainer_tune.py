@@ -152,9 +152,9 @@ def _tune_others(
     studies: dict[str, optuna.Study],
 ) -> None:
     """Tune the other screened families in turn (best screening score first) on the screening rows and folds, each
-        from its screened defaults, while a trial still fits before `ends`; a family whose search finds better
-        parameters joins the blend's pool with them. Time left after every search has stopped goes to further
-        passes over all of them, the best family included, each going on with its own study (TPE keeps what it has
+    from its screened defaults, while a trial still fits before `ends`; a family whose search finds better
+    parameters joins the blend's pool with them. Time left after every search has stopped goes to further
+    passes over all of them, the best family included, each going on with its own study (TPE keeps what it has
     learnt) from its best so far and twice as patient."""
     specs = {s.name: s for s in plan.candidates}
     found: dict[str, tuple[dict[str, Any], float | None, np.ndarray]] = {}
