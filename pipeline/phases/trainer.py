@@ -14,9 +14,9 @@ import numpy as np
 from pipeline.brains.base import ModelPlan, ModelRequest
 from pipeline.ml.models import feature_importance
 from pipeline.ml.runtime import TabularModel
-from pipeline.phases.trainer_blend import TUNED, blend
+from pipeline.phases.trainer_blend import blend
 from pipeline.phases.trainer_plan import ask_plan, review_plan
-from pipeline.phases.trainer_refit import in_sample_metrics, refit, refit_rows
+from pipeline.phases.trainer_refit import TUNED, in_sample_metrics, refit, refit_rows
 from pipeline.phases.trainer_score import cv_scores
 from pipeline.phases.trainer_screen import ENSEMBLE_MEMBERS, screen, screen_key
 from pipeline.phases.trainer_tune import REFIT_SLACK, refit_allowance, tune_best, tuning_fits
@@ -24,8 +24,8 @@ from pipeline.run.context import Budget, PhaseContext
 from pipeline.state import RunState, TrainResult
 
 EVALUATION_SLACK = 1.2  # spare-time tuning leaves this many times the last evaluation's duration for the next
-CRITIC_S = 0.5
-SPARE_START_S = 0.5  # a spare-time round's plan and reused screening, before it can tune
+CRITIC_S = 0.1  # the critic after a spare-time round: too little time is left for a loop, so it decides by rule
+SPARE_START_S = 0.3  # a spare-time round's plan and reused screening, before it can tune
 
 
 def trainer_budget(state: RunState, ctx: PhaseContext) -> float:
@@ -52,12 +52,13 @@ def spare_budget(state: RunState, ctx: PhaseContext) -> float:
 
 
 def spare_tuning_pays(state: RunState, ctx: PhaseContext) -> bool:
-    """Whether the time a loop cannot use buys tuning of the best family: its screening CV is kept (the round
-    reuses it instead of screening again), after keeping the refit tuning estimated for it the round has room
-    for a trial by the tuning step's own rule (a trial costs about that screening CV), and the last spare round
-    did not end without a trial. Time this declines goes to the delivered model's seed bag."""
+    """Whether the time a loop cannot use buys tuning: the best family's screening CV is kept (the round reuses it
+    instead of screening again), after keeping the refit tuning estimated for it the round has room for a trial
+    of one of the families a blend may take (the best first; a trial costs about its screening CV) by the tuning
+    step's own rule, and the last spare round did not end without a trial. Time this declines goes to the
+    delivered model's seed bag."""
     training, last = state.training, state.decisions[-1] if state.decisions else None
-    if state.config.max_trials or ctx.budget.remaining() - ctx.budget.finish_reserve() < Budget.MIN_SPARE_S:
+    if state.config.max_trials:
         return False
     if not (training.spare_ready and ctx.screened):  # e.g. cut short by the clock, or after a resume
         return False
@@ -66,9 +67,9 @@ def spare_tuning_pays(state: RunState, ctx: PhaseContext) -> bool:
     scored = [c for c in training.candidates if c.cv_score is not None]
     if not scored:
         return False
-    best = max(scored, key=lambda c: c.cv_score if state.objective.greater_is_better else -c.cv_score)
+    ranked = sorted(scored, key=lambda c: -c.cv_score if state.objective.greater_is_better else c.cv_score)
     seconds = spare_budget(state, ctx) - refit_allowance(training.spare_refit_s) - SPARE_START_S
-    return tuning_fits(seconds, best.fit_seconds)
+    return tuning_fits(seconds, min(c.fit_seconds for c in ranked[:ENSEMBLE_MEMBERS]))
 
 
 def extra_tuning(state: RunState) -> bool:

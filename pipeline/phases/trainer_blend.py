@@ -12,14 +12,12 @@ from pipeline.brains.base import ModelPlan
 from pipeline.ml.cv import OutOfTime, oof_predictions
 from pipeline.ml.metrics import is_better
 from pipeline.ml.models import make_pipeline
-from pipeline.phases.trainer_refit import Member
+from pipeline.phases.trainer_refit import TUNED, Member
 from pipeline.phases.trainer_score import cv_scores
 from pipeline.phases.trainer_screen import ENSEMBLE_MEMBERS, Screening
 from pipeline.phases.trainer_tune import REFIT_SLACK, Tuned
 from pipeline.run.context import PhaseContext
 from pipeline.state import CandidateResult, RunState
-
-TUNED = " (tuned)"
 
 
 def blend(

@@ -22,6 +22,8 @@ from pipeline.run import delivery
 from pipeline.run.context import PhaseContext
 from pipeline.state import RunState, TrainResult
 
+TUNED = " (tuned)"  # a blend member's name suffix when its parameters were tuned
+
 REFIT_FLOOR_S = 3.0  # a refit this short always fits (the finish reserve absorbs it), however slow its trial ran
 TRAIN_SCORE_ROWS = 50_000  # the in-sample score reads at most this many rows: predicting 1M rows costs minutes
 
@@ -61,8 +63,11 @@ def refit(
     started = time.monotonic()
     refit_by = started + max(REFIT_FLOOR_S, ctx.budget.remaining() - ctx.budget.finish_reserve())
     for family, params, name in members:
+        member_started = time.monotonic()
         with fitting(), boosting_deadline(refit_by):
             fitted.append(fit_pipeline(family, task, params, Xr, yr, class_weight, seed))
+        per_row = (time.monotonic() - member_started) / max(len(Xr), 1)
+        ctx.refits[(name.removesuffix(TUNED), Xr.shape[1])] = per_row
         if boosting_stops() > stops:
             stops = boosting_stops()
             state.notes.append(f"The final {name} stopped adding trees when the time budget ran out.")

@@ -51,6 +51,7 @@ TUNE_THREADS = 2  # trials at a time when each fit keeps to one core
 BLEND_SHARE = 0.25  # tuning on more rows than screening: blend there too if it costs at most this of tuning
 PATIENCE_PER_DIM = 15  # a search stops after this many trials per hyperparameter without a better score
 MIN_PATIENCE = 30
+REFIT_FIXED_S = 0.1  # a refit's cost besides its rows' (the per-row cost, from fold fits, carries most of it)
 PROGRESS_TOLERANCE = 1e-4  # a gain smaller than this share of the score is kept but is not progress: TPE
 # otherwise keeps finding 1e-5 AUC "gains" on a saturated one-parameter search, far below any CV's noise
 
@@ -86,7 +87,7 @@ def tune_best(
     X, y, Xs, n = screening.X, screening.y, screening.Xs, len(screening.X)
     spec = next(s for s in plan.candidates if s.name == best.name)
     per_row = best.fit_seconds / max(len(screening.folds), 1) / max(len(Xs), 1)  # seconds per row per fold
-    refit_best = per_row * 1.3 * n + 0.5
+    refit_best = screening.refit_seconds(best) + REFIT_FIXED_S
     time_left = budget - (time.monotonic() - started) - refit_best
     tune_k = min(state.config.cv_folds, 3)
     affordable = int(time_left / max(TARGET_TRIALS * tune_k * per_row, 1e-9))

@@ -50,7 +50,6 @@ class Budget:
     # second on an idle machine; the CLI's process then ends at once, see pipeline/__main__.py)
     REFIT_SHARE = 0.04
     MIN_LOOP_S = 8.0  # the critic sends work back only if at least this much is left for the loop
-    MIN_SPARE_S = 2.0  # spare-time tuning reuses the screening CV: a few seconds still buy trials
     LOOP_COST_SHARE = 0.75  # a loop re-runs its phases at about this share of this iteration's time (later
     # loops re-screen fewer candidates)
 
@@ -117,6 +116,8 @@ class PhaseContext:
     cancel_event: threading.Event
     data: RunData  # feature frames, models, holdout predictions: kept and saved there
     screened: dict[tuple, Any] = field(default_factory=dict)  # screening CVs already run (trainer_screen.Screened)
+    refits: dict[tuple[str, int], float] = field(default_factory=dict)  # measured refit seconds per row, by
+    # (candidate name, feature count): later loops' estimates start from them instead of from CV fold fits
     decide: Callable[..., Any] | None = None  # approval gates: decide(gate) -> (approve, feedback, by); blocks
 
     def check_cancelled(self) -> None:
