@@ -106,8 +106,11 @@ from .executor import ExecResult, Executor, prewarm, shutdown_zygote
 from .layers import REMAINING, missing_layers
 from .policy import CheckResult, PolicyError, PolicyViolation, check, restricted_exec
 from .tree import remove_tree
+from .worker import Worker, WorkerError
 
 __all__ = [
+    "Worker",
+    "WorkerError",
     "check",
     "CheckResult",
     "Executor",

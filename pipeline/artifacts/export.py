@@ -22,6 +22,7 @@ PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 RUNTIME_MODULES = (
     "ml/__init__.py",
     "ml/runtime.py",
+    "ml/feature_code.py",
     "ml/estimators.py",
     "ml/families.py",
     "ml/models.py",
@@ -47,10 +48,12 @@ POST /predict  {"records": [{column: value, ...}, ...]}
             -> {"predictions": [...], "probabilities": [{class: p, ...}, ...]}  (probabilities: classification only)
 GET  /health   -> {"status": "ok", "task": ..., "target": ..., "sandbox": "<the layers active on this host>"}
 
-The model's feature code runs in the process sandbox (sandbox/), never in this process; the layers it gets on this
-host are printed at start-up and reported by /health.
+The model's feature code runs in the process sandbox (sandbox/), never in this process: in a warm worker started
+with the server, which hands every request a fresh sandboxed process prepared ahead of time. The layers it gets
+on this host are printed at start-up and reported by /health.
 """
 import argparse
+import atexit
 import math
 import sys
 from pathlib import Path
@@ -72,9 +75,18 @@ app = FastAPI(title="ml-pipeline model", version="1")
 
 
 def sandbox_layers() -> str:
-    """Start the sandbox (so the first request does not pay for it) and name the layers this host allows."""
+    """Start the model's warm sandbox worker (so no request pays for a sandbox start) and name the layers this host
+    allows."""
     import tempfile
 
+    try:
+        layers = MODEL.warm()
+        atexit.register(MODEL.close)
+    except FeatureCodeError as exc:  # requests then start their own sandbox runs (and say why they fail)
+        print(f"warning: no warm sandbox worker for this model ({exc})", file=sys.stderr)
+        layers = ""
+    if layers:
+        return layers
     work = tempfile.mkdtemp(prefix="serve-probe-")
     try:
         return sandbox.Executor(work, timeout_s=60).run("x = 1").isolation or "unknown"

@@ -12,6 +12,18 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from pipeline.ml.feature_code import (  # noqa: F401  (FeatureCodeError: where callers have always found it)
+    FEATURE_TIMEOUT_S,
+    WORKER_HARNESS,
+    WORKER_SPARES,
+    FeatureCodeError,
+    arrow_bytes,
+    arrow_rows,
+    plain_text,
+    sandboxed_features,
+    worker_features,
+)
+
 
 class MissingColumnsError(ValueError):
     """New data lacks columns the model needs."""
@@ -197,72 +209,6 @@ def to_number(s: pd.Series) -> pd.Series:
     return pd.to_numeric(text.where(s.notna()), errors="coerce")
 
 
-FEATURE_HARNESS = """
-import pandas as pd
-frame = pd.read_parquet("input.parquet")
-out = user["transform"](frame.copy())
-if not isinstance(out, pd.DataFrame) or len(out) != len(frame):
-    raise ValueError("the feature code did not return one row per input row")
-out = out.reset_index(drop=True)
-out.columns = [str(c) for c in out.columns]
-out.to_parquet("features.parquet")
-"""
-FEATURE_TIMEOUT_S = 300.0
-
-
-class FeatureCodeError(ValueError):
-    """The model's feature code failed on this data, or left nothing this process can verify."""
-
-
-def sandboxed_features(code: str, X: pd.DataFrame, timeout_s: float = FEATURE_TIMEOUT_S) -> pd.DataFrame:
-    """Apply generated feature code in a fresh process sandbox (sandbox.Executor: its own namespaces, Landlock,
-    seccomp and limits, a workdir removed afterwards). Generated code never runs in this process: not at
-    training time, not in the app or the CLI, not in an export's predict.py, serve.py or train.py, and not when
-    anyone's own code loads model.joblib. Success is what this process verifies (a readable table with one row
-    per input row), not what the child reports."""
-    if not code.strip():
-        return X.copy()
-    import tempfile
-    from pathlib import Path
-
-    import sandbox
-
-    work = Path(tempfile.mkdtemp(prefix="mlp-features-"))
-    try:
-        _write_input(X, work / "input.parquet")
-        result = sandbox.Executor(work, timeout_s=timeout_s).run(code, harness=FEATURE_HARNESS)
-        if not result.ok:
-            raise FeatureCodeError(f"The feature code failed on this data: {result.error_type}: {result.error}")
-        try:
-            out = pd.read_parquet(work / "features.parquet")
-        except (OSError, ValueError) as exc:
-            raise FeatureCodeError(f"The feature code left no readable features: {exc}") from None
-        if len(out) != len(X):
-            raise FeatureCodeError(f"The feature code returned {len(out):,} rows for {len(X):,} input rows.")
-        return out
-    finally:
-        sandbox.remove_tree(work)
-
-
-def _write_input(X: pd.DataFrame, path: Any) -> None:
-    """The aligned rows as Parquet. A text column holding numbers too (JSON records, spreadsheets) is written as
-    text, as a CSV would have given it."""
-    try:
-        X.to_parquet(path)
-        return
-    except (TypeError, ValueError):  # pyarrow's ArrowTypeError / ArrowInvalid: a column of mixed types
-        pass
-    text = {
-        c: X[c].map(lambda v: v if v is None or isinstance(v, str) or v != v else _plain(v))
-        for c in X.columns
-        if X[c].dtype == object
-    }
-    try:
-        X.assign(**text).to_parquet(path)
-    except (TypeError, ValueError) as exc:
-        raise FeatureCodeError(f"These rows cannot be handed to the feature code: {exc}") from None
-
-
 class TabularModel(BaseEstimator):
     """Raw columns in, predictions out: validates columns, runs the feature code, then the fitted pipeline."""
 
@@ -319,13 +265,65 @@ class TabularModel(BaseEstimator):
             elif (
                 kind.startswith(("object", "str", "string")) and pd.api.types.is_numeric_dtype(s) and not s.isna().all()
             ):
-                s = s.astype(object).where(s.notna(), None).map(lambda v: v if v is None else _plain(v))
+                s = s.astype(object).where(s.notna(), None).map(lambda v: v if v is None else plain_text(v))
             out[col] = s.reset_index(drop=True)
         return pd.DataFrame(out, columns=self.raw_columns)
 
     def features(self, X: pd.DataFrame) -> pd.DataFrame:
-        """The model's input features: the raw columns aligned, then the feature code, in the process sandbox."""
-        return sandboxed_features(self.feature_code, self.align(X))
+        """The model's input features: the raw columns aligned, then the feature code, in the process sandbox (the
+        model's warm worker once warm() has started it, else a fresh sandbox run)."""
+        aligned = self.align(X)
+        worker = self.__dict__.get("_worker")
+        if worker is not None and self.feature_code.strip():
+            return worker_features(worker, aligned)
+        return sandboxed_features(self.feature_code, aligned)
+
+    def warm(self) -> str:
+        """Start this model's own warm sandbox for its feature code, for serving: a call then takes milliseconds
+        instead of a fresh sandbox run. Every call still gets a fresh sandboxed process that nothing outlives; the
+        worker is this model's alone. Returns the layers it runs under ("" when there is no feature code)."""
+        if not self.feature_code.strip():
+            return ""
+        worker = self.__dict__.get("_worker")
+        if worker is None:
+            import sandbox
+
+            try:
+                worker = sandbox.Worker(
+                    self.feature_code,
+                    WORKER_HARNESS,
+                    timeout_s=FEATURE_TIMEOUT_S,
+                    spares=WORKER_SPARES,
+                    sample=arrow_bytes(arrow_rows(self._blank_row())),
+                )
+            except sandbox.WorkerError as exc:
+                raise FeatureCodeError(f"The feature code cannot run: {exc}") from None
+            self.__dict__["_worker"] = worker
+        return worker.isolation
+
+    def _blank_row(self) -> pd.DataFrame:
+        """One row of the training columns' types with nothing known: what a spare warms up on."""
+        blank = {}
+        for col in self.raw_columns:
+            kind = self.raw_dtypes.get(col, "")
+            if kind.startswith(("int", "float", "Int", "Float", "uint", "UInt", "bool")):
+                blank[col] = [np.nan]
+            elif kind.startswith("datetime"):
+                blank[col] = [pd.NaT]
+            else:
+                blank[col] = [""]
+        return self.align(pd.DataFrame(blank))
+
+    def close(self) -> None:
+        """Stop the warm worker, if any (the model still predicts, through fresh sandbox runs)."""
+        worker = self.__dict__.pop("_worker", None)
+        if worker is not None:
+            worker.close()
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(super().__getstate__())  # a copy: object.__getstate__ hands out the live __dict__
+        state.pop("_worker", None)  # a process handle: a saved or copied model starts its own
+        return state
 
     def predict_proba_features(self, F: pd.DataFrame) -> np.ndarray:
         return self.pipeline.predict_proba(F)
@@ -360,12 +358,6 @@ class TabularModel(BaseEstimator):
         for i, cls in enumerate(self.classes or []):
             out[f"proba_{cls}"] = proba[:, i]
         return out
-
-
-def _plain(value: Any) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
 
 
 class BlendedModel(BaseEstimator):

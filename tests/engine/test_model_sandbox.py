@@ -102,3 +102,39 @@ def test_a_text_column_holding_numbers_too_still_scores(tmp_path):
     mixed = pd.DataFrame({"city": ["Paris", 12345, None]}, dtype=object)
     features = model.features(mixed)
     assert features["long"].tolist()[:2] == [5, 5]
+
+
+def test_a_warm_model_serves_through_its_own_sandbox_worker(tmp_path, monkeypatch):
+    """serve.py warms its model: calls then go to the model's own worker, a fresh sandboxed process per call. The
+    predictions are the cold path's; the caller's secret, folder and language layer stay out of it."""
+    secret = "s3cr3t-of-the-server"
+    monkeypatch.setenv("MLP_TEST_SECRET", secret)
+    monkeypatch.chdir(tmp_path)
+    model = _model(WRITES_IN_ITS_WORKDIR, tmp_path)
+    rows = pd.DataFrame({"x": [1.0, 2.0, 5.0]})
+    cold = model.prediction_frame(model.features(rows))
+    try:
+        layers = model.warm()
+        assert layers.startswith("worker") and "audithook" in layers
+        assert model.warm() == layers  # idempotent: one worker per model
+        for _ in range(3):
+            pd.testing.assert_frame_equal(model.prediction_frame(model.features(rows)), cold)
+        assert not (tmp_path / "probe.txt").exists()
+        assert "_worker" not in joblib.load(_dump(model, tmp_path)).__dict__  # a saved copy starts its own
+    finally:
+        model.close()
+    # switched off here, the language layer still meets the code in the worker's spares
+    monkeypatch.setattr(sandbox.policy, "_compile", lambda code: (compile(code, "<user>", "exec"), []))
+    monkeypatch.setattr(sandbox.policy, "check", lambda code: sandbox.CheckResult(ok=True))
+    leaky = _model(READS_THE_ENVIRONMENT, tmp_path)
+    with pytest.raises(FeatureCodeError) as failure:
+        leaky.warm()
+        leaky.features(pd.DataFrame({"x": [1.0]}))
+    leaky.close()
+    assert secret not in str(failure.value)
+
+
+def _dump(model: TabularModel, tmp_path: Path) -> Path:
+    path = tmp_path / "copy.joblib"
+    joblib.dump(model, path)
+    return path
