@@ -214,4 +214,6 @@ def fallback_main() -> None:
     if os.getppid() == 1:
         os._exit(0)
     netns = oslayer.unshare_net() if req.get("netns", True) else None
+    if netns and oslayer.enter_pid_namespace():
+        netns += "+pidns"
     run_request(req, netns)

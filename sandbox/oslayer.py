@@ -23,6 +23,7 @@ CLONE_NEWNS = 0x00020000
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWNET = 0x40000000
 CLONE_NEWIPC = 0x08000000
+CLONE_NEWPID = 0x20000000
 PR_SET_NO_NEW_PRIVS = 38
 PR_SET_DUMPABLE = 4
 PR_SET_PDEATHSIG = 1
@@ -60,6 +61,34 @@ def unshare_net() -> str | None:
     if _libc.unshare(CLONE_NEWUSER | CLONE_NEWNET) != 0:
         return None
     return "userns+netns"
+
+
+def enter_pid_namespace() -> bool:
+    """Run the rest of this process's life as PID 1 of a new PID namespace, in which no host process exists: the
+    kill, priority, scheduler, affinity and pidfd calls, and any other probe by PID, reach nothing outside. This
+    process forks once; the child returns True and goes on; the parent stays behind only to wait for it and to
+    end the same way (exit code or signal), so whoever watches the parent sees the child's end. False (and no
+    fork) where the host refuses the namespace (it needs the user namespace unshare_net made)."""
+    if _libc.unshare(CLONE_NEWPID) != 0:
+        return False
+    pid = os.fork()
+    if pid == 0:
+        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        return True
+    os.closerange(0, 1 << 16)  # the child holds every descriptor that matters; EOF must follow its end alone
+    while True:
+        try:
+            _, status = os.waitpid(pid, 0)
+            break
+        except InterruptedError:
+            continue
+        except ChildProcessError:
+            os._exit(71)
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        signal.signal(sig, signal.SIG_DFL)
+        os.kill(os.getpid(), sig)
+    os._exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 71)
 
 
 # --------------------------------------------------------------------------

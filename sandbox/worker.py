@@ -92,15 +92,37 @@ class Worker:
         self._closed = False
         self._base = tempfile.mkdtemp(prefix="sandbox-worker-")
         self.isolation = ""
-        from .executor import _cache_dir, _minimal_env
+        self._proc: subprocess.Popen | None = None
+        self._master: socket.socket | None = None
+        from .executor import _cache_dir
 
-        mpl = _cache_dir()
+        self._start_message = {
+            "code": code,
+            "harness": harness,
+            "base": self._base,
+            "mplconfigdir": _cache_dir(),
+            "timeout_s": self.timeout_s,
+            "memory_mb": int(memory_mb),
+            "max_file_mb": int(max_file_mb),
+            "spares": max(1, int(spares)),
+            "sample": base64.b64encode(sample).decode() if sample else "",
+        }
+        try:
+            self._start()
+        except WorkerError:
+            self.close()
+            raise
+
+    def _start(self) -> None:
+        """Start the zygote and wait until its first spare has set the code up (or says why it cannot)."""
+        from .executor import _minimal_env
+
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
             self._proc = subprocess.Popen(
                 [sys.executable, "-I", "-B", "-c", _BOOT, PKG_PARENT, str(theirs.fileno())],
                 pass_fds=[theirs.fileno()],
-                env=_minimal_env(mpl),
+                env=_minimal_env(self._start_message["mplconfigdir"]),
                 cwd="/",
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
@@ -111,29 +133,33 @@ class Worker:
         finally:
             theirs.close()
         self._master = ours
-        start = {
-            "code": code,
-            "harness": harness,
-            "base": self._base,
-            "mplconfigdir": mpl,
-            "timeout_s": self.timeout_s,
-            "memory_mb": int(memory_mb),
-            "max_file_mb": int(max_file_mb),
-            "spares": max(1, int(spares)),
-            "sample": base64.b64encode(sample).decode() if sample else "",
-        }
         try:
             ours.settimeout(START_TIMEOUT_S)
-            ours.send(json.dumps(start).encode())
+            ours.send(json.dumps(self._start_message).encode())
             answer = json.loads(ours.recv(1 << 16) or b'{"error": "the worker did not start"}')
         except (OSError, ValueError) as exc:
-            self.close()
             raise WorkerError(f"the worker did not start: {exc}") from None
         if "error" in answer:
-            self.close()
             raise WorkerError(answer["error"])
         self.isolation = answer.get("isolation", "")
         ours.settimeout(None)
+
+    def _spare(self) -> tuple[dict, list[int]]:
+        """A ready spare from the zygote (its reply and socket), starting a new zygote once if this one died."""
+        for attempt in (1, 2):
+            try:
+                self._master.settimeout(self.timeout_s)
+                self._master.send(b"G")
+                msg, fds, _flags, _addr = socket.recv_fds(self._master, 1 << 16, 1)
+                self._master.settimeout(None)
+                if msg:
+                    return json.loads(msg), fds
+            except OSError as exc:
+                if isinstance(exc, TimeoutError) or attempt == 2:
+                    raise WorkerError(f"the worker did not answer: {exc}") from None
+            self._stop_zygote()  # it died (killed, out of memory): the code set up before, so start again
+            self._start()
+        raise WorkerError("the worker is gone")
 
     def call(self, payload: bytes) -> bytes:
         """Hand `payload` to a fresh spare and return its harness's answer; WorkerError if it fails or overruns."""
@@ -141,15 +167,7 @@ class Worker:
         with self._lock:
             if self._closed:
                 raise WorkerError("the worker is closed")
-            try:
-                self._master.settimeout(self.timeout_s)
-                self._master.send(b"G")
-                msg, fds, _flags, _addr = socket.recv_fds(self._master, 1 << 16, 1)
-            except OSError as exc:
-                raise WorkerError(f"the worker is gone: {exc}") from None
-            finally:
-                self._master.settimeout(None)
-        reply = json.loads(msg or b'{"error": "the worker is gone"}')
+            reply, fds = self._spare()
         if "error" in reply:
             for fd in fds:
                 os.close(fd)
@@ -190,7 +208,8 @@ class Worker:
     def _kill(self, pid: int) -> None:
         with self._lock:
             try:
-                self._master.send(b"K%d" % pid)
+                if self._master is not None:
+                    self._master.send(b"K%d" % pid)
             except OSError:
                 pass
 
@@ -200,11 +219,17 @@ class Worker:
             if self._closed:
                 return
             self._closed = True
-        try:
+        self._stop_zygote()
+        from .tree import remove_tree
+
+        remove_tree(self._base)
+
+    def _stop_zygote(self) -> None:
+        """Close the zygote's socket (it then kills its spares and exits) and reap it."""
+        if self._master is not None:
             self._master.close()
-        except (OSError, AttributeError):
-            pass
-        proc = getattr(self, "_proc", None)
+            self._master = None
+        proc, self._proc = self._proc, None
         if proc is not None:
             try:
                 proc.wait(timeout=5)
@@ -215,9 +240,6 @@ class Worker:
                     except OSError:
                         pass
                 proc.wait()
-        from .tree import remove_tree
-
-        remove_tree(self._base)
 
     def __enter__(self) -> Worker:
         return self
@@ -415,6 +437,8 @@ def _spare(sock: socket.socket, workdir: str, start: dict) -> None:
         signal.signal(s, signal.SIG_DFL)
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
     netns = oslayer.unshare_net()
+    if netns and oslayer.enter_pid_namespace():
+        netns += "+pidns"
     prep = oslayer.Prepared((start["mplconfigdir"],))
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):

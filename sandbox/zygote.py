@@ -164,6 +164,8 @@ class Zygote:
                 signal.set_wakeup_fd(-1)
                 signal.signal(signal.SIGCHLD, signal.SIG_DFL)
                 netns = oslayer.unshare_net()
+                if netns and oslayer.enter_pid_namespace():  # from here on, PID 1 of a namespace of its own
+                    netns += "+pidns"
                 mpl = os.environ.get("MPLCONFIGDIR")
                 prep = oslayer.Prepared((mpl,) if mpl else ())
                 self._serve_one(theirs, netns, prep)

@@ -300,11 +300,15 @@ python train.py training_data.csv retrained/             # refit from raw data w
   every row (`refit_full` in `training.json`), refits the recipe on every row the same way and saves that.
 - {delivered}
 - Required input columns: {required}.
-- The feature code (`model.joblib` → `feature_code`) runs only in the process sandbox (`sandbox/`): a separate
-  process with RestrictedPython's guards, a minimal environment and, where the host's kernel allows them, user,
-  network and IPC namespaces, Landlock, seccomp and resource limits. `serve.py` prints the layers it got at
-  start-up and reports them in `GET /health`; where the kernel refuses some (some container runtimes), the
-  language layer and the audit hook are what remain.
+- The feature code (`model.joblib` → `feature_code`) runs only in the process sandbox (`sandbox/`), never in
+  the process that loads the model: a fresh process per call with RestrictedPython's guards, a minimal
+  environment (no keys), resource limits, an audit hook and, where the host's kernel allows them, user,
+  network, IPC and PID namespaces, Landlock and seccomp. `serve.py` starts a warm worker for the model at
+  start-up (each request still gets a fresh sandboxed process, prepared ahead of time; nothing one request's
+  code does survives into the next), prints the layers it got and reports them in `GET /health`. Where the
+  kernel refuses some (Docker's default seccomp profile, some container runtimes, kernels before 5.13 for
+  Landlock), `/health` lists them under `sandbox_missing`: then the fresh process, the environment, the limits,
+  the language layer and the audit hook are what remain.
 """
 
 

@@ -391,11 +391,11 @@ def test_llm_usage_is_shown_per_phase_with_fallbacks(finished_run, home):
 
 def test_sandbox_layers_the_host_refuses_are_said_at_the_top(finished_run, home):
     """A run whose generated code got only the fallback layers says so above its panels, naming each missing
-    layer and what it would have stopped; a run with every layer says nothing."""
+    layer and what it would have stopped; a run with every layer says so in one quiet line, with no warning."""
     state = json.loads((Path(finished_run["run_dir"]) / "run.json").read_text())["state"]
-    full = "zygote+userns+netns+ipcns+rlimits+landlock(v7)+seccomp+audithook"
+    full = "zygote+userns+netns+ipcns+pidns+rlimits+landlock(v7)+seccomp+audithook"
     weak = "subprocess+rlimits+audithook+net:audithook-only"
-    shown = {}
+    shown, quiet = {}, {}
     for name, layers in (("full", full), ("weak", weak)):
         log = [{**entry, "isolation": layers} for entry in state["code_log"]]
         at = app_test()
@@ -403,7 +403,9 @@ def test_sandbox_layers_the_host_refuses_are_said_at_the_top(finished_run, home)
         at.run()
         assert not at.exception
         shown[name] = [w.value for w in at.warning if "sandbox" in w.value]
-    assert shown["full"] == []
+        quiet[name] = [c.value for c in at.caption if "full process sandbox" in c.value]
+    assert shown["full"] == [] and len(quiet["full"]) == 1 and full in quiet["full"][0]
+    assert quiet["weak"] == []
     assert len(shown["weak"]) == 1
     for layer in ("userns", "landlock", "seccomp"):
         assert f"**{layer}**" in shown["weak"][0]

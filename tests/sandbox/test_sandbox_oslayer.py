@@ -185,6 +185,12 @@ attempt("memfd_create", memfd)
 attempt("inotify", inotify)
 attempt("fallocate_4g", fallocate_big)
 attempt("host_shared_memory", host_shm)
+# a host PID must not even be probed (a PID namespace of its own: the host's processes do not exist there)
+attempt("probe_pid_getpgid", lambda: raw(121, PARENT))
+attempt("probe_pid_getsid", lambda: raw(124, PARENT))
+attempt("probe_pid_getpriority", lambda: raw(140, 0, PARENT))
+attempt("probe_pid_scheduler", lambda: raw(145, PARENT))
+attempt("probe_pid_pidfd", lambda: raw(434, PARENT, 0))
 attempt("setrlimit_up", lambda: __import__("resource").setrlimit(
     __import__("resource").RLIMIT_CPU, (10**6, 10**6)))
 results["env_has_secret"] = "LEAK" if any("SECRET" in k for k in os.environ) else "blocked: clean"
@@ -258,7 +264,7 @@ def test_os_layers_hold_without_the_policy(tmp_path, listener, monkeypatch, use_
     assert not (workdir / "etc2").exists()
     assert not (workdir / "output.parquet").exists()
     if _user_namespaces_work():
-        assert "userns" in res.isolation
+        assert "userns" in res.isolation and "pidns" in res.isolation
     if oslayer.landlock_abi() > 0:
         assert "landlock" in res.isolation
     assert "audithook" in res.isolation

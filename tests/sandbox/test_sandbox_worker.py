@@ -150,3 +150,12 @@ def answer(request):
             _call(worker, "go")
         base = worker._base
     assert not os.path.exists(base)  # the spare's files went with it
+
+
+def test_a_worker_whose_zygote_died_starts_a_new_one():
+    with Worker(REMEMBERS, ECHO, timeout_s=20) as worker:
+        first = worker._proc.pid
+        os.kill(first, 9)
+        worker._proc.wait()
+        assert _call(worker, 1) == {"calls_seen": 1, "file_found": ""}
+        assert worker._proc.pid != first
