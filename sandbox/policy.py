@@ -260,6 +260,15 @@ sqrt log log2 log10 log1p exp expm1 square sign floor ceil absolute negative
 reciprocal sin cos tan tanh clip nth all any
 """.split()
 )
+# pandas callables that take a function name as a keyword (aggfunc=, func=, win_type=)
+KWARG_DISPATCH_NAMES = frozenset({"pivot_table", "crosstab", "rolling"})
+# window types pandas looks up with getattr(scipy.signal.windows, win_type)
+WIN_TYPES = frozenset(
+    """
+boxcar triang blackman hamming bartlett parzen bohman blackmanharris nuttall
+barthann kaiser gaussian general_gaussian exponential tukey cosine hann
+""".split()
+)
 # callables that str.format() a template argument over arbitrary values
 TEMPLATE_NAMES = frozenset(
     {
@@ -687,6 +696,7 @@ def _build():  # noqa: C901 - one closure on purpose
     inplace = dict(_INPLACE)
     io_names, deny_calls, safe_to, dispatch_names = IO_NAMES, DENY_CALLS, SAFE_TO_NAMES, STRING_DISPATCH_ATTRS
     safe_func_names, path_kwargs, template_names = SAFE_FUNC_NAMES, PATH_KWARGS, TEMPLATE_NAMES
+    win_types, kwarg_dispatch_names = WIN_TYPES, KWARG_DISPATCH_NAMES
     lgb_file_params, pandas_option_prefixes, mpl_backends = LGB_FILE_PARAMS, PANDAS_OPTION_PREFIXES, MPL_BACKENDS
     checked_libs, fit_names, user_module = CHECKED_LIBS, FIT_NAMES, USER_MODULE
     extra_builtins = _EXTRA_BUILTINS
@@ -883,6 +893,40 @@ def _build():  # noqa: C901 - one closure on purpose
             if leaf == "extra_params" or leaf == "params":
                 check_lgb_params(v)
 
+    def check_func(f, depth=0):
+        t = type(f)
+        if t is str:
+            if f not in safe_func_names:
+                deny(f'function name "{f}"')
+        elif f is None:
+            return
+        elif t is list or t is tuple:
+            if depth > 3:
+                deny("deeply nested function specs")
+            if t is tuple and len(f) == 2 and type(f[0]) is str and (callable(f[1]) or type(f[1]) is str):
+                check_func(f[1], depth + 1)  # ("name", func)
+                return
+            for x in f:
+                check_func(x, depth + 1)
+        elif t is dict:
+            if depth > 3:
+                deny("deeply nested function specs")
+            for x in f.values():
+                check_func(x, depth + 1)
+        elif t.__name__ == "NamedAgg" and type_module(t).startswith("pandas"):
+            check_func(f.aggfunc, depth + 1)  # pd.NamedAgg(column, aggfunc)
+        elif isinstance(f, (str, bytes)):
+            deny("a str subclass as a function name")
+        elif callable(f) and not isinstance(f, (list, tuple, dict)):
+            return
+        else:
+            deny(f"a function spec of type {t.__name__}")
+
+    def check_win_type(v):
+        # pandas: getattr(scipy.signal.windows, win_type)
+        if type(v) is not str or v not in win_types:
+            deny(f"win_type={v!r}")
+
     def check_call(args, kwargs, lgb=False):
         """What every wrapped library callable refuses: lying objects, loaders of
         arbitrary modules, on-disk caches, file parameters."""
@@ -906,6 +950,10 @@ def _build():  # noqa: C901 - one closure on purpose
                 deny(f"input={v!r}")
             elif k == "rc":
                 check_rc(v)
+            elif k in ("estimator", "aggfunc", "func", "agg") and isinstance(v, (str, list, dict)):
+                check_func(v)  # seaborn/pandas helpers hand these to DataFrame.agg
+            elif k == "win_type" and v is not None:
+                check_win_type(v)
             elif k in ("fname", "storage_options", "opener") and v is not None:
                 deny(f"{k}=")
             elif k in ("params", "extra_params"):
@@ -974,7 +1022,7 @@ def _build():  # noqa: C901 - one closure on purpose
             numpy_load = name == "load" and (value_module(fn) or "").startswith("numpy")
 
             def io_call(*args, **kwargs):
-                check_call(args[1:], kwargs, lgb)
+                check_call(args[1:], {k: v for k, v in kwargs.items() if k not in path_kwargs}, lgb)
                 args = tuple(path_arg(a) if i == 0 else a for i, a in enumerate(args))
                 for a in args[1:]:
                     t = type(a)
@@ -999,35 +1047,6 @@ def _build():  # noqa: C901 - one closure on purpose
             io_call.__doc__ = getattr(fn, "__doc__", None)
             return io_call
 
-        def check_func(f, depth=0):
-            t = type(f)
-            if t is str:
-                if f not in safe_func_names:
-                    deny(f'function name "{f}"')
-            elif f is None:
-                return
-            elif t is list or t is tuple:
-                if depth > 3:
-                    deny("deeply nested function specs")
-                if t is tuple and len(f) == 2 and type(f[0]) is str and (callable(f[1]) or type(f[1]) is str):
-                    check_func(f[1], depth + 1)  # ("name", func)
-                    return
-                for x in f:
-                    check_func(x, depth + 1)
-            elif t is dict:
-                if depth > 3:
-                    deny("deeply nested function specs")
-                for x in f.values():
-                    check_func(x, depth + 1)
-            elif t.__name__ == "NamedAgg" and type_module(t).startswith("pandas"):
-                check_func(f.aggfunc, depth + 1)  # pd.NamedAgg(column, aggfunc)
-            elif isinstance(f, (str, bytes)):
-                deny("a str subclass as a function name")
-            elif callable(f) and not isinstance(f, (list, tuple, dict)):
-                return
-            else:
-                deny(f"a function spec of type {t.__name__}")
-
         def wrap_dispatch(fn, name, unbound=False):
             def dispatch_call(*args, **kwargs):
                 pos = args[1:] if unbound else args
@@ -1045,6 +1064,16 @@ def _build():  # noqa: C901 - one closure on purpose
 
             dispatch_call.__name__ = name
             return dispatch_call
+
+        def wrap_kwarg_dispatch(fn, name):
+            def kwarg_dispatch_call(*args, **kwargs):
+                for k in ("aggfunc", "func", "win_type"):
+                    if k in kwargs:
+                        check_win_type(kwargs[k]) if k == "win_type" else check_func(kwargs[k])
+                return fn(*args, **kwargs)
+
+            kwarg_dispatch_call.__name__ = name
+            return kwarg_dispatch_call
 
         def wrap_templates(fn, name):
             def template_call(*args, **kwargs):
@@ -1183,6 +1212,8 @@ def _build():  # noqa: C901 - one closure on purpose
                 return wrap_templates(value, name)
             if lib in checked_libs and not isinstance(value, type):
                 return wrap_checked(value, name)
+            if lib == "pandas" and name in kwarg_dispatch_names:
+                return wrap_kwarg_dispatch(value, name)
             return value
 
         # pandas' df.plot accessor: callable and with methods; both refuse backend=
@@ -1251,6 +1282,8 @@ def _build():  # noqa: C901 - one closure on purpose
             lib = lib_of(ob)
             if name in dispatch_names and lib == "pandas":
                 return wrap_dispatch(value, name, isinstance(ob, type))
+            if name in kwarg_dispatch_names and lib == "pandas":
+                return wrap_kwarg_dispatch(value, name)
             if name in template_names:
                 return wrap_templates(value, name)
             if lib == "pandas" and name in ("plot", "hist", "boxplot"):
@@ -1380,14 +1413,46 @@ def _build():  # noqa: C901 - one closure on purpose
                 return proxy_for(name)
             return proxy_for(name.split(".")[0])
 
+        type_cache = {}
+
         def guarded_type(ob):
+            """type(x) for builtin types and user classes; for library objects,
+            only the class the curated API hands out under its public name
+            (so type(reader)/type(npz)/type(booster) cannot reach a constructor
+            the API does not offer, or skip its wrapper)."""
             t = type(ob)
             if issubclass(t, type):
                 deny("type() of a class")
             if t is module:
                 return module
-            check_value(t, "type", proxy_for)
-            return t
+            try:
+                return type_cache[t]
+            except KeyError:
+                pass
+            mod = type_module(t)
+            if mod == "builtins" or mod == user_module:
+                check_value(t, "type", proxy_for)
+                type_cache[t] = t
+                return t
+            parts = mod.split(".")
+            for i, part in enumerate(parts):
+                if part.startswith("_"):
+                    parts = parts[:i]
+                    break
+            name = t.__name__
+            while parts:
+                cand = ".".join(parts)
+                if cand in api:
+                    real = sys_modules.get(cand)
+                    if real is not None and getattr(real, name, None) is t:
+                        try:
+                            out = resolve(proxy_for(cand), name)
+                        except Violation:
+                            break
+                        type_cache[t] = out
+                        return out
+                parts = parts[:-1]
+            deny(f"type() of a {name} object (its class is not part of the sandbox's API)")
 
         def guarded_open(file, mode="r", *args, **kwargs):
             if kwargs.get("opener") is not None:
