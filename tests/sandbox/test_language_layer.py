@@ -115,6 +115,9 @@ def test_escape_fails_on_the_language_layer_alone(path, runner, tmp_path, listen
     )
     out = log.read_text(errors="replace") if log.exists() else ""
     assert not rep.get("timed_out"), rep
+    m = re.search(r"^# expect-error: (.+)$", code, re.M)
+    if m and rep.get("check_ok"):
+        assert rep.get("error_type") in [e.strip() for e in m.group(1).split(",")], rep
     # side effects
     assert canary.read_text() == canary_text
     after = canary.stat()
