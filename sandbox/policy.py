@@ -128,7 +128,7 @@ MODULE_API = {
     "pandas.tseries": (ONLY, _w("offsets")),
     "pandas.tseries.offsets": (PUBLIC, ()),
     "pandas.errors": (PUBLIC, ()),
-    "pandas.plotting": (PUBLIC, ()),
+    "pandas.plotting": (PUBLIC, _w("PlotAccessor")),
     # numpy
     "numpy": (
         PUBLIC,
@@ -338,7 +338,7 @@ getframe currentframe tb_lasti f_lineno co_consts co_names
 load_module exec_module setrecursionlimit register_backend
 update_wrapper wraps register_dataframe_accessor register_series_accessor
 register_index_accessor register_extension_dtype
-func_globals func_closure func_code func_dict f_globals f_locals f_builtins
+func_globals func_closure func_code func_dict f_globals f_locals f_builtins cffi capsule
 """.split()
     )
     | INSPECT_ATTRIBUTES
@@ -697,6 +697,10 @@ def _build():  # noqa: C901 - one closure on purpose
     io_names, deny_calls, safe_to, dispatch_names = IO_NAMES, DENY_CALLS, SAFE_TO_NAMES, STRING_DISPATCH_ATTRS
     safe_func_names, path_kwargs, template_names = SAFE_FUNC_NAMES, PATH_KWARGS, TEMPLATE_NAMES
     win_types, kwarg_dispatch_names = WIN_TYPES, KWARG_DISPATCH_NAMES
+    builtin_containers = (dict, list, _builtins.set, _builtins.bytearray)
+    container_mutators = frozenset(
+        "update setdefault pop popitem clear append extend insert remove add discard sort reverse".split()
+    )
     lgb_file_params, pandas_option_prefixes, mpl_backends = LGB_FILE_PARAMS, PANDAS_OPTION_PREFIXES, MPL_BACKENDS
     checked_libs, fit_names, user_module = CHECKED_LIBS, FIT_NAMES, USER_MODULE
     extra_builtins = _EXTRA_BUILTINS
@@ -853,6 +857,21 @@ def _build():  # noqa: C901 - one closure on purpose
         ):
             deny(f'rcParams["{k}"]')
 
+    def check_rc_like(d):
+        """A dict handed to matplotlib/seaborn whose keys are rcParams keys."""
+        mpl = sys_modules.get("matplotlib")
+        rc = getattr(mpl, "rcParams", None) if mpl is not None else None
+        if rc is None:
+            return
+        for k in d:
+            if (
+                type(k) is str
+                and "." in k
+                or k in ("backend", "backend_fallback", "interactive", "toolbar", "timezone")
+            ):
+                if dict.__contains__(rc, k):
+                    check_rc_key(k)
+
     def check_option_key(k):
         if type(k) is not str or not k.startswith(pandas_option_prefixes):
             deny(f'pandas option "{k}"')
@@ -922,6 +941,12 @@ def _build():  # noqa: C901 - one closure on purpose
         else:
             deny(f"a function spec of type {t.__name__}")
 
+    def any_is(x, items):
+        for i in items:
+            if x is i:
+                return True
+        return False
+
     def check_win_type(v):
         # pandas: getattr(scipy.signal.windows, win_type)
         if type(v) is not str or v not in win_types:
@@ -937,6 +962,7 @@ def _build():  # noqa: C901 - one closure on purpose
             if hasattr(ta, "__fspath__") or isinstance(a, (str, bytes)):
                 deny(f"a path-like object of type {ta.__name__}")
             if ta is dict:
+                check_rc_like(a)
                 if lgb:
                     check_lgb_params(a)
             elif hasattr(a, "get_params") and not isinstance(a, type) and lib_of(a) in ("sklearn", "lightgbm"):
@@ -954,7 +980,9 @@ def _build():  # noqa: C901 - one closure on purpose
                 check_func(v)  # seaborn/pandas helpers hand these to DataFrame.agg
             elif k == "win_type" and v is not None:
                 check_win_type(v)
-            elif k in ("fname", "storage_options", "opener") and v is not None:
+            elif k in ("fname", "storage_options", "opener", "filesystem") and v is not None:
+                deny(f"{k}=")
+            elif k == "skip_parameter_validation" and v:
                 deny(f"{k}=")
             elif k in ("params", "extra_params"):
                 check_lgb_params(v)
@@ -1075,6 +1103,36 @@ def _build():  # noqa: C901 - one closure on purpose
             kwarg_dispatch_call.__name__ = name
             return kwarg_dispatch_call
 
+        def wrap_lgb_paths(fn, name):
+            """LightGBM reads files natively when given a path string (predict,
+            refit, train(init_model=) ...): such strings must name files in the workdir."""
+
+            def lgb_call(*args, **kwargs):
+                for a in args:
+                    if type(a) is str or type(a) is bytes:
+                        safe_path(a)
+                for k in ("init_model", "data", "model_file", "filename"):
+                    v = kwargs.get(k)
+                    if type(v) is str or type(v) is bytes:
+                        kwargs[k] = safe_path(v)
+                return fn(*args, **kwargs)
+
+            lgb_call.__name__ = name
+            return lgb_call
+
+        def wrap_container_mutator(fn, name, cls):
+            """dict.update(x, ...) and friends write straight into the storage of a
+            dict/list subclass (rcParams ...), skipping its checked __setitem__."""
+
+            def mutator(target, *args, **kwargs):
+                t = type(target)
+                if t is not cls and type_module(t) != user_module:
+                    deny(f"{cls.__name__}.{name} on a {t.__name__}")
+                return fn(target, *args, **kwargs)
+
+            mutator.__name__ = name
+            return mutator
+
         def wrap_templates(fn, name):
             def template_call(*args, **kwargs):
                 check_templates(args, kwargs)
@@ -1088,7 +1146,10 @@ def _build():  # noqa: C901 - one closure on purpose
             def plot_call(*args, **kwargs):
                 if kwargs.get("backend") is not None:
                     deny("backend=")
-                return fn(*args, **kwargs)
+                out = fn(*args, **kwargs)
+                if type(out).__name__ == "PlotAccessor" and type_module(type(out)).startswith("pandas"):
+                    return plot_proxy(out)  # DataFrame.plot(df) builds the accessor
+                return out
 
             plot_call.__name__ = name
             return plot_call
@@ -1210,7 +1271,9 @@ def _build():  # noqa: C901 - one closure on purpose
                 return wrap_io(value, name)
             if name in template_names:
                 return wrap_templates(value, name)
-            if lib in checked_libs and not isinstance(value, type):
+            if lib == "lightgbm" and not isinstance(value, type):
+                return wrap_lgb_paths(wrap_checked(value, name), name)
+            if (lib in checked_libs or full.startswith("pandas.plotting.")) and not isinstance(value, type):
                 return wrap_checked(value, name)
             if lib == "pandas" and name in kwarg_dispatch_names:
                 return wrap_kwarg_dispatch(value, name)
@@ -1292,8 +1355,12 @@ def _build():  # noqa: C901 - one closure on purpose
                 return plot_proxy(value)
             if lib in ("sklearn", "lightgbm"):
                 if name in fit_names and hasattr(ob, "get_params") and not isinstance(ob, type):
-                    return wrap_checked(value, name, ob)
-                return wrap_checked(value, name)
+                    out = wrap_checked(value, name, ob)
+                else:
+                    out = wrap_checked(value, name)
+                return wrap_lgb_paths(out, name) if lib == "lightgbm" else out
+            if isinstance(ob, type) and any_is(ob, builtin_containers) and name in container_mutators:
+                return wrap_container_mutator(value, name, ob)
             if name == "set_params":
                 return wrap_checked(value, name)
             if name in ("update", "setdefault") and is_rc(ob):
