@@ -238,7 +238,7 @@ DENY_CALLS = frozenset(
     """
 to_pickle read_pickle rc_file rc_file_defaults switch_backend get_data_home
 clear_data_home load_files fetch_openml register_logger to_sql to_clipboard
-to_hdf to_gbq to_xml read_html read_xml eval query
+to_hdf to_gbq to_xml read_html read_xml eval query set_network free_network
 """.split()
 )
 PATH_KWARGS = frozenset(
@@ -301,7 +301,8 @@ initscore_filename valid_data_initscores machine_list_filename machine_list_file
 mlist machines convert_model save_binary is_save_binary is_save_binary_file
 data train_data train valid valid_data test_data test model_file model_input
 model_in model_out model_output config config_file forced_splits
-forced_splits_file fs forced_bins_filename
+forced_splits_file fs forced_bins_filename num_machines local_listen_port
+local_port port listen_time_out time_out tree_learner tree machine_list
 """.split()
 )
 # attributes that must not be set on any object
@@ -323,7 +324,7 @@ smtplib ssl asyncio select selectors mmap fcntl termios tty getpass pwd grp
 zipimport pkgutil site copyreg shelve dbm sqlite3 joblib cloudpickle dill
 faulthandler tracemalloc sre_compile types operator string ast dis
 posixpath ntpath genericpath zipfile tarfile lzma bz2 gzip fsspec pyarrow
-logging enum
+logging enum typing contextlib
 """.split()
 )
 
@@ -655,6 +656,20 @@ def _build():  # noqa: C901 - one closure on purpose
         _builtins.KeyError,
     )
     real_import = _builtins.__import__
+    missing, special_wraps = _MISSING, dict(SPECIAL_WRAPS)
+    iter_unpack_sequence, unpack_sequence = guarded_iter_unpack_sequence, guarded_unpack_sequence
+    (BaseException, bool, int, float, set, enumerate, complex, range, slice, bytearray) = (
+        _builtins.BaseException,
+        _builtins.bool,
+        _builtins.int,
+        _builtins.float,
+        _builtins.set,
+        _builtins.enumerate,
+        _builtins.complex,
+        _builtins.range,
+        _builtins.slice,
+        _builtins.bytearray,
+    )
     object_getattribute = _builtins.object.__getattribute__
     build_class = _builtins.__build_class__
     import_module = _importlib.import_module
@@ -697,6 +712,11 @@ def _build():  # noqa: C901 - one closure on purpose
     io_names, deny_calls, safe_to, dispatch_names = IO_NAMES, DENY_CALLS, SAFE_TO_NAMES, STRING_DISPATCH_ATTRS
     safe_func_names, path_kwargs, template_names = SAFE_FUNC_NAMES, PATH_KWARGS, TEMPLATE_NAMES
     win_types, kwarg_dispatch_names = WIN_TYPES, KWARG_DISPATCH_NAMES
+    write_denied_names = WRITE_DENIED_NAMES
+    big_libs = frozenset({"pandas", "numpy", "scipy", "sklearn", "lightgbm", "matplotlib", "seaborn"})
+    foreign_ok = frozenset(
+        {"builtins", "numbers", "collections", "collections.abc", "_collections_abc", "itertools", "math"}
+    )
     builtin_containers = (dict, list, _builtins.set, _builtins.bytearray)
     container_mutators = frozenset(
         "update setdefault pop popitem clear append extend insert remove add discard sort reverse".split()
@@ -879,10 +899,22 @@ def _build():  # noqa: C901 - one closure on purpose
             if not (ch.isalnum() or ch in "._"):
                 deny(f'pandas option pattern "{k}"')
 
+    def lgb_param_bad(k, v):
+        """LightGBM parameters that name files or other machines (harmless values pass)."""
+        if type(k) is not str or k not in lgb_file_params or v is None or v is False or (type(v) is str and v == ""):
+            return False
+        if k in ("tree_learner", "tree"):
+            return not (type(v) is str and v == "serial")
+        if k == "num_machines":
+            return not (type(v) is int and v == 1)
+        if k in ("local_listen_port", "local_port", "port", "listen_time_out", "time_out"):
+            return True
+        return isinstance(v, (str, bytes, list, tuple))  # file names, machine lists
+
     def check_lgb_params(d):
         if isinstance(d, dict):
             for k, v in d.items():
-                if type(k) is str and k in lgb_file_params and v not in (None, "", False):
+                if lgb_param_bad(k, v):
                     deny(f'LightGBM parameter "{k}"')
 
     def check_est_params(est):
@@ -897,9 +929,9 @@ def _build():  # noqa: C901 - one closure on purpose
             leaf = k.rsplit("__", 1)[-1] if type(k) is str else ""
             if leaf == "memory" and v is not None:
                 deny("an estimator with memory= (an on-disk cache)")
-            if leaf == "input" and v not in ("content",):
+            if leaf == "input" and not (type(v) is str and v == "content"):
                 deny(f"an estimator with input={v!r}")
-            if leaf in lgb_file_params and v not in (None, "", False):
+            if lgb_param_bad(leaf, v):
                 deny(f'LightGBM parameter "{leaf}"')
             if leaf in ("param_grid", "param_distributions"):
                 grids = v if type(v) is list else [v]
@@ -972,7 +1004,7 @@ def _build():  # noqa: C901 - one closure on purpose
                 deny("backend=")
             elif k == "memory" and v is not None:
                 deny("memory= (an on-disk cache)")
-            elif k == "input" and v not in ("content", None) and type(v) is str:
+            elif k == "input" and type(v) is str and v != "content":
                 deny(f"input={v!r}")
             elif k == "rc":
                 check_rc(v)
@@ -982,11 +1014,13 @@ def _build():  # noqa: C901 - one closure on purpose
                 check_win_type(v)
             elif k in ("fname", "storage_options", "opener", "filesystem") and v is not None:
                 deny(f"{k}=")
+            elif k in ("usetex", "engine_kwargs") and v:
+                deny(f"{k}=")
             elif k == "skip_parameter_validation" and v:
                 deny(f"{k}=")
             elif k in ("params", "extra_params"):
                 check_lgb_params(v)
-            elif lgb and k in lgb_file_params and v not in (None, "", False):
+            elif lgb and lgb_param_bad(k, v):
                 deny(f'LightGBM parameter "{k}"')
             elif hasattr(v, "get_params") and not isinstance(v, type) and lib_of(v) in ("sklearn", "lightgbm"):
                 check_est_params(v)
@@ -1239,6 +1273,11 @@ def _build():  # noqa: C901 - one closure on purpose
                 deny(f'"{full}"')
             real = sys_modules.get(mname) or import_module(mname)
             value = getattr(real, name)
+            top = mname.split(".")[0]
+            if kind == "public" and top in big_libs and callable(value) and not isinstance(value, ModuleType):
+                origin = (type_module(value) if isinstance(value, type) else value_module(value)) or ""
+                if origin and origin.split(".")[0] not in big_libs and origin not in foreign_ok:
+                    deny(f'"{full}" (re-exported from {origin})')
             if isinstance(value, ModuleType):
                 vname = getattr(value, "__name__", "")
                 if not module_allowed(vname):
@@ -1252,7 +1291,7 @@ def _build():  # noqa: C901 - one closure on purpose
 
         def wrap_value(value, name, lib, full):
             """Curated module attributes: wrap what needs a check at call time."""
-            special = SPECIAL_WRAPS.get(full)
+            special = special_wraps.get(full)
             if special is not None:
                 return {
                     "set_option": wrap_set_option,
@@ -1300,14 +1339,14 @@ def _build():  # noqa: C901 - one closure on purpose
             return t.__name__ == "RcParams" and type_module(t) == "matplotlib"
 
         # ------------------------------------------------------ attribute guard
-        def guarded_getattr(ob, name, default=_MISSING):
+        def guarded_getattr(ob, name, default=missing):
             if type(name) is not str:
                 raise TypeError("attribute name must be a string")
             if name.startswith("_") or name in denied_attrs or name.endswith("__roles__"):
                 deny(f'attribute "{name}"')
             tob = type(ob)
             if tob is module:
-                if default is _MISSING:
+                if default is missing:
                     return resolve(ob, name)
                 try:
                     return resolve(ob, name)
@@ -1328,7 +1367,7 @@ def _build():  # noqa: C901 - one closure on purpose
                 deny(f'module "{getattr(ob, "__name__", "?")}" (only sandboxed modules can be used)')
             if isinstance(ob, FORBIDDEN_VALUE_TYPES):
                 deny("frame/code/traceback objects")
-            if default is _MISSING:
+            if default is missing:
                 value = getattr(ob, name)
             else:
                 value = getattr(ob, name, default)
@@ -1361,7 +1400,7 @@ def _build():  # noqa: C901 - one closure on purpose
                 return wrap_lgb_paths(out, name) if lib == "lightgbm" else out
             if isinstance(ob, type) and any_is(ob, builtin_containers) and name in container_mutators:
                 return wrap_container_mutator(value, name, ob)
-            if name == "set_params":
+            if name == "set_params" or (lib in ("matplotlib", "seaborn") and not isinstance(value, type)):
                 return wrap_checked(value, name)
             if name in ("update", "setdefault") and is_rc(ob):
                 return wrap_rc_update(value, name)
@@ -1387,10 +1426,13 @@ def _build():  # noqa: C901 - one closure on purpose
         def check_set(ob, name, value):
             if type(name) is not str or name.startswith("_") or name in denied_attrs:
                 deny(f'setting attribute "{name}"')
-            if name in WRITE_DENIED_NAMES:
-                deny(f'setting "{name}"')
-            if name == "input" and value not in ("content",):
-                deny(f"input={value!r}")
+            if name in write_denied_names or name == "input":
+                # library objects, and user classes built on estimators
+                if not is_user_object(ob) or hasattr(ob, "get_params"):
+                    if name != "input":
+                        deny(f'setting "{name}"')
+                    if not (type(value) is str and value == "content"):
+                        deny(f"input={value!r}")
             if type_module(type(ob)) == "pandas._config.config":
                 try:
                     prefix = object_getattribute(ob, "__dict__").get("prefix", "")
@@ -1498,8 +1540,7 @@ def _build():  # noqa: C901 - one closure on purpose
                 pass
             mod = type_module(t)
             if mod == "builtins" or mod == user_module:
-                check_value(t, "type", proxy_for)
-                type_cache[t] = t
+                type_cache[t] = t  # metaclasses were refused above
                 return t
             parts = mod.split(".")
             for i, part in enumerate(parts):
@@ -1561,8 +1602,8 @@ def _build():  # noqa: C901 - one closure on purpose
             "_getitem_": guarded_getitem,
             "_getiter_": guarded_getiter,
             "_write_": guarded_write,
-            "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
-            "_unpack_sequence_": guarded_unpack_sequence,
+            "_iter_unpack_sequence_": iter_unpack_sequence,
+            "_unpack_sequence_": unpack_sequence,
             "_inplacevar_": inplacevar,
             "_apply_": apply,
             "_print_": PrintToStdout,
