@@ -306,7 +306,9 @@ local_port port listen_time_out time_out tree_learner tree machine_list
 """.split()
 )
 # attributes that must not be set on any object
-WRITE_DENIED_NAMES = frozenset({"allow_pickle", "memory", "backend", "storage_options"})
+WRITE_DENIED_NAMES = frozenset(
+    {"allow_pickle", "memory", "backend", "storage_options", "fmt", "template", "row_template", "col_template"}
+)  # (fmt/template: a formatter's template is checked when it is built, not when it is swapped in)
 DANGEROUS_BUILTINS = (
     "eval exec compile open __import__ getattr setattr delattr globals locals vars breakpoint input help "
     "exit quit memoryview __build_class__"
@@ -831,8 +833,8 @@ def _build():  # noqa: C901 - one closure on purpose
             if isinstance(a, str):
                 if "{" in a:
                     check_format_string(a)
-            elif type(a) in (list, tuple):
-                for x in a:
+            elif type(a) in (list, tuple) or type(a) is dict:
+                for x in a.values() if type(a) is dict else a:
                     if isinstance(x, str) and "{" in x:
                         check_format_string(x)
 
@@ -1085,6 +1087,8 @@ def _build():  # noqa: C901 - one closure on purpose
 
             def io_call(*args, **kwargs):
                 check_call(args[1:], {k: v for k, v in kwargs.items() if k not in path_kwargs}, lgb)
+                # to_latex & co. hand formatters/float_format to Styler.format (str.format)
+                check_templates((), {k: kwargs[k] for k in ("formatters", "float_format", "formatter") if k in kwargs})
                 args = tuple(path_arg(a) if i == 0 else a for i, a in enumerate(args))
                 for a in args[1:]:
                     t = type(a)
