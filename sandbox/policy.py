@@ -125,7 +125,8 @@ MODULE_API = {
     ),
     "pandas.api": (ONLY, _w("types")),
     "pandas.api.types": (PUBLIC, ()),
-    "pandas.tseries": (ONLY, _w("offsets")),
+    "pandas.tseries": (ONLY, _w("offsets holiday")),
+    "pandas.tseries.holiday": (PUBLIC, ()),
     "pandas.tseries.offsets": (PUBLIC, ()),
     "pandas.errors": (PUBLIC, ()),
     "pandas.plotting": (PUBLIC, _w("PlotAccessor")),
@@ -155,7 +156,8 @@ MODULE_API = {
             "load_digits load_breast_cancer load_wine load_linnerud"
         ),
     ),
-    "sklearn.utils": (ONLY, _w("shuffle resample check_random_state Bunch class_weight")),
+    "sklearn.utils": (ONLY, _w("shuffle resample check_random_state Bunch class_weight validation")),
+    "sklearn.utils.validation": (ONLY, _w("check_is_fitted check_array check_X_y column_or_1d")),
     "sklearn.utils.class_weight": (ONLY, _w("compute_class_weight compute_sample_weight")),
     # lightgbm
     "lightgbm": (
