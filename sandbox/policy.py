@@ -1092,6 +1092,14 @@ def _build():  # noqa: C901 - one closure on purpose
                 # to_latex & co. hand formatters/float_format to Styler.format (str.format)
                 check_templates((), {k: kwargs[k] for k in ("formatters", "float_format", "formatter") if k in kwargs})
                 args = tuple(path_arg(a) if i == 0 else a for i, a in enumerate(args))
+                if (
+                    len(args) > 1
+                    and type(args[1]) in (str, bytes)
+                    and lib_of(args[0]) in ("pandas", "numpy")
+                    and hasattr(args[0], "shape")
+                ):
+                    # an unbound call, DataFrame.to_csv(df, path): the path is second
+                    args = (args[0], safe_path(args[1])) + args[2:]
                 for a in args[1:]:
                     t = type(a)
                     if t is str or t is bytes:
