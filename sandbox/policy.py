@@ -209,7 +209,14 @@ SPECIAL_WRAPS = {
     "matplotlib.ticker.StrMethodFormatter": "templates",
     "lightgbm.Dataset": "io",
     "lightgbm.Booster": "io",
+    **{f"scipy.sparse.{f}_{k}": "sparse" for f in ("csr", "csc", "bsr") for k in ("matrix", "array")},
 }
+# scipy.sparse structure arrays: native kernels index with them unchecked, so
+# restricted code gets read-only copies and cannot assign them
+SPARSE_STRUCTURE = frozenset({"indices", "indptr", "offsets", "row", "col", "coords"})
+SPARSE_NO_WRITE = SPARSE_STRUCTURE | frozenset(
+    {"data", "shape", "has_sorted_indices", "has_canonical_format", "blocksize"}
+)
 PANDAS_OPTION_PREFIXES = ("display.", "mode.", "future.", "compute.", "plotting.matplotlib.")
 MPL_BACKENDS = frozenset({"agg", "pdf", "svg"})
 USER_MODULE = "sandbox_user"
@@ -717,6 +724,7 @@ def _build():  # noqa: C901 - one closure on purpose
     safe_func_names, path_kwargs, template_names = SAFE_FUNC_NAMES, PATH_KWARGS, TEMPLATE_NAMES
     win_types, kwarg_dispatch_names = WIN_TYPES, KWARG_DISPATCH_NAMES
     write_denied_names = WRITE_DENIED_NAMES
+    sparse_structure, sparse_no_write = SPARSE_STRUCTURE, SPARSE_NO_WRITE
     big_libs = frozenset({"pandas", "numpy", "scipy", "sklearn", "lightgbm", "matplotlib", "seaborn"})
     foreign_ok = frozenset(
         {"builtins", "numbers", "collections", "collections.abc", "_collections_abc", "itertools", "math"}
@@ -1151,6 +1159,33 @@ def _build():  # noqa: C901 - one closure on purpose
             kwarg_dispatch_call.__name__ = name
             return kwarg_dispatch_call
 
+        def wrap_sparse_class(cls, name):
+            """csr/csc/bsr built from (data, indices, indptr): full structure check."""
+
+            def make_sparse(*args, **kwargs):
+                out = cls(*args, **kwargs)
+                out.check_format(full_check=True)
+                return out
+
+            make_sparse.__name__ = name
+            return make_sparse
+
+        def readonly_copy(v):
+            if type(v) is tuple:
+                return tuple(readonly_copy(x) for x in v)
+            if hasattr(v, "copy") and hasattr(v, "flags"):
+                v = v.copy()
+                v.flags.writeable = False
+            return v
+
+        def wrap_no_refcheck(fn, name):
+            def resize(*args, **kwargs):
+                if not kwargs.get("refcheck", True) or len(args) > 1 and args[-1] is False:
+                    deny("resize(refcheck=False)")
+                return fn(*args, **kwargs)
+
+            return resize
+
         def wrap_lgb_paths(fn, name):
             """LightGBM reads files natively when given a path string (predict,
             refit, train(init_model=) ...): such strings must name files in the workdir."""
@@ -1314,6 +1349,7 @@ def _build():  # noqa: C901 - one closure on purpose
                     "templates": wrap_templates,
                     "io": wrap_io,
                     "checked": wrap_checked,
+                    "sparse": wrap_sparse_class,
                 }[special](value, name)
             if not callable(value):
                 return value
@@ -1388,8 +1424,12 @@ def _build():  # noqa: C901 - one closure on purpose
             if type(value) in fast_types:
                 return value
             value = check_value(value, name, proxy_for)
+            if name in sparse_structure and type_module(tob).startswith("scipy.sparse"):
+                return readonly_copy(value)
             if type(value) is module or not callable(value):
                 return value
+            if name == "resize" and lib_of(ob) == "numpy":
+                return wrap_no_refcheck(value, name)
             kind = io_name(name)
             if kind == "deny":
                 deny(f'"{name}"')
@@ -1447,6 +1487,8 @@ def _build():  # noqa: C901 - one closure on purpose
                         deny(f'setting "{name}"')
                     if not (type(value) is str and value == "content"):
                         deny(f"input={value!r}")
+            if name in sparse_no_write and type_module(type(ob)).startswith("scipy.sparse"):
+                deny(f'setting "{name}" of a sparse matrix')
             if type_module(type(ob)) == "pandas._config.config":
                 try:
                     prefix = object_getattribute(ob, "__dict__").get("prefix", "")
