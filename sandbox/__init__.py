@@ -27,24 +27,29 @@ Layers, and what each stops
 1. **Policy** (:mod:`sandbox.policy`, RestrictedPython): ``check`` compiles
    with RestrictedPython plus our rules and rejects on any error: no
    ``_``-names or dunder attributes (class walks via ``__subclasses__``,
-   ``__globals__``), no frame/generator/traceback internals (``gi_frame``,
-   ``f_back``, ``tb_frame``), no ``except*``, no ``import *``, imports only
-   from an allowlist (pandas, numpy, scipy, sklearn, lightgbm, matplotlib,
-   seaborn, math, statistics, re, datetime, collections, itertools,
-   functools, json, ...). At run time the guards deny computed names
-   (``getattr(x, "__cl" + "ass__")``), ``str.format``/``format_map`` fields
-   with attribute or index access (``"{0.__class__}"``; plain ``"{:.2f}"``
-   is fine),
-   ``AttributeError.obj``, modules outside the allowlist however reached
-   (``pd.compat.os``), functions/classes that come from dangerous modules
-   however re-exported (``pd.io.common.Path``), the string-evaluating /
-   unpickling escape hatches (``pd.eval``, ``DataFrame.query/eval``,
-   ``read_pickle``/``to_pickle``, ``np.load(allow_pickle=True)``,
-   ``np.memmap``, ``np.fromfile``), string-dispatch (``df.agg("to_pickle")``),
-   and file readers/writers given paths outside the workdir (symlinks are
-   resolved first). The write guard lets data containers (DataFrame, Series,
-   ndarray, dict, list, objects of user classes...) be written and keeps
-   modules, classes and functions read-only.
+   ``__globals__``, Cython ``func_globals``), no frame/generator/traceback
+   internals, no ``except*``, no ``import *``, imports only of the module paths
+   listed in ``policy.MODULE_API`` (pandas, numpy, scipy, sklearn, lightgbm,
+   matplotlib, seaborn submodules by name; math, statistics, re, datetime,
+   collections, itertools, functools, json, ...). At run time restricted code
+   never holds a real module: imports give sandboxed module objects whose
+   attributes are a curated allowlist (no internals such as ``pd.io``,
+   ``pd.core``, ``np.lib``). The guards check every value reached by
+   attribute or item access (real modules, frames/code, globals dicts,
+   metaclasses and so the real ``type``, classes of os/io/pickle...), give
+   ``type()`` only builtin, user and API classes, take only exact str/bytes
+   paths inside the workdir for every reader/writer (by name or prefix, on
+   modules and instances: ``df.to_csv``, ``booster.save_model``,
+   ``canvas.print_png``...), refuse unpickling and string evaluation, check
+   string dispatch (``df.agg("to_pickle")``, named aggregations,
+   ``aggfunc=``) against an allowlist of names, refuse attribute/index walks
+   in format templates (``str.format``, ``StrMethodFormatter``,
+   ``set_titles``...), and refuse ``backend=``, ``memory=``, file-naming
+   LightGBM parameters, risky rcParams and pandas options, also as attribute
+   writes. The guards live in closures, out of reach of anything that
+   writes into module namespaces. It holds on its own against the escape
+   corpus (``tests/sandbox/test_language_layer.py``); resource exhaustion is
+   left to the layers below.
 2. **Fresh process per run** (:mod:`sandbox.zygote`): a clean zygote process
    (started by ``subprocess`` with a minimal environment, never forked from
    the caller) pre-imports the heavy libraries and forks one child per run;

@@ -549,6 +549,10 @@ def install_audit_hook(read_roots, write_roots, max_files: int, resolved: bool =
     wflags = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
     realpath = os.path.realpath
     sep = os.sep
+    # everything the hook uses is bound here: rebinding this module's globals
+    # (or builtins) later cannot change its policy
+    fsdecode, denied_events, AuditError = os.fsdecode, _DENIED_EVENTS, SandboxAuditError
+    isinstance_, bool_, any_, int_, str_, o_creat = isinstance, bool, any, int, str, os.O_CREAT
 
     def under(path, roots):
         for r in roots:
@@ -559,30 +563,30 @@ def install_audit_hook(read_roots, write_roots, max_files: int, resolved: bool =
     def hook(event, args):
         if event == "open":
             path = args[0]
-            if isinstance(path, int) or path is None:
+            if isinstance_(path, int_) or path is None:
                 return
             mode, flags = args[1], args[2]
             try:
-                p = realpath(os.fsdecode(path))
+                p = realpath(fsdecode(path))
             except Exception:  # noqa: BLE001
-                raise SandboxAuditError("open denied") from None
-            writing = bool(flags & wflags) or (isinstance(mode, str) and any(c in mode for c in "wax+"))
+                raise AuditError("open denied") from None
+            writing = bool_(flags & wflags) or (isinstance_(mode, str_) and any_(c in mode for c in "wax+"))
             if writing:
                 if not under(p, write_roots):
-                    raise SandboxAuditError(f"writing {p!r} (outside the workdir) is not allowed")
-                if flags & os.O_CREAT or (isinstance(mode, str) and any(c in mode for c in "wax")):
+                    raise AuditError(f"writing {p!r} (outside the workdir) is not allowed")
+                if flags & o_creat or (isinstance_(mode, str_) and any_(c in mode for c in "wax")):
                     created[0] += 1
                     if created[0] > max_files:
-                        raise SandboxAuditError("too many files written")
+                        raise AuditError("too many files written")
             elif not under(p, write_roots) and not under(p, read_roots):
-                raise SandboxAuditError(f"reading {p!r} (outside the workdir) is not allowed")
+                raise AuditError(f"reading {p!r} (outside the workdir) is not allowed")
             return
         if event == "os.kill":
             if args[0] not in (0, self_pid):
-                raise SandboxAuditError("signalling other processes is not allowed")
+                raise AuditError("signalling other processes is not allowed")
             return
-        if event.startswith(_DENIED_EVENTS):
-            raise SandboxAuditError(f"{event} is not allowed in the sandbox")
+        if event.startswith(denied_events):
+            raise AuditError(f"{event} is not allowed in the sandbox")
 
     sys.addaudithook(hook)
     return "audithook"

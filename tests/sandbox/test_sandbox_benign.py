@@ -14,7 +14,7 @@ BENIGN = sorted(glob.glob(os.path.join(HERE, "benign", "*.py")))
 
 
 def test_corpus_size():
-    assert len(BENIGN) >= 20
+    assert len(BENIGN) >= 40
 
 
 @pytest.mark.parametrize("path", BENIGN, ids=os.path.basename)

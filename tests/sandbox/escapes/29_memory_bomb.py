@@ -1,4 +1,5 @@
 # memory bomb: grow a list of big strings
+# layer: os (resource exhaustion: the kernel layers and limits stop it, not the language layer)
 # expect-error: MemoryError
 chunks = []
 while True:

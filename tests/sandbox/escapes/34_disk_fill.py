@@ -1,4 +1,5 @@
 # disk fill inside the workdir
+# layer: os (resource exhaustion: the kernel layers and limits stop it, not the language layer)
 # expect-error: OSError, DiskQuotaExceeded
 block = "x" * (8 * 1024 * 1024)
 i = 0
