@@ -312,8 +312,29 @@ data train_data train valid valid_data test_data test model_file model_input
 model_in model_out model_output config config_file forced_splits
 forced_splits_file fs forced_bins_filename num_machines local_listen_port
 local_port port listen_time_out time_out tree_learner tree machine_list
+workers nodes num_machine tree_learner_type tree_type convert_model_file
+name_pred pred_name predict_name predict_result prediction_name prediction_result
+forced_splits_filename data_filename test_data_file train_data_file valid_data_file valid_filenames
 """.split()
 )
+# LightGBM's aliases of the same parameters (every spelling LightGBM accepts must meet the same rule)
+LGB_TREE_LEARNER = frozenset({"tree_learner", "tree", "tree_type", "tree_learner_type"})
+LGB_NUM_MACHINES = frozenset({"num_machines", "num_machine"})
+LGB_PORTS = frozenset({"local_listen_port", "local_port", "port", "listen_time_out", "time_out"})
+
+
+def _lgb_aliases(canonical: tuple[str, ...]) -> frozenset:
+    """Every alias LightGBM itself knows for `canonical` (its own table), besides the ones listed above; only when
+    LightGBM is already loaded (importing it here would start threads before the child enters its namespaces)."""
+    import sys  # here, not at module level: nothing of the module's globals leads to sys
+
+    basic = sys.modules.get("lightgbm.basic")
+    try:
+        return frozenset(basic._ConfigAliases.get(*canonical)) if basic is not None else frozenset()
+    except Exception:  # noqa: BLE001 - another LightGBM version: the listed spellings still apply
+        return frozenset()
+
+
 # attributes that must not be set on any object
 WRITE_DENIED_NAMES = frozenset(
     {"allow_pickle", "memory", "backend", "storage_options", "fmt", "template", "row_template", "col_template"}
@@ -733,7 +754,11 @@ def _build():  # noqa: C901 - one closure on purpose
     container_mutators = frozenset(
         "update setdefault pop popitem clear append extend insert remove add discard sort reverse".split()
     )
-    lgb_file_params, pandas_option_prefixes, mpl_backends = LGB_FILE_PARAMS, PANDAS_OPTION_PREFIXES, MPL_BACKENDS
+    pandas_option_prefixes, mpl_backends = PANDAS_OPTION_PREFIXES, MPL_BACKENDS
+    lgb_tree = LGB_TREE_LEARNER | _lgb_aliases(("tree_learner",))
+    lgb_machines = LGB_NUM_MACHINES | _lgb_aliases(("num_machines",))
+    lgb_ports = LGB_PORTS | _lgb_aliases(("local_listen_port", "time_out"))
+    lgb_file_params = LGB_FILE_PARAMS | lgb_tree | lgb_machines | lgb_ports | _lgb_aliases(tuple(LGB_FILE_PARAMS))
     checked_libs, fit_names, user_module = CHECKED_LIBS, FIT_NAMES, USER_MODULE
     extra_builtins = _EXTRA_BUILTINS
     safe_builtins_ = dict(safe_builtins)
@@ -915,11 +940,11 @@ def _build():  # noqa: C901 - one closure on purpose
         """LightGBM parameters that name files or other machines (harmless values pass)."""
         if type(k) is not str or k not in lgb_file_params or v is None or v is False or (type(v) is str and v == ""):
             return False
-        if k in ("tree_learner", "tree"):
+        if k in lgb_tree:
             return not (type(v) is str and v == "serial")
-        if k == "num_machines":
+        if k in lgb_machines:
             return not (type(v) is int and v == 1)
-        if k in ("local_listen_port", "local_port", "port", "listen_time_out", "time_out"):
+        if k in lgb_ports:
             return True
         return isinstance(v, (str, bytes, list, tuple))  # file names, machine lists
 
