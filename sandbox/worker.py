@@ -346,27 +346,15 @@ class _Zygote:
 
     @staticmethod
     def kill(pid: int) -> None:
-        for fn in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
-            try:
-                fn()
-            except OSError:
-                pass
+        from .zygote import kill_group
+
+        kill_group(pid)
 
     def reap(self) -> None:
         from .tree import remove_tree
+        from .zygote import reaped
 
-        try:
-            while os.read(self.wake_r, 512):
-                pass
-        except OSError:
-            pass
-        while True:
-            try:
-                pid, _status = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                return
-            if pid == 0:
-                return
+        for pid, _status in reaped(self.wake_r):
             sock, workdir = self.spares.pop(pid, (None, None))
             self.handed.discard(pid)
             if pid in self.ready:

@@ -133,6 +133,32 @@ def _recv_exact(sock, n):
     return bytes(buf)
 
 
+def kill_group(pid: int) -> None:
+    """SIGKILL a child's process group (a run's PID-namespace parent and the code under it), else the child."""
+    for fn in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
+        try:
+            fn()
+        except OSError:
+            pass
+
+
+def reaped(wake_fd: int):
+    """Drain the SIGCHLD wake-up pipe, then yield (pid, status) of every child that has ended."""
+    try:
+        while os.read(wake_fd, 512):
+            pass
+    except OSError:
+        pass
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        yield pid, status
+
+
 class Zygote:
     def __init__(self, master: socket.socket, spares: int = 1):
         self.master = master
@@ -264,12 +290,9 @@ class Zygote:
         except OSError:
             pass
 
-    def kill(self, pid: int) -> None:
-        for fn in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
-            try:
-                fn()
-            except OSError:
-                pass
+    @staticmethod
+    def kill(pid: int) -> None:
+        kill_group(pid)
 
     def on_conn(self, pid: int) -> None:
         run = self.runs.get(pid)
@@ -288,18 +311,7 @@ class Zygote:
             self.kill(pid)
 
     def reap(self) -> None:
-        try:
-            while os.read(self.wake_r, 512):
-                pass
-        except OSError:
-            pass
-        while True:
-            try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                return
-            if pid == 0:
-                return
+        for pid, status in reaped(self.wake_r):
             self.spares = [(p, s) for p, s in self.spares if p != pid]
             run = self.runs.pop(pid, None)
             if run is None:
